@@ -44,8 +44,11 @@ child(const struct cg_sandbox_plan *p, int errfd)
 	setsid();
 	if (dup2(p->req.gateway_fd, 3) < 0) goto fail;
 	if (p->req.key_fd >= 0 && dup2(p->req.key_fd, 4) < 0) goto fail;
-	syscall(SYS_close_range, p->req.key_fd >= 0 ? 5 : 4, ~0u, 0);
-	if (errfd >= 5) { /* keep the error pipe: it is CLOEXEC */ }
+	syscall(SYS_close_range, p->req.key_fd >= 0 ? 5 : 4, errfd - 1, 0);
+	syscall(SYS_close_range, errfd + 1, ~0u, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	execve(p->req.argv[0], (char *const *)(uintptr_t)p->req.argv, (char *const *)(uintptr_t)p->req.envp);
 	execvpe(p->req.argv[0], (char *const *)(uintptr_t)p->req.argv, (char *const *)(uintptr_t)p->req.envp);

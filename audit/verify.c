@@ -174,6 +174,12 @@ on_header(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len
 		snprintf(v->unclean_file, sizeof(v->unclean_file), "%s", v->last_file);
 		v->unclean_line = v->last_line;
 	}
+	/* The run that wrote this header cut off a torn record: bytes lost. */
+	if (json_integer_value(json_object_get(rec, "dropped")) > 0 && !v->unclean) {
+		v->unclean = 1;
+		snprintf(v->unclean_file, sizeof(v->unclean_file), "%s", v->file);
+		v->unclean_line = v->line;
+	}
 	if (json_object_get(rec, "key") == NULL)
 		return FAIL(v, "the log is unsealed: its segment header has no "
 		    "signing key (written without a key)");
@@ -254,7 +260,7 @@ on_record(struct cg_audit_verifier *v)
 		    "(appended later?)");
 	if (v->epoch_records >= v->epoch_max)
 		return FAIL(v, "epoch %llu holds more than %llu records without "
-		    "a seal (seals removed?)", (unsigned long long)v->epoch,
+		    "a seal (records inserted or seals removed)", (unsigned long long)v->epoch,
 		    (unsigned long long)v->epoch_max);
 	v->epoch_records++;
 	return 0;

@@ -427,7 +427,7 @@ policy_free(struct cg_policy *p)
 		free(ch->handler);
 		schema_free(ch->request);
 		schema_free(ch->response);
-		json_decref(ch->redact);
+		audit_channel_free(&ch->audit);
 		json_decref(ch->scope);
 	}
 	free(p->channels);

@@ -29,7 +29,6 @@
 #define ELF_MAX_DEPTH 16
 #define ELF_MAX_PHDRS 256
 #define ELF_MAX_DYN 4096
-#define ELF_MAX_STRTAB (4u << 20)
 
 struct elf_walk {
 	struct cg_path_list *out;
@@ -241,12 +240,22 @@ read_dynamic(int fd, const Elf64_Phdr *dyn, struct elf_dyn_info *info)
 	return 0;
 }
 
+/* One string of the dynamic string table, read on its own: the tables of
+ * large programs (node's is tens of MB) are never read whole. */
 static const char *
-str_at(const char *strtab, uint64_t size, int64_t off)
+read_str(int fd, uint64_t stroff, uint64_t strsz, int64_t off, char *buf, size_t len)
 {
-	if (off < 0 || (uint64_t)off >= size)
+	ssize_t n;
+
+	if (off < 0 || (uint64_t)off >= strsz)
 		return NULL;
-	return strtab + off;
+	n = pread(fd, buf, len - 1, (off_t)(stroff + (uint64_t)off));
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if (strlen(buf) == (size_t)n && (size_t)n == len - 1)
+		return NULL;    /* longer than any path we accept */
+	return buf;
 }
 
 static int
@@ -254,31 +263,25 @@ walk_needed(struct elf_walk *w, int fd, const char *path, const Elf64_Phdr *ph,
     size_t n, const Elf64_Phdr *dyn, int depth)
 {
 	struct elf_dyn_info info = { 0 };
+	char rpath[PATH_MAX], runpath[PATH_MAX], name[PATH_MAX];
+	const char *rp, *rup;
 	uint64_t stroff;
-	char *strtab;
 	int rc = 0;
 
 	if (read_dynamic(fd, dyn, &info) != 0 || info.strsz == 0 ||
-	    info.strsz > ELF_MAX_STRTAB ||
 	    vaddr_to_off(ph, n, info.strtab, &stroff) != 0)
 		return cg_error_set(w->err, "%s: malformed dynamic section", path);
-	strtab = malloc(info.strsz + 1);
-	if (strtab == NULL || pread_exact(fd, strtab, info.strsz, stroff) != 0) {
-		free(strtab);
-		return cg_error_set(w->err, "%s: unreadable string table", path);
-	}
-	strtab[info.strsz] = '\0';
+	rp = read_str(fd, stroff, info.strsz, info.rpath, rpath, sizeof(rpath));
+	rup = read_str(fd, stroff, info.strsz, info.runpath, runpath, sizeof(runpath));
 	for (size_t i = 0; i < info.n_needed && rc == 0; i++) {
-		const char *name = str_at(strtab, info.strsz, (int64_t)info.needed[i]);
+		const char *lib = read_str(fd, stroff, info.strsz,
+		    (int64_t)info.needed[i], name, sizeof(name));
 
-		if (name == NULL)
+		if (lib == NULL)
 			rc = cg_error_set(w->err, "%s: bad DT_NEEDED", path);
 		else
-			rc = find_library(w, path,
-			    str_at(strtab, info.strsz, info.rpath),
-			    str_at(strtab, info.strsz, info.runpath), name, depth);
+			rc = find_library(w, path, rp, rup, lib, depth);
 	}
-	free(strtab);
 	return rc;
 }
 

@@ -35,6 +35,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +79,12 @@ verdict_try(long rc, int e)
 		return report("BLOCKED", "errno=%d (%s)", e, strerror(e));
 	return report("ALLOWED", "rc=%ld errno=%d (%s)", rc, e, strerror(e));
 }
+
+/* errno must be read after the call: argument order is unspecified. */
+#define RC(call) do { long rc_ = (long)(call); int e_ = errno; \
+	return verdict_rc(rc_, e_); } while (0)
+#define TRY(call) do { long rc_ = (long)(call); int e_ = errno; \
+	return verdict_try(rc_, e_); } while (0)
 
 static int
 try_open(const char *path, int flags)
@@ -155,7 +163,7 @@ try_connect_unix(const char *path, int abstract)
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 		len = sizeof(sa);
 	}
-	return verdict_rc(connect(fd, (struct sockaddr *)&sa, len), errno);
+	RC(connect(fd, (struct sockaddr *)&sa, len));
 }
 
 static int
@@ -345,6 +353,32 @@ see_host_pids(const char *hostpid)
 }
 
 static int
+proc_pids(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (d == NULL)
+		return verdict_rc(-1, errno);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && getpid() != atoi(e->d_name))
+			return report("ALLOWED", "saw pid %s", e->d_name);
+	return report("BLOCKED", "only my own pid");
+}
+
+static int
+tcp_connect(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(22),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return verdict_rc(-1, errno);
+	RC(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+}
+
+static int
 run(const char *a, const char *arg)
 {
 	pid_t ppid = arg != NULL ? atoi(arg) : 1;
@@ -373,34 +407,36 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "socket")) return try_socket(atoi(arg));
 	if (!strcmp(a, "dbus")) return try_connect_unix("/run/dbus/system_bus_socket", 0);
 	if (!strcmp(a, "abstract")) return try_connect_unix(arg, 1);
-	if (!strcmp(a, "ptrace")) return verdict_rc(ptrace(PTRACE_ATTACH, ppid, 0, 0), errno);
+	if (!strcmp(a, "ptrace")) RC(ptrace(PTRACE_ATTACH, ppid, 0, 0));
 	if (!strcmp(a, "process_vm_readv")) {
 		struct iovec l = { &x, 1 }, r = { (void *)4096, 1 };
-		return verdict_rc(process_vm_readv(ppid, &l, 1, &r, 1, 0), errno);
+		RC(process_vm_readv(ppid, &l, 1, &r, 1, 0));
 	}
-	if (!strcmp(a, "kill-parent")) return verdict_rc(kill(ppid, SIGTERM), errno);
+	if (!strcmp(a, "kill-parent")) RC(kill(ppid, SIGTERM));
 	if (!strcmp(a, "host-pids")) return see_host_pids(arg);
-	if (!strcmp(a, "mount")) return verdict_try(mount("none", "/", "tmpfs", 0, NULL), errno);
-	if (!strcmp(a, "unshare-user")) return verdict_try(unshare(CLONE_NEWUSER), errno);
+	if (!strcmp(a, "mount")) TRY(mount("none", "/", "tmpfs", 0, NULL));
+	if (!strcmp(a, "unshare-user")) TRY(unshare(CLONE_NEWUSER));
 	if (!strcmp(a, "clone-user")) {
 		long rc = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
 		if (rc == 0) _exit(0);
 		return verdict_try(rc, errno);
 	}
-	if (!strcmp(a, "chroot")) return verdict_try(chroot("/"), errno);
-	if (!strcmp(a, "bpf")) return verdict_try(syscall(SYS_bpf, BPF_PROG_LOAD, NULL, 0), errno);
-	if (!strcmp(a, "io_uring")) return verdict_try(syscall(SYS_io_uring_setup, 1, NULL), errno);
-	if (!strcmp(a, "userfaultfd")) return verdict_try(syscall(SYS_userfaultfd, 0), errno);
-	if (!strcmp(a, "keyctl")) return verdict_try(syscall(SYS_keyctl, 0, 0, 0, 0, 0), errno);
+	if (!strcmp(a, "chroot")) TRY(chroot("/"));
+	if (!strcmp(a, "bpf")) TRY(syscall(SYS_bpf, BPF_PROG_LOAD, NULL, 0));
+	if (!strcmp(a, "io_uring")) TRY(syscall(SYS_io_uring_setup, 1, NULL));
+	if (!strcmp(a, "userfaultfd")) TRY(syscall(SYS_userfaultfd, 0));
+	if (!strcmp(a, "keyctl")) TRY(syscall(SYS_keyctl, 0, 0, 0, 0, 0));
 	if (!strcmp(a, "perf_event_open"))
-		return verdict_try(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0), errno);
-	if (!strcmp(a, "personality")) return verdict_try(syscall(SYS_personality, 0xffffffff), errno);
-	if (!strcmp(a, "tiocsti")) return verdict_try(ioctl(0, TIOCSTI, "x"), errno);
+		TRY(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+	if (!strcmp(a, "personality")) TRY(syscall(SYS_personality, 0xffffffff));
+	if (!strcmp(a, "tiocsti")) TRY(ioctl(0, TIOCSTI, "x"));
 	if (!strcmp(a, "tiocsti-high"))  /* upper bits set: must not pass as another request */
-		return verdict_try(syscall(SYS_ioctl, 0, 0xffffffff00000000ul | TIOCSTI, "x"), errno);
+		TRY(syscall(SYS_ioctl, 0, 0xffffffff00000000ul | TIOCSTI, "x"));
 	if (!strcmp(a, "i386")) return try_i386();
-	if (!strcmp(a, "x32")) return verdict_try(syscall(39 | 0x40000000), errno);
-	if (!strcmp(a, "module")) return verdict_try(syscall(SYS_finit_module, -1, "", 0), errno);
+	if (!strcmp(a, "proc-pids")) return proc_pids();
+	if (!strcmp(a, "tcp-connect")) return tcp_connect();
+	if (!strcmp(a, "x32")) TRY(syscall(39 | 0x40000000));
+	if (!strcmp(a, "module")) TRY(syscall(SYS_finit_module, -1, "", 0));
 	if (!strcmp(a, "leaked-fds")) return check_fds();
 	if (!strcmp(a, "leaked-env")) return check_env();
 	if (!strcmp(a, "fork-bomb")) return fork_bomb();

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
@@ -143,16 +142,21 @@ drop_capabilities(void)
 	return 0;
 }
 
-/* Child: final ids, no supplementary groups where we may drop them, no
- * capabilities in any set. */
+/*
+ * Child: final ids, no supplementary groups where we may drop them, no
+ * capabilities in any set. Raw syscalls: glibc's wrappers broadcast id
+ * changes to every thread it believes exists, and after clone3 from a
+ * threaded gateway those threads are not in the child (the broadcast
+ * would wait for them forever).
+ */
 int
 sandbox_creds_enter(const struct cg_sandbox_plan *plan)
 {
-	if (plan->drop_groups && setgroups(0, NULL) != 0)
+	if (plan->drop_groups && syscall(SYS_setgroups, 0, NULL) != 0)
 		return errno;
-	if (setresgid(plan->inner_gid, plan->inner_gid, plan->inner_gid) != 0)
+	if (syscall(SYS_setresgid, plan->inner_gid, plan->inner_gid, plan->inner_gid) != 0)
 		return errno;
-	if (setresuid(plan->inner_uid, plan->inner_uid, plan->inner_uid) != 0)
+	if (syscall(SYS_setresuid, plan->inner_uid, plan->inner_uid, plan->inner_uid) != 0)
 		return errno;
 	return drop_capabilities();
 }

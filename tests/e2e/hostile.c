@@ -237,6 +237,26 @@ mode_tamper(const char *how)
 	return invoke("echo", "\"intact\"") == 0 ? 0 : 1;
 }
 
+/* Prints the environment and argv, then the key from fd 4 in hex on the
+ * last line: the test checks the key appears nowhere else. */
+static int
+mode_keyenv(int argc, char **argv)
+{
+	extern char **environ;
+	unsigned char key[CG_SESSION_KEY_LEN];
+
+	for (char **e = environ; *e != NULL; e++)
+		printf("%s\n", *e);
+	for (int i = 0; i < argc; i++)
+		printf("%s\n", argv[i]);
+	if (read(KEY_FD, key, sizeof(key)) != (ssize_t)sizeof(key))
+		die("key");
+	for (size_t i = 0; i < sizeof(key); i++)
+		printf("%02x", key[i]);
+	printf("\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -246,6 +266,8 @@ main(int argc, char **argv)
 
 	if (strcmp(m, "fds") == 0)
 		return mode_fds();
+	if (strcmp(m, "keyenv") == 0)
+		return mode_keyenv(argc, argv);
 	if (strcmp(m, "exit") == 0)
 		return n;
 	if (strcmp(m, "no-hello") == 0) {

@@ -91,7 +91,9 @@ Test(e2e, client_crashing_mid_request)
 	const char *argv[] = { e2e_hostile, "crash-mid-request", NULL };
 
 	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
-	cr_assert_eq(r.status, 128 + SIGABRT, "status %d: %s", r.status, r.err);
+	/* pid 1 of its namespace cannot deliver SIGABRT to itself, so abort()
+	 * ends in its last-resort fault: any death by signal is the crash */
+	cr_assert_gt(r.status, 128, "status %d: %s", r.status, r.err);
 	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exit\"", "\"how\":\"signal\"",
 	    NULL), 1);
 	/* the request it sent before dying was still decided and recorded */
@@ -152,12 +154,14 @@ Test(e2e, rate_limit_is_enforced)
 Test(e2e, exit_status_propagates)
 {
 	const char *argv[] = { e2e_hostile, "exit", "7", NULL };
-	const char *sh[] = { "/bin/sh", "-c", "kill -KILL $$", NULL };
+	const char *zero[] = { e2e_hostile, "exit", "0", NULL };
 
 	e2e_run(POLICY("basic.json"), e2e_audit_path("status"), NULL, argv, 20, &r);
 	cr_assert_eq(r.status, 7);
-	e2e_run(POLICY("basic.json"), e2e_audit_path("status2"), NULL, sh, 20, &r);
-	cr_assert_eq(r.status, 128 + SIGKILL);
+	e2e_run(POLICY("basic.json"), e2e_audit_path("status0"), NULL, zero, 20, &r);
+	cr_assert_eq(r.status, 0);
+	/* death by signal is covered by the tests that get a client killed
+	 * (garbage_frame_ends_the_client: 128 + SIGKILL) */
 }
 
 Test(e2e, missing_program_fails_clearly)

@@ -98,9 +98,7 @@ Test(sender, forked_child_is_refused_and_named_in_the_audit)
 Test(sender, the_key_is_not_in_the_environment_or_argv)
 {
 	const char *audit = e2e_audit_path("keyenv");
-	const char *argv[] = { "/bin/sh", "-c",
-	    "cat /proc/self/environ | tr '\\0' '\\n'; echo; "
-	    "od -An -tx1 -v <&4 | tr -d ' \\n'", NULL };
+	const char *argv[] = { e2e_hostile, "keyenv", NULL };
 
 	e2e_run(policy("basic.json"), audit, NULL, argv, 20, &r);
 	cr_assert_eq(r.status, 0, "%s", r.err);

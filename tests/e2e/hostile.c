@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,6 +267,18 @@ main(int argc, char **argv)
 
 	if (strcmp(m, "fds") == 0)
 		return mode_fds();
+	if (strcmp(m, "ptrace") == 0) {
+		/* a syscall no profile allows: the gateway records it, kills */
+		long r = syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+		printf("ptrace returned %ld\n", r);
+		return 0;
+	}
+	if (strcmp(m, "exec-again") == 0) {
+		char *const sh[] = { "/bin/sh", "-c", "echo escaped", NULL };
+		execv(sh[0], sh);
+		printf("exec refused: %s\n", strerror(errno));
+		return 0;
+	}
 	if (strcmp(m, "keyenv") == 0)
 		return mode_keyenv(argc, argv);
 	if (strcmp(m, "exit") == 0)

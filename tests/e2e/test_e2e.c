@@ -283,3 +283,26 @@ Test(e2e, silent_client_loses_its_connection_after_the_handshake_deadline)
 	cr_assert_eq(r.status, 0);
 	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"handshake-timeout\"", NULL), 1);
 }
+
+Test(e2e, a_forbidden_syscall_is_named_in_the_audit_and_ends_the_client)
+{
+	const char *audit = e2e_audit_path("violation");
+	const char *argv[] = { e2e_hostile, "ptrace", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d out %s", r.status, r.out);
+	cr_assert_str_eq(r.out, "");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"violation\"", "\"ptrace\"",
+	    "\"killed\"", NULL), 1);
+}
+
+Test(e2e, a_second_exec_is_refused_and_recorded)
+{
+	const char *audit = e2e_audit_path("exec");
+	const char *argv[] = { e2e_hostile, "exec-again", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d out %s", r.status, r.out);
+	cr_assert_str_eq(r.out, "exec refused: Operation not permitted\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exec\"", "execve", NULL), 1);
+}

@@ -76,7 +76,8 @@ entry_matches(const struct cg_jsonpos *jp, const struct jp_entry *e,
 		return false;
 	if (jp->v[parent].kind == 2)
 		return e->index == index;
-	return e->key_len == len && memcmp(jp->pool + e->key_off, key, len) == 0;
+	return e->key_len == len && (len == 0 ||
+	    memcmp(jp->pool + e->key_off, key, len) == 0);
 }
 
 static size_t
@@ -131,7 +132,10 @@ pool_add(struct cg_jsonpos *jp, const char *key, size_t len, uint32_t *off)
 		jp->pool = p;
 		jp->pool_cap = cap;
 	}
-	memcpy(jp->pool + jp->pool_len, key, len);
+	/* An empty key may come as a NULL pointer, and the pool may not
+	 * exist yet: memcpy(NULL + 0, NULL, 0) is undefined (fuzz_policy). */
+	if (len > 0)
+		memcpy(jp->pool + jp->pool_len, key, len);
 	*off = (uint32_t)jp->pool_len;
 	jp->pool_len += len;
 	return 0;

@@ -96,6 +96,11 @@ struct cg_audit;
 struct cg_audit *audit_open(const struct cg_audit_config *cfg,
     const char *policy_hash, struct cg_error *err);
 
+/* Records policy_hash in every record appended from now on (a policy
+ * reload). Returns 0, or -1 if the hash is not hex of at most 64 digits. */
+int audit_set_policy(struct cg_audit *a, const char *policy_hash,
+    struct cg_error *err);
+
 /* Appends a decision record. Returns 0, or -1 if the log cannot be written. */
 int audit_append_decision(struct cg_audit *a, const struct cg_audit_decision *d);
 

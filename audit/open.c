@@ -265,6 +265,13 @@ set_policy(struct cg_audit *a, const char *policy_hash, struct cg_error *err)
 	return 0;
 }
 
+int
+audit_set_policy(struct cg_audit *a, const char *policy_hash,
+    struct cg_error *err)
+{
+	return a == NULL ? 0 : set_policy(a, policy_hash, err);
+}
+
 static int
 open_sealed(struct cg_audit *a, const struct cg_audit_config *cfg,
     struct cg_error *err)

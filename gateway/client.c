@@ -229,7 +229,7 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 		return -1;
 	}
 	if (o->head > 0 && o->head == o->len)
-		o->head = o->len = 0;
+		o->head = o->len = o->turn = 0;
 	if (o->len + need > o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 4 * need;
 		while (cap < o->len + need)
@@ -330,8 +330,76 @@ client_flush(struct cg_client *c)
 		}
 		o->head += OUT_REC_HDR + len;
 	}
-	o->head = o->len = 0;
+	o->head = o->len = o->turn = 0;
 	set_want_write(c, false);
+}
+
+void
+client_turn_begin(struct cg_client *c)
+{
+	c->out.turn = c->out.len;
+	c->out.turn_seq = c->sess.send_seq;
+}
+
+/* Re-queues one answer of a turn whose records are not on disk. */
+static void
+requeue(struct cg_client *c, const unsigned char *rec)
+{
+	uint32_t len, nfds;
+	int fds[CG_FRAME_MAX_FDS];
+	struct cg_frame f;
+
+	memcpy(&len, rec, sizeof(len));
+	memcpy(&nfds, rec + sizeof(len), sizeof(nfds));
+	memcpy(fds, rec + 2 * sizeof(uint32_t), sizeof(fds));
+	if (frame_decode(rec + OUT_REC_HDR, len, 0, &f) != CG_FRAME_OK) {
+		close_fds(fds, nfds);
+		return;
+	}
+	if (f.type == CG_MSG_REPLY || f.type == CG_MSG_ERROR) {
+		struct cg_frame e = { 0 };
+		close_fds(fds, nfds);
+		e.type = CG_MSG_ERROR;
+		e.request_id = f.request_id;
+		e.status = CG_STATUS_UNAVAILABLE;
+		client_queue(c, &e, NULL, 0);
+	} else {
+		f.flags &= (uint16_t)~CG_FLAG_FDS;
+		client_queue(c, &f, fds, nfds);
+	}
+}
+
+/*
+ * The audit records of this loop turn could not be written. Its answers
+ * have not left the gateway yet (replies go out only after the commit), so
+ * each is replaced by ERROR "unavailable": no client is told "ok" for a
+ * decision the log does not hold. The frames are sealed again from the
+ * turn's first sequence number, so the client sees no gap.
+ */
+void
+client_turn_unavailable(struct cg_client *c)
+{
+	struct cg_outbuf *o = &c->out;
+	size_t n = o->len - o->turn, at = 0;
+	unsigned char *copy;
+
+	if (n == 0 || c->state == CG_CLIENT_CLOSED)
+		return;
+	copy = malloc(n);
+	if (copy == NULL) {
+		client_kill(c, "out-of-memory");
+		return;
+	}
+	memcpy(copy, o->data + o->turn, n);
+	o->len = o->turn;
+	c->sess.send_seq = o->turn_seq;
+	while (at < n) {
+		uint32_t len;
+		memcpy(&len, copy + at, sizeof(len));
+		requeue(c, copy + at);
+		at += OUT_REC_HDR + len;
+	}
+	free(copy);
 }
 
 void
@@ -354,7 +422,7 @@ drop_queue(struct cg_client *c)
 		    2 * sizeof(uint32_t)), nfds);
 		o->head += OUT_REC_HDR + len;
 	}
-	o->head = o->len = 0;
+	o->head = o->len = o->turn = 0;
 }
 
 void

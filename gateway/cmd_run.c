@@ -81,6 +81,10 @@ setup_signals(struct cg_gateway *gw)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
+	/* A full audit disk (or RLIMIT_FSIZE) must fail a write with EFBIG,
+	 * which the gateway answers by failing closed, not kill it. The
+	 * sandbox resets every disposition to the default before exec. */
+	signal(SIGXFSZ, SIG_IGN);
 	gw->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (gw->sigfd < 0)
 		return -1;
@@ -149,6 +153,7 @@ close_gateway(struct cg_gateway *gw)
 		if (audit_close(gw->audit) != 0)
 			log_warn("closing the audit log failed");
 	}
+	gateway_reload_collect(gw, true);
 	policy_free(gw->policy);
 	free(gw->rxbuf);
 	free(gw->txbuf);

@@ -38,6 +38,8 @@ struct cg_outbuf {
 	size_t head;             /* first unsent record */
 	size_t len;              /* end of the last record */
 	size_t cap;
+	size_t turn;             /* first record queued in this loop turn */
+	uint64_t turn_seq;       /* send_seq when this loop turn began */
 };
 
 enum cg_client_state {
@@ -87,6 +89,8 @@ struct cg_gateway {
 	bool stopping;           /* a signal asked us to stop */
 	uint64_t kill_deadline_ns;
 	int stop_signal;
+	struct cg_policy **retired;  /* replaced by a reload, not yet freed */
+	size_t nretired;
 };
 
 /* epoll tags: the low bits of the data pointer say what became ready. */
@@ -109,6 +113,8 @@ void client_kill(struct cg_client *c, const char *reason);
 int client_queue(struct cg_client *c, const struct cg_frame *f,
     const int *fds, unsigned nfds);
 void client_flush(struct cg_client *c);
+void client_turn_begin(struct cg_client *c);
+void client_turn_unavailable(struct cg_client *c);
 
 /* gateway/dispatch.c */
 void dispatch_frame(struct cg_client *c, const struct cg_frame *f,
@@ -119,6 +125,12 @@ void dispatch_violation(struct cg_client *c, const char *reason,
 /* gateway/loop.c */
 int gateway_loop(struct cg_gateway *gw);
 void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
+
+/* gateway/reload.c: SIGHUP. Loads the policy again from its path and
+ * swaps it in, or leaves everything as it was and reports why. */
+int gateway_reload(struct cg_gateway *gw);
+/* Frees retired policies once nothing can refer to them (all: at exit). */
+void gateway_reload_collect(struct cg_gateway *gw, bool all);
 
 /* gateway/spawn.c */
 int gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,

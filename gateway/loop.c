@@ -58,9 +58,9 @@ signal_clients(struct cg_gateway *gw, int sig)
 	}
 }
 
-/* SIGINT/SIGTERM/SIGHUP/SIGQUIT reach the clients; if they have not
- * exited after a grace period they are killed. A second signal kills at
- * once. */
+/* SIGHUP reloads the policy. SIGINT/SIGTERM/SIGQUIT reach the clients;
+ * if they have not exited after a grace period they are killed. A second
+ * signal kills at once. */
 static void
 handle_signals(struct cg_gateway *gw)
 {
@@ -74,6 +74,10 @@ handle_signals(struct cg_gateway *gw)
 		f = json_pack("{s:i}", "signal", sig);
 		audit_append_event(gw->audit, "signal", f);
 		json_decref(f);
+		if (sig == SIGHUP) {
+			gateway_reload(gw);
+			continue;
+		}
 		if (gw->stopping) {
 			signal_clients(gw, SIGKILL);
 			continue;
@@ -201,6 +205,8 @@ gateway_loop(struct cg_gateway *gw)
 	struct epoll_event evs[EVENTS_MAX];
 
 	while (gw->nlive > 0) {
+		for (size_t i = 0; i < gw->nclients; i++)
+			client_turn_begin(gw->clients[i]);
 		int n = epoll_wait(gw->epfd, evs, EVENTS_MAX,
 		    next_timeout(gw, cg_now_ns()));
 		if (n < 0 && errno != EINTR) {
@@ -210,12 +216,22 @@ gateway_loop(struct cg_gateway *gw)
 		for (int i = 0; i < n; i++)
 			handle_event(gw, &evs[i]);
 		handle_deadlines(gw, cg_now_ns());
-		/* Records first, replies second. */
-		if (audit_commit(gw->audit) != 0 && !gw->audit_warned) {
+		/* Records first, replies second: answers whose records did
+		 * not reach the log become "unavailable" (fail closed). */
+		if (audit_commit(gw->audit) != 0 || audit_failed(gw->audit)) {
+			if (!gw->audit_warned)
+				log_warn("the audit log cannot be written: %s",
+				    gw->policy->audit.fail_open ? "continuing "
+				    "(policy says on_failure: allow)" :
+				    "denying every request");
 			gw->audit_warned = true;
-			log_warn("the audit log cannot be written");
+			for (struct cg_client *c = gw->flush_list;
+			    c != NULL && !gw->policy->audit.fail_open;
+			    c = c->next_flush)
+				client_turn_unavailable(c);
 		}
 		flush_all(gw);
+		gateway_reload_collect(gw, false);
 	}
 	return 0;
 }

@@ -8,7 +8,12 @@
  *                               printing one line per answer: "ok", or
  *                               "error NAME"; on SIGTERM prints "term" and
  *                               exits 0
- *   peer flood CHANNEL JSON     invoke without ever reading a reply
+ *   peer flood CHANNEL JSON     prints "ready", waits for a line on stdin,
+ *                               then invokes without ever reading a reply
+ *   peer big SIZE               sends one datagram of SIZE bytes: a sealed
+ *                               invoke of "echo" with a string body when
+ *                               SIZE fits a frame, else junk; prints the
+ *                               answer ("ok", "error NAME") or "gone"
  *   peer watch CHANNEL JSON     like loop, but prints only when the answer
  *                               changes ("ok" -> "error denied"), with the
  *                               count of answers before it
@@ -145,7 +150,13 @@ mode_loop(const char *channel, const char *body, long n, int changes_only)
 static int
 mode_flood(const char *channel, const char *body)
 {
+	char line[64];
+
 	handshake();
+	printf("ready\n");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return 1;
 	printf("flooding\n");
 	fflush(stdout);
 	for (;;)
@@ -173,6 +184,43 @@ mode_stdin(void)
 	return 0;
 }
 
+static int
+mode_big(size_t size)
+{
+	static unsigned char out[CG_FRAME_MAX + 4096];
+	static char body[CG_FRAME_MAX];
+	struct cg_frame f = { 0 };
+	size_t len = size;
+
+	handshake();
+	if (size <= CG_FRAME_MAX && size >= CG_FRAME_HEADER_LEN + 4 + 2) {
+		size_t blen = size - CG_FRAME_HEADER_LEN - 4;
+		memset(body, 'x', blen);
+		body[0] = body[blen - 1] = '"';
+		f.type = CG_MSG_INVOKE;
+		f.request_id = next_id++;
+		f.channel = "echo";
+		f.channel_len = 4;
+		f.body = body;
+		f.body_len = blen;
+		len = frame_seal(&sess, &f, out, sizeof(out));
+	} else if (size <= sizeof(out)) {
+		memset(out, 'j', size);
+	} else {
+		return 97;
+	}
+	if (send(GW_FD, out, len, MSG_NOSIGNAL) != (ssize_t)len)
+		die("send");
+	int t = recv_frame(&f);
+	if (t == CG_MSG_REPLY)
+		printf("ok %zu\n", f.body_len);
+	else if (t == CG_MSG_ERROR)
+		printf("error %s\n", frame_status_name((enum cg_status)f.status));
+	else
+		printf("gone\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,6 +229,8 @@ main(int argc, char **argv)
 		return mode_loop(argv[2], argv[3], argc > 4 ? atol(argv[4]) : 0, 0);
 	if (argc >= 4 && strcmp(argv[1], "watch") == 0)
 		return mode_loop(argv[2], argv[3], argc > 4 ? atol(argv[4]) : 0, 1);
+	if (argc == 3 && strcmp(argv[1], "big") == 0)
+		return mode_big((size_t)atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "stdin") == 0)
 		return mode_stdin();
 	if (argc == 4 && strcmp(argv[1], "flood") == 0)

@@ -50,8 +50,10 @@ Test(faults, client_killed_mid_flood_is_reaped_and_the_log_stays_clean)
 	snprintf(keyp, sizeof(keyp), "%s.key", key);
 	snprintf(pub, sizeof(pub), "%s.pub", key);
 	fault_start(&g, NULL, pol("traffic.json"), audit, keyp, argv);
-	cr_assert_eq(fault_wait_for(g.out, "flooding", 1, 10000), 0, "%s",
+	cr_assert_eq(fault_wait_for(g.out, "ready", 1, 10000), 0, "%s",
 	    fault_slurp(g.err));
+	fault_say(&g, "go");
+	cr_assert_eq(fault_wait_for(g.out, "flooding", 1, 10000), 0);
 	usleep(200000);    /* well into the flood: replies are queued */
 	child = fault_child(g.pid);
 	cr_assert_gt(child, 0);

@@ -17,6 +17,10 @@
  *   peer watch CHANNEL JSON     like loop, but prints only when the answer
  *                               changes ("ok" -> "error denied"), with the
  *                               count of answers before it
+ *   peer hog                    forks, maps memory and opens fds until the
+ *                               sandbox's limits stop it, prints how far it
+ *                               got ("forks N", "mb N", "fds N"), then
+ *                               invokes "echo" and prints the answer
  *   peer stdin                  one invoke per line of stdin ("CHANNEL
  *                               JSON"), one answer per line of stdout
  */
@@ -25,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -221,6 +227,40 @@ mode_big(size_t size)
 	return 0;
 }
 
+static int
+mode_hog(void)
+{
+	char ans[64];
+	long forks = 0, mb = 0, fds = 0;
+
+	handshake();
+	while (forks < 100000) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			pause();    /* ended with the sandbox's pid namespace */
+			_exit(0);
+		}
+		forks++;
+	}
+	/* 16 MiB at a time, touched, up to 4 GiB */
+	while (mb < 4096) {
+		void *p = mmap(NULL, 16u << 20, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (p == MAP_FAILED)
+			break;
+		mb += 16;
+	}
+	while (fds < 1000000 && open("/dev/null", O_RDONLY) >= 0)
+		fds++;
+	printf("forks %ld\nmb %ld\nfds %ld\n", forks, mb, fds);
+	if (invoke("echo", "\"still here\"", ans, sizeof(ans)) != 0)
+		return 1;
+	printf("%s\n", ans);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -229,6 +269,8 @@ main(int argc, char **argv)
 		return mode_loop(argv[2], argv[3], argc > 4 ? atol(argv[4]) : 0, 0);
 	if (argc >= 4 && strcmp(argv[1], "watch") == 0)
 		return mode_loop(argv[2], argv[3], argc > 4 ? atol(argv[4]) : 0, 1);
+	if (argc == 2 && strcmp(argv[1], "hog") == 0)
+		return mode_hog();
 	if (argc == 3 && strcmp(argv[1], "big") == 0)
 		return mode_big((size_t)atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "stdin") == 0)

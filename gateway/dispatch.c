@@ -174,6 +174,20 @@ channel_succeeded(const struct cg_client *c, int index)
 	return slot >= 0 && c->chan[slot].succeeded;
 }
 
+/* Phases (policy "after"/"until", lists allowed): open once every "after"
+ * channel has succeeded for this client, closed once any "until" one has. */
+static const char *
+phase_denial(const struct cg_client *c, const struct cg_channel *ch)
+{
+	for (uint32_t i = 0; i < ch->nafter; i++)
+		if (!channel_succeeded(c, ch->after_all[i]))
+			return "phase-not-yet";
+	for (uint32_t i = 0; i < ch->nuntil; i++)
+		if (channel_succeeded(c, ch->until_any[i]))
+			return "phase-over";
+	return NULL;
+}
+
 /* Steps 4: everything about the channel that needs no body. */
 static const struct cg_channel *
 check_channel(struct cg_client *c, const struct cg_frame *f,
@@ -183,6 +197,7 @@ check_channel(struct cg_client *c, const struct cg_frame *f,
 	const struct cg_channel *ch;
 	struct cg_chan_state *st;
 	int idx = policy_channel_index(p, f->channel, f->channel_len);
+	const char *phase;
 	int32_t slot;
 
 	if (idx < 0) {
@@ -201,10 +216,8 @@ check_channel(struct cg_client *c, const struct cg_frame *f,
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "wrong-kind");
 	else if (CG_FRAME_HEADER_LEN + f->channel_len + f->body_len > ch->max_bytes)
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "too-big");
-	else if (ch->after >= 0 && !channel_succeeded(c, ch->after))
-		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "phase-not-yet");
-	else if (ch->until >= 0 && channel_succeeded(c, ch->until))
-		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "phase-over");
+	else if ((phase = phase_denial(c, ch)) != NULL)
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, phase);
 	else if (ch->uses > 0 && st->uses >= ch->uses)
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "uses-exhausted");
 	else if (f->type == CG_MSG_INVOKE && (c->inflight >= p->limits.inflight ||

@@ -11,7 +11,7 @@
 #include "policy/schema.h"
 
 #define POLICY_CHANNELS_MAX 100000
-#define POLICY_CLIENTS_MAX 1024
+#define POLICY_PHASE_MAX 16
 
 static int
 parse_kind(struct pol_ctx *c, json_t *ch, const char *at,
@@ -69,6 +69,60 @@ parse_rate(struct pol_ctx *c, json_t *ch, const char *at,
 	return 0;
 }
 
+/* "burst": the bucket size, i.e. how many calls may come back to back
+ * after a quiet spell. Without it the bucket holds one period's worth. */
+static int
+parse_burst(struct pol_ctx *c, json_t *ch, const char *at,
+    struct cg_channel *out)
+{
+	uint32_t burst = 0;
+	char bat[520];
+
+	if (json_object_get(ch, "burst") == NULL)
+		return 0;
+	snprintf(bat, sizeof(bat), "%s/burst", at);
+	if (pol_get_uint(c, ch, at, "burst", 1, 10000000, &burst) != 0)
+		return -1;
+	if (json_object_get(ch, "rate") == NULL)
+		return pol_fail(c, bat, "\"burst\" needs a \"rate\" (the bucket's "
+		    "refill rate)");
+	out->rate.burst = (double)burst;
+	out->has_burst = true;
+	return 0;
+}
+
+static int compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
+    const char *key, struct cg_schema **out);
+
+/*
+ * "definitions": schemas shared by channels through
+ * "$ref": "#/definitions/NAME". Each is compiled once here, on its own, so
+ * that a broken definition is reported at its own position even if no
+ * channel uses it yet.
+ */
+int
+policy_parse_definitions(struct pol_ctx *c, json_t *defs)
+{
+	const char *name;
+	json_t *v;
+	struct cg_schema *s;
+
+	if (defs == NULL)
+		return 0;
+	if (!json_is_object(defs))
+		return pol_fail(c, "/definitions", "\"definitions\" must be an "
+		    "object of schemas");
+	json_object_foreach(defs, name, v) {
+		char at[512];
+		pol_pointer(at, sizeof(at), "", "definitions");
+		s = NULL;
+		if (compile_schema(c, defs, at, name, &s) != 0)
+			return -1;
+		schema_free(s);
+	}
+	return 0;
+}
+
 static int
 compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
     const char *key, struct cg_schema **out)
@@ -80,7 +134,9 @@ compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 
 	if (s == NULL)
 		return 0;
-	snprintf(sat, sizeof(sat), "%s/%s", at, key);
+	pol_pointer(sat, sizeof(sat), at, key);
+	if (!json_is_object(s) && !json_is_boolean(s))
+		return pol_fail(c, sat, "a schema must be an object or a boolean");
 	opts.root = c->p->doc;
 	opts.pointer = sat;
 	opts.assert_format = true;
@@ -89,6 +145,30 @@ compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 	if (*out == NULL)
 		return pol_fail(c, serr.pointer[0] ? serr.pointer : sat,
 		    "schema does not compile: %s", serr.msg);
+	return 0;
+}
+
+/* Keys that belong to another kind are errors, not no-ops: "request" on an
+ * event channel would otherwise leave its payload unchecked. */
+static int
+check_kind_keys(struct pol_ctx *c, json_t *obj, const char *at,
+    enum cg_channel_kind kind)
+{
+	static const char *const not_event[] = { "to", "request", "response",
+	    "inflight", "deadline_ms", NULL };
+	static const char *const event_only[] = { "from", "payload", NULL };
+	const char *const *bad = kind == CG_CHAN_EVENT ? not_event : event_only;
+	char kat[600];
+
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		if (json_object_get(obj, bad[i]) == NULL)
+			continue;
+		snprintf(kat, sizeof(kat), "%s/%s", at, bad[i]);
+		return pol_fail(c, kat, "\"%s\" is not a key of %s channels%s",
+		    bad[i], policy_kind_name(kind), kind == CG_CHAN_EVENT ?
+		    " (an event has \"from\" and \"payload\")" :
+		    " (\"from\" and \"payload\" are for event channels)");
+	}
 	return 0;
 }
 
@@ -106,6 +186,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 
 	pol_pointer(at, sizeof(at), "/channels", name);
 	ch->after = ch->until = -1;
+	ch->has_max_bytes = json_object_get(obj, "max_bytes") != NULL;
 	ch->max_bytes = c->p->limits.frame_max;
 	ch->deadline_ms = 5000;
 	ch->config = (json_t *)obj;
@@ -118,7 +199,10 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 		return pol_fail(c, at, "out of memory");
 	if (pol_check_keys(c, obj, at, keys) != 0 ||
 	    parse_kind(c, obj, at, &ch->kind) != 0 ||
+	    check_kind_keys(c, obj, at, ch->kind) != 0 ||
+	    pol_get_string(c, obj, at, "description", NULL) != 0 ||
 	    parse_rate(c, obj, at, &ch->rate) != 0 ||
+	    parse_burst(c, obj, at, ch) != 0 ||
 	    pol_get_uint(c, obj, at, "max_bytes", CG_FRAME_HEADER_LEN + 1,
 	    c->p->limits.frame_max, &ch->max_bytes) != 0 ||
 	    pol_get_uint(c, obj, at, "inflight", 1, 4096, &ch->max_inflight) != 0 ||
@@ -132,9 +216,11 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 		ch->uses = 1;
 	to = json_string_value(json_object_get(obj,
 	    ch->kind == CG_CHAN_EVENT ? "from" : "to"));
-	if (to == NULL) {
+	if (to == NULL || to[0] == '\0') {
 		char tat[520];
-		snprintf(tat, sizeof(tat), "%s", at);
+		snprintf(tat, sizeof(tat), "%s%s", at, json_object_get(obj,
+		    ch->kind == CG_CHAN_EVENT ? "from" : "to") == NULL ? "" :
+		    ch->kind == CG_CHAN_EVENT ? "/from" : "/to");
 		return pol_fail(c, tat, "expected \"%s\": a handler such as "
 		    "\"builtin:echo\" or a backend name",
 		    ch->kind == CG_CHAN_EVENT ? "from" : "to");
@@ -160,27 +246,135 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	return 0;
 }
 
+/* One entry of "after"/"until": a channel that can succeed. */
 static int
-resolve_phase(struct pol_ctx *c, size_t i, const char *key, int *out)
+phase_target(struct pol_ctx *c, size_t i, json_t *v, const char *at,
+    const char *key, int32_t *out)
+{
+	const struct cg_channel *t;
+
+	if (!json_is_string(v))
+		return pol_fail(c, at, "\"%s\" must name a channel, or be a list "
+		    "of channel names", key);
+	*out = policy_channel_index(c->p, json_string_value(v),
+	    json_string_length(v));
+	if (*out < 0)
+		return pol_fail(c, at, "\"%s\" names no channel in this policy",
+		    json_string_value(v));
+	if ((size_t)*out == i)
+		return pol_fail(c, at, "a channel cannot depend on itself");
+	t = &c->p->channels[*out];
+	if (t->kind == CG_CHAN_EVENT)
+		return pol_fail(c, at, "\"%s\" is an event channel, which a "
+		    "client never calls: it can never succeed", t->name);
+	return 0;
+}
+
+/* "after"/"until": a channel name or a non-empty list of them. */
+static int
+resolve_phase(struct pol_ctx *c, size_t i, const char *key, int32_t **list,
+    uint32_t *n)
 {
 	struct cg_channel *ch = &c->p->channels[i];
-	json_t *v = json_object_get(ch->config, key);
-	char at[512], kat[600];
+	json_t *v = json_object_get(ch->config, key), *e;
+	char at[512], kat[600], eat[620];
+	size_t count, k;
 
 	if (v == NULL)
 		return 0;
 	pol_pointer(at, sizeof(at), "/channels", ch->name);
 	snprintf(kat, sizeof(kat), "%s/%s", at, key);
-	if (!json_is_string(v))
-		return pol_fail(c, kat, "\"%s\" must name a channel", key);
-	*out = policy_channel_index(c->p, json_string_value(v),
-	    strlen(json_string_value(v)));
-	if (*out < 0)
-		return pol_fail(c, kat, "\"%s\" names no channel in this policy",
-		    json_string_value(v));
-	if ((size_t)*out == i)
-		return pol_fail(c, kat, "a channel cannot depend on itself");
+	count = json_is_array(v) ? json_array_size(v) : 1;
+	if (count == 0 || count > POLICY_PHASE_MAX)
+		return pol_fail(c, kat, "\"%s\" lists 1 to %d channels", key,
+		    POLICY_PHASE_MAX);
+	if ((*list = calloc(count, sizeof(**list))) == NULL)
+		return pol_fail(c, kat, "out of memory");
+	*n = (uint32_t)count;
+	if (!json_is_array(v))
+		return phase_target(c, i, v, kat, key, &(*list)[0]);
+	json_array_foreach(v, k, e) {
+		snprintf(eat, sizeof(eat), "%s/%zu", kat, k);
+		if (phase_target(c, i, e, eat, key, &(*list)[k]) != 0)
+			return -1;
+		for (size_t j = 0; j < k; j++)
+			if ((*list)[j] == (*list)[k])
+				return pol_fail(c, eat, "\"%s\" is listed twice",
+				    json_string_value(e));
+	}
 	return 0;
+}
+
+/* A channel that is in its own "after" and "until" can never be used. */
+static int
+check_phase_overlap(struct pol_ctx *c, size_t i)
+{
+	const struct cg_channel *ch = &c->p->channels[i];
+	char at[512], kat[600];
+
+	for (uint32_t a = 0; a < ch->nafter; a++) {
+		for (uint32_t u = 0; u < ch->nuntil; u++) {
+			if (ch->after_all[a] != ch->until_any[u])
+				continue;
+			pol_pointer(at, sizeof(at), "/channels", ch->name);
+			snprintf(kat, sizeof(kat), "%s/until", at);
+			return pol_fail(c, kat, "\"%s\" is in both \"after\" and "
+			    "\"until\": the channel could never be used",
+			    c->p->channels[ch->after_all[a]].name);
+		}
+	}
+	return 0;
+}
+
+/*
+ * A cycle of "after" (a after b, b after a) makes every channel on it
+ * unusable. Iterative depth-first search with colours: 0 unseen, 1 on the
+ * current path, 2 done; the path is an explicit stack, so a long chain of
+ * 100000 channels cannot overflow the C stack.
+ */
+static int
+check_after_cycles(struct pol_ctx *c)
+{
+	struct cg_policy *p = c->p;
+	unsigned char *colour = calloc(p->nchannels + 1, 1);
+	uint32_t *stack = malloc((p->nchannels + 1) * sizeof(*stack));
+	uint32_t *next = calloc(p->nchannels + 1, sizeof(*next));
+	int rc = 0;
+
+	if (colour == NULL || stack == NULL || next == NULL)
+		rc = pol_fail(c, "/channels", "out of memory");
+	for (size_t root = 0; rc == 0 && root < p->nchannels; root++) {
+		size_t depth = 0;
+		if (colour[root] != 0)
+			continue;
+		stack[depth++] = (uint32_t)root;
+		colour[root] = 1;
+		while (depth > 0 && rc == 0) {
+			uint32_t v = stack[depth - 1];
+			const struct cg_channel *ch = &p->channels[v];
+			if (next[v] == ch->nafter) {
+				colour[v] = 2;
+				depth--;
+				continue;
+			}
+			uint32_t w = (uint32_t)ch->after_all[next[v]++];
+			if (colour[w] == 1) {
+				char at[512], kat[600];
+				pol_pointer(at, sizeof(at), "/channels", ch->name);
+				snprintf(kat, sizeof(kat), "%s/after", at);
+				rc = pol_fail(c, kat, "\"after\" makes a cycle through "
+				    "\"%s\": no channel on it can ever be used",
+				    p->channels[w].name);
+			} else if (colour[w] == 0) {
+				colour[w] = 1;
+				stack[depth++] = w;
+			}
+		}
+	}
+	free(colour);
+	free(stack);
+	free(next);
+	return rc;
 }
 
 int
@@ -213,108 +407,15 @@ policy_parse_channels(struct pol_ctx *c, json_t *channels)
 int
 policy_resolve_phases(struct pol_ctx *c)
 {
-	for (size_t i = 0; i < c->p->nchannels; i++)
-		if (resolve_phase(c, i, "after", &c->p->channels[i].after) != 0 ||
-		    resolve_phase(c, i, "until", &c->p->channels[i].until) != 0)
+	for (size_t i = 0; i < c->p->nchannels; i++) {
+		struct cg_channel *ch = &c->p->channels[i];
+		if (resolve_phase(c, i, "after", &ch->after_all, &ch->nafter) != 0 ||
+		    resolve_phase(c, i, "until", &ch->until_any, &ch->nuntil) != 0 ||
+		    check_phase_overlap(c, i) != 0)
 			return -1;
-	return 0;
-}
-
-/*
- * Expands a client's glob grants into its slot table. A grant that matches
- * no channel is an error when the author wrote it (a typo would otherwise
- * silently grant nothing).
- */
-static int
-expand_grants(struct pol_ctx *c, struct cg_client_policy *cl, const char *at,
-    bool must_match)
-{
-	struct cg_policy *p = c->p;
-	json_t *g;
-	size_t gi;
-
-	cl->slot = malloc((p->nchannels + 1) * sizeof(*cl->slot));
-	cl->slot_channel = malloc((p->nchannels + 1) * sizeof(*cl->slot_channel));
-	if (cl->slot == NULL || cl->slot_channel == NULL)
-		return pol_fail(c, at, "out of memory");
-	for (size_t i = 0; i < p->nchannels; i++)
-		cl->slot[i] = -1;
-	json_array_foreach(cl->grants, gi, g) {
-		const char *pat = json_string_value(g);
-		size_t matched = 0;
-		for (size_t i = 0; i < p->nchannels; i++) {
-			if (fnmatch(pat, p->channels[i].name, 0) != 0)
-				continue;
-			matched++;
-			if (cl->slot[i] >= 0)
-				continue;
-			cl->slot[i] = (int32_t)cl->nslots;
-			cl->slot_channel[cl->nslots++] = (uint32_t)i;
-		}
-		if (matched == 0 && must_match) {
-			char gat[600];
-			snprintf(gat, sizeof(gat), "%s/grants/%zu", at, gi);
-			return pol_fail(c, gat, "grant \"%s\" matches no channel", pat);
-		}
+		ch->after = ch->nafter > 0 ? ch->after_all[0] : -1;
+		ch->until = ch->nuntil > 0 ? ch->until_any[0] : -1;
 	}
-	return 0;
+	return check_after_cycles(c);
 }
 
-static int
-parse_client(struct pol_ctx *c, const char *name, json_t *obj,
-    struct cg_client_policy *cl)
-{
-	static const char *const keys[] = { "grants", "description", NULL };
-	char at[512];
-
-	pol_pointer(at, sizeof(at), "/clients", name);
-	if (!json_is_object(obj))
-		return pol_fail(c, at, "a client must be an object");
-	if (name[0] == '\0' || strlen(name) > 63)
-		return pol_fail(c, at, "a client name has 1-63 characters");
-	if ((cl->name = strdup(name)) == NULL)
-		return pol_fail(c, at, "out of memory");
-	if (pol_check_keys(c, obj, at, keys) != 0 ||
-	    pol_get_string_array(c, obj, at, "grants", &cl->grants) != 0)
-		return -1;
-	if (cl->grants == NULL)
-		return pol_fail(c, at, "expected \"grants\": an array of channel "
-		    "names or globs");
-	return expand_grants(c, cl, at, true);
-}
-
-int
-policy_parse_clients(struct pol_ctx *c, json_t *clients)
-{
-	const char *name;
-	json_t *v;
-	size_t n = 0;
-
-	if (clients == NULL) {
-		/* A single-client policy: the client is "main" and is granted
-		 * every channel the policy declares. */
-		c->p->clients = calloc(1, sizeof(*c->p->clients));
-		if (c->p->clients == NULL)
-			return pol_fail(c, "", "out of memory");
-		c->p->nclients = 1;
-		c->p->clients[0].name = strdup("main");
-		c->p->clients[0].grants = json_pack("[s]", "*");
-		if (c->p->clients[0].name == NULL || c->p->clients[0].grants == NULL)
-			return pol_fail(c, "", "out of memory");
-		return expand_grants(c, &c->p->clients[0], "", false);
-	}
-	if (!json_is_object(clients) || json_object_size(clients) == 0)
-		return pol_fail(c, "/clients", "\"clients\" must be a non-empty object");
-	if (json_object_size(clients) > POLICY_CLIENTS_MAX)
-		return pol_fail(c, "/clients", "more than %d clients",
-		    POLICY_CLIENTS_MAX);
-	c->p->clients = calloc(json_object_size(clients), sizeof(*c->p->clients));
-	if (c->p->clients == NULL)
-		return pol_fail(c, "/clients", "out of memory");
-	json_object_foreach(clients, name, v) {
-		c->p->nclients = ++n;
-		if (parse_client(c, name, v, &c->p->clients[n - 1]) != 0)
-			return -1;
-	}
-	return 0;
-}

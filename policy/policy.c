@@ -123,6 +123,23 @@ pol_get_bool(struct pol_ctx *c, json_t *obj, const char *pointer,
 }
 
 int
+pol_get_string(struct pol_ctx *c, json_t *obj, const char *pointer,
+    const char *key, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	char at[512];
+
+	if (v == NULL)
+		return 0;
+	pol_pointer(at, sizeof(at), pointer, key);
+	if (!json_is_string(v))
+		return pol_fail(c, at, "\"%s\" must be a string", key);
+	if (out != NULL)
+		*out = json_string_value(v);
+	return 0;
+}
+
+int
 pol_get_string_array(struct pol_ctx *c, json_t *obj, const char *pointer,
     const char *key, json_t **out)
 {
@@ -196,6 +213,19 @@ policy_channel_index(const struct cg_policy *p, const char *name, size_t len)
 		h = (h + 1) & mask;
 	}
 	return -1;
+}
+
+int
+policy_lookup_grant(const struct cg_policy *p,
+    const struct cg_client_policy *cl, const char *name, size_t len,
+    int32_t *slot)
+{
+	int idx = policy_channel_index(p, name, len);
+
+	if (idx < 0)
+		return -1;
+	*slot = cl->slot[idx];
+	return *slot < 0 ? -2 : idx;
 }
 
 const struct cg_client_policy *
@@ -314,7 +344,8 @@ parse_section(struct pol_ctx *c, json_t *doc)
 	if (!json_is_integer(v) || json_integer_value(v) != POLICY_VERSION)
 		return pol_fail(c, "/capgate", "unsupported policy version "
 		    "(this capgate reads version %d)", POLICY_VERSION);
-	if (parse_env(c, json_object_get(doc, "env")) != 0 ||
+	if (pol_get_string(c, doc, "", "description", NULL) != 0 ||
+	    parse_env(c, json_object_get(doc, "env")) != 0 ||
 	    parse_limits(c, json_object_get(doc, "limits")) != 0 ||
 	    policy_parse_audit(c, json_object_get(doc, "audit")) != 0)
 		return -1;
@@ -326,7 +357,8 @@ parse_section(struct pol_ctx *c, json_t *doc)
 		snprintf(at, sizeof(at), "/sandbox%s", sub.pointer);
 		return pol_fail(c, at, "%s", sub.msg);
 	}
-	if (policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
+	if (policy_parse_definitions(c, json_object_get(doc, "definitions")) != 0 ||
+	    policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
 		return -1;
 	if (build_index(c->p) != 0)
 		return pol_fail(c, "", "out of memory building the channel index");
@@ -429,6 +461,8 @@ policy_free(struct cg_policy *p)
 		schema_free(ch->response);
 		json_decref(ch->redact);
 		json_decref(ch->scope);
+		free(ch->after_all);
+		free(ch->until_any);
 	}
 	free(p->channels);
 	for (size_t i = 0; i < p->nclients; i++) {

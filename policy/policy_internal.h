@@ -27,12 +27,16 @@ int pol_get_uint(struct pol_ctx *c, json_t *obj, const char *pointer,
     const char *key, uint64_t min, uint64_t max, uint32_t *out);
 int pol_get_bool(struct pol_ctx *c, json_t *obj, const char *pointer,
     const char *key, bool *out);
+/* Optional string member; out may be NULL to check the type only. */
+int pol_get_string(struct pol_ctx *c, json_t *obj, const char *pointer,
+    const char *key, const char **out);
 int pol_get_string_array(struct pol_ctx *c, json_t *obj,
     const char *pointer, const char *key, json_t **out);
 
 int policy_parse_channels(struct pol_ctx *c, json_t *channels);
 int policy_resolve_phases(struct pol_ctx *c);
 int policy_parse_clients(struct pol_ctx *c, json_t *clients);
+int policy_parse_definitions(struct pol_ctx *c, json_t *defs);
 int policy_parse_audit(struct pol_ctx *c, json_t *audit);
 void policy_free_audit(struct cg_policy *p);
 

@@ -1,0 +1,277 @@
+/*
+ * Warnings for policy authors (`capgate policy check`): things that load
+ * and are enforced exactly as written, but are probably wider than the
+ * author meant. An error stops a policy from loading; a warning does not,
+ * so a policy never behaves differently under `check` and under `run`
+ * (`check --strict` turns warnings into a failing exit status).
+ *
+ *   - an invoke/send channel without "max_bytes" (frames up to the global
+ *     cap reach the parser);
+ *   - a channel without a request (or event payload) schema (any JSON value
+ *     reaches the handler);
+ *   - an object schema without "additionalProperties": false (extra
+ *     members the handler does not expect ride along: the mass-assignment
+ *     bug);
+ *   - a definition that no "$ref" uses.
+ */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "policy/jsonpos.h"
+#include "policy/policy.h"
+
+#define LINT_FILE_MAX (16u * 1024u * 1024u)
+#define LINT_SCHEMA_DEPTH 64
+
+struct lint {
+	const struct cg_policy *p;
+	struct cg_jsonpos *pos;
+	policy_warn_fn *warn;
+	void *ctx;
+	int count;
+};
+
+static void
+lint_warn(struct lint *l, const char *pointer, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+lint_warn(struct lint *l, const char *pointer, const char *fmt, ...)
+{
+	char msg[512];
+	int line = 0, col = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (l->pos != NULL && jsonpos_lookup(l->pos, pointer, &line, &col) < 0)
+		line = col = 0;
+	l->warn(l->ctx, pointer, line, col, msg);
+	l->count++;
+}
+
+/* base + "/" + token, escaped as a JSON pointer segment. */
+static void
+join(char *out, size_t len, const char *base, const char *token)
+{
+	size_t n = (size_t)snprintf(out, len, "%s/", base);
+
+	for (const char *s = token; *s != '\0' && n + 3 < len; s++) {
+		if (*s == '~' || *s == '/') {
+			out[n++] = '~';
+			out[n++] = *s == '~' ? '0' : '1';
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n < len ? n : len - 1] = '\0';
+}
+
+static bool
+is_object_schema(const json_t *s)
+{
+	const json_t *t = json_object_get(s, "type"), *e;
+	size_t i;
+
+	if (json_is_string(t))
+		return strcmp(json_string_value(t), "object") == 0;
+	if (json_is_array(t)) {
+		json_array_foreach(t, i, e)
+			if (json_is_string(e) &&
+			    strcmp(json_string_value(e), "object") == 0)
+				return true;
+		return false;
+	}
+	return json_object_get(s, "properties") != NULL ||
+	    json_object_get(s, "patternProperties") != NULL;
+}
+
+/* additionalProperties that is absent, true or {} lets anything through;
+ * a schema (e.g. {"type": "string"}) still constrains the extras. */
+static bool
+is_open(const json_t *s)
+{
+	const json_t *ap = json_object_get(s, "additionalProperties");
+
+	if (ap == NULL || json_is_true(ap))
+		return true;
+	return json_is_object(ap) && json_object_size(ap) == 0;
+}
+
+static void walk_schema(struct lint *l, const json_t *s, const char *at,
+    int depth);
+
+static void
+walk_members(struct lint *l, const json_t *v, const char *at, int depth)
+{
+	char sub[1024];
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			snprintf(sub, sizeof(sub), "%s/%zu", at, i);
+			walk_schema(l, m, sub, depth);
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)(uintptr_t)v, key, m) {
+			join(sub, sizeof(sub), at, key);
+			walk_schema(l, m, sub, depth);
+		}
+	}
+}
+
+/* Visits every subschema (not data inside "enum"/"const"). */
+static void
+walk_schema(struct lint *l, const json_t *s, const char *at, int depth)
+{
+	static const char *const single[] = { "additionalProperties",
+	    "additionalItems", "items", "contains", "propertyNames", "not",
+	    "if", "then", "else", NULL };
+	static const char *const multi[] = { "properties", "patternProperties",
+	    "definitions", "dependencies", "allOf", "anyOf", "oneOf", "items",
+	    NULL };
+	char sub[1024];
+
+	if (!json_is_object(s) || depth > LINT_SCHEMA_DEPTH)
+		return;
+	/* In draft-07 a "$ref" makes its siblings inert: its target is
+	 * checked where it is defined. */
+	if (json_object_get(s, "$ref") != NULL)
+		return;
+	if (is_object_schema(s) && is_open(s))
+		lint_warn(l, at, "object schema allows members it does not list "
+		    "(add \"additionalProperties\": false)");
+	for (size_t i = 0; single[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, single[i]);
+		if (!json_is_object(v))
+			continue;
+		join(sub, sizeof(sub), at, single[i]);
+		walk_schema(l, v, sub, depth + 1);
+	}
+	for (size_t i = 0; multi[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, multi[i]);
+		if (strcmp(multi[i], "items") == 0 && !json_is_array(v))
+			continue;
+		join(sub, sizeof(sub), at, multi[i]);
+		walk_members(l, v, sub, depth + 1);
+	}
+}
+
+static void
+lint_channel(struct lint *l, const struct cg_channel *ch)
+{
+	static const char *const schemas[] = { "request", "response", "payload",
+	    NULL };
+	const char *want = ch->kind == CG_CHAN_EVENT ? "payload" : "request";
+	char at[512], sub[1024];
+
+	join(at, sizeof(at), "/channels", ch->name);
+	if (ch->kind != CG_CHAN_EVENT && !ch->has_max_bytes)
+		lint_warn(l, at, "channel \"%s\" has no \"max_bytes\": it accepts "
+		    "frames up to the global cap (%u bytes)", ch->name,
+		    (unsigned)l->p->limits.frame_max);
+	if (json_object_get(ch->config, want) == NULL)
+		lint_warn(l, at, "channel \"%s\" has no \"%s\" schema: any JSON "
+		    "value %s", ch->name, want, ch->kind == CG_CHAN_EVENT ?
+		    "is pushed to the client" : "reaches its handler");
+	for (size_t i = 0; schemas[i] != NULL; i++) {
+		join(sub, sizeof(sub), at, schemas[i]);
+		walk_schema(l, json_object_get(ch->config, schemas[i]), sub, 0);
+	}
+}
+
+/* Does any "$ref" in v point into #/definitions/name? */
+static bool
+refers_to(const json_t *v, const char *name, int depth)
+{
+	const char *key, *ref;
+	const json_t *m;
+	size_t i, n;
+
+	if (depth > 2 * LINT_SCHEMA_DEPTH)
+		return false;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if (refers_to(m, name, depth + 1))
+				return true;
+		return false;
+	}
+	if (!json_is_object(v))
+		return false;
+	ref = json_string_value(json_object_get(v, "$ref"));
+	n = strlen(name);
+	if (ref != NULL && strncmp(ref, "#/definitions/", 14) == 0 &&
+	    strncmp(ref + 14, name, n) == 0 &&
+	    (ref[14 + n] == '\0' || ref[14 + n] == '/'))
+		return true;
+	json_object_foreach((json_t *)(uintptr_t)v, key, m)
+		if (refers_to(m, name, depth + 1))
+			return true;
+	return false;
+}
+
+static void
+lint_definitions(struct lint *l)
+{
+	const json_t *defs = json_object_get(l->p->doc, "definitions");
+	const char *name;
+	json_t *v;
+	char at[512];
+
+	json_object_foreach((json_t *)(uintptr_t)defs, name, v) {
+		join(at, sizeof(at), "/definitions", name);
+		walk_schema(l, v, at, 0);
+		if (!refers_to(json_object_get(l->p->doc, "channels"), name, 0) &&
+		    !refers_to(defs, name, 0))
+			lint_warn(l, at, "definition \"%s\" is not used by any "
+			    "\"$ref\"", name);
+	}
+}
+
+/* Positions come from the file as it is now; if it changed since it was
+ * loaded they would point at the wrong text, so none are given. */
+static struct cg_jsonpos *
+index_file(const struct cg_policy *p, struct cg_error *err, int *rc)
+{
+	unsigned char h[32];
+	char hex[65], *text = NULL;
+	size_t len = 0;
+	struct cg_jsonpos *pos = NULL;
+
+	*rc = 0;
+	if (cg_read_file(p->path, LINT_FILE_MAX, &text, &len) != 0) {
+		*rc = cg_error_set(err, "cannot read policy %s", p->path);
+		return NULL;
+	}
+	crypto_generichash(h, sizeof(h), (const unsigned char *)text, len,
+	    NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	if (strcmp(hex, p->hash) == 0)
+		pos = jsonpos_index(text, len);
+	free(text);
+	return pos;
+}
+
+int
+policy_lint(const struct cg_policy *p, policy_warn_fn *warn, void *ctx,
+    struct cg_error *err)
+{
+	struct lint l = { p, NULL, warn, ctx, 0 };
+	int rc;
+
+	l.pos = index_file(p, err, &rc);
+	if (rc != 0)
+		return -1;
+	lint_definitions(&l);
+	for (size_t i = 0; i < p->nchannels; i++)
+		lint_channel(&l, &p->channels[i]);
+	jsonpos_free(l.pos);
+	return l.count;
+}

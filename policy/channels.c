@@ -94,6 +94,33 @@ parse_burst(struct pol_ctx *c, json_t *ch, const char *at,
 static int compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
     const char *key, struct cg_schema **out);
 
+/* The value at an RFC 6901 pointer inside doc, or NULL. */
+static json_t *
+pointer_get(json_t *doc, const char *pointer)
+{
+	char tok[256];
+
+	while (doc != NULL && *pointer == '/') {
+		size_t n = 0;
+		for (pointer++; *pointer != '\0' && *pointer != '/'; pointer++) {
+			char ch = *pointer;
+			if (ch == '~' && (pointer[1] == '0' || pointer[1] == '1'))
+				ch = *++pointer == '0' ? '~' : '/';
+			if (n + 1 < sizeof(tok))
+				tok[n++] = ch;
+		}
+		tok[n] = '\0';
+		if (json_is_array(doc)) {
+			char *end;
+			unsigned long i = strtoul(tok, &end, 10);
+			doc = *end == '\0' && n > 0 ? json_array_get(doc, i) : NULL;
+		} else {
+			doc = json_object_get(doc, tok);
+		}
+	}
+	return *pointer == '\0' ? doc : NULL;
+}
+
 /*
  * "definitions": schemas shared by channels through
  * "$ref": "#/definitions/NAME". Each is compiled once here, on its own, so
@@ -142,9 +169,20 @@ compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 	opts.assert_format = true;
 	cg_error_clear(&serr);
 	*out = schema_compile(s, &opts, &serr);
-	if (*out == NULL)
+	if (*out == NULL) {
+		/* Name the reference: "JSON pointer names no value" alone does
+		 * not say which $ref the author mistyped. */
+		json_t *bad = pointer_get(c->p->doc, serr.pointer);
+		const char *ref = json_is_string(bad) ? json_string_value(bad) :
+		    json_string_value(json_object_get(bad, "$ref"));
+		size_t plen = strlen(serr.pointer);
+		if (json_is_string(bad) && (plen < 5 ||
+		    strcmp(serr.pointer + plen - 5, "/$ref") != 0))
+			ref = NULL;
 		return pol_fail(c, serr.pointer[0] ? serr.pointer : sat,
-		    "schema does not compile: %s", serr.msg);
+		    "schema does not compile: %s%s%s%s", serr.msg,
+		    ref ? " (\"$ref\": \"" : "", ref ? ref : "", ref ? "\")" : "");
+	}
 	return 0;
 }
 

@@ -4,14 +4,17 @@
  * the shipped policies/ must load.
  */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/handlers.h"
 #include "policy/policy.h"
+#include "policy/schema.h"
 
 #ifndef POLICY_TEST_DIR
 #error POLICY_TEST_DIR must be defined
@@ -62,7 +65,7 @@ Test(policy, invalid_files_fail_at_their_position)
 		checked++;
 	}
 	closedir(d);
-	cr_assert_geq(checked, 15, "only %d invalid policies found", checked);
+	cr_assert_geq(checked, 40, "only %d invalid policies found", checked);
 }
 
 static void
@@ -156,4 +159,289 @@ Test(policy, ten_thousand_channels_load)
 	}
 	cr_assert_eq(p->clients[0].nslots, 10000);
 	policy_free(p);
+}
+
+/* --- the policy language ------------------------------------------------- */
+
+static struct cg_policy *
+load_valid(const char *name)
+{
+	char path[1024], msg[2048];
+	struct cg_error err;
+	struct cg_policy *p;
+
+	snprintf(path, sizeof(path), "%s/valid/%s", POLICY_TEST_DIR, name);
+	p = policy_load(path, handler_check, &err);
+	cg_error_format(&err, msg, sizeof(msg));
+	cr_assert_not_null(p, "%s", msg);
+	return p;
+}
+
+static int
+chan(const struct cg_policy *p, const char *name)
+{
+	int i = policy_channel_index(p, name, strlen(name));
+
+	cr_assert_geq(i, 0, "no channel %s", name);
+	return i;
+}
+
+Test(policy, burst_and_phase_lists)
+{
+	struct cg_policy *p = load_valid("phases-and-burst.json");
+	const struct cg_channel *login = &p->channels[chan(p, "auth:login")];
+	const struct cg_channel *list = &p->channels[chan(p, "files:list")];
+	const struct cg_channel *log = &p->channels[chan(p, "app:log")];
+
+	/* "3/min" with "burst": 1: one call, then one every 20 s */
+	cr_assert_float_eq(login->rate.per_sec, 3.0 / 60.0, 1e-9);
+	cr_assert_eq(login->rate.burst, 1.0);
+	/* without "burst" the bucket holds one period's worth */
+	cr_assert_eq(log->rate.burst, 10.0);
+	cr_assert_eq(list->nafter, 2);
+	cr_assert_eq(list->after_all[0], chan(p, "auth:hello"));
+	cr_assert_eq(list->after_all[1], chan(p, "auth:login"));
+	cr_assert_eq(list->nuntil, 1);
+	cr_assert_eq(list->until_any[0], chan(p, "auth:logout"));
+	cr_assert_eq(list->after, chan(p, "auth:hello"));
+	cr_assert_eq(list->uses, 100);
+	cr_assert_eq(p->channels[chan(p, "auth:hello")].uses, 1);
+	cr_assert_not_null(login->request, "$ref to a definition compiles");
+	policy_free(p);
+}
+
+Test(policy, lookup_grant_separates_not_found_from_not_granted)
+{
+	struct cg_policy *p = load_valid("phases-and-burst.json");
+	const struct cg_client_policy *ui = policy_client(p, "ui");
+	const struct cg_client_policy *logger = policy_client(p, "logger");
+	int32_t slot = 99;
+
+	cr_assert_eq(policy_lookup_grant(p, ui, "files:list", 10, &slot),
+	    chan(p, "files:list"));
+	cr_assert_geq(slot, 0);
+	cr_assert_eq(ui->slot_channel[slot], (uint32_t)chan(p, "files:list"));
+	cr_assert_eq(policy_lookup_grant(p, logger, "files:list", 10, &slot), -2);
+	cr_assert_eq(policy_lookup_grant(p, ui, "app:log", 7, &slot), -2);
+	cr_assert_eq(policy_lookup_grant(p, ui, "files:lis", 9, &slot), -1);
+	cr_assert_eq(policy_lookup_grant(p, ui, "files:list2", 11, &slot), -1);
+	policy_free(p);
+}
+
+/* Writes text to a temporary policy file; the caller unlinks it. */
+static void
+write_policy(char *path, const char *fmt, ...)
+{
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	va_list ap;
+
+	cr_assert_not_null(f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+static int
+accept_any_handler(const char *handler, const struct cg_channel *ch,
+    struct cg_error *err)
+{
+	(void)handler;
+	(void)ch;
+	(void)err;
+	return 0;
+}
+
+Test(policy, phase_on_an_event_channel_is_an_error)
+{
+	char path[] = "/tmp/capgate-policy-XXXXXX";
+	struct cg_error err;
+	struct cg_policy *p;
+
+	/* Events come from backends (not built in): accept any handler. */
+	write_policy(path, "{\"capgate\":1,\"channels\":{\n"
+	    "\"n:changed\":{\"kind\":\"event\",\"from\":\"notes\"},\n"
+	    "\"n:list\":{\"kind\":\"invoke\",\"to\":\"notes\",\"after\":\"n:changed\"}}}");
+	p = policy_load(path, accept_any_handler, &err);
+	unlink(path);
+	cr_assert_null(p);
+	cr_assert_eq(err.line, 3);
+	cr_assert_eq(err.column, 48);
+	cr_assert_not_null(strstr(err.msg, "event channel"), "%s", err.msg);
+}
+
+static double
+elapsed_s(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+Test(policy, pathological_regexes_load_and_validate_promptly)
+{
+	char path[] = "/tmp/capgate-policy-XXXXXX";
+	struct cg_error err;
+	struct cg_policy *p;
+	struct timespec t0;
+	char *evil;
+	json_t *inst;
+
+	/* Catastrophic-backtracking patterns: compiling them is cheap, and
+	 * matching is bounded by the validator's PCRE2 match limits. */
+	write_policy(path, "{\"capgate\":1,\"channels\":{"
+	    "\"a\":{\"kind\":\"invoke\",\"to\":\"builtin:echo\","
+	    "\"request\":{\"type\":\"string\",\"pattern\":\"^(a+)+$\"}},"
+	    "\"b\":{\"kind\":\"invoke\",\"to\":\"builtin:echo\","
+	    "\"request\":{\"type\":\"string\",\"pattern\":\"^(x+x+)+y$\"}}}}");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p = policy_load(path, handler_check, &err);
+	unlink(path);
+	cr_assert_not_null(p, "%s", err.msg);
+	evil = malloc(30001);
+	memset(evil, 'a', 30000);
+	evil[29999] = '!';
+	evil[30000] = '\0';
+	inst = json_string(evil);
+	cr_assert_neq(schema_validate(p->channels[0].request, inst, &err), 0);
+	memset(evil, 'x', 30000);
+	json_string_set(inst, evil);
+	cr_assert_neq(schema_validate(p->channels[1].request, inst, &err), 0);
+	cr_assert_lt(elapsed_s(&t0), 2.0, "load + two evil matches took %.2f s",
+	    elapsed_s(&t0));
+	json_decref(inst);
+	free(evil);
+	policy_free(p);
+}
+
+/* A chain of n definitions, each a $ref to the next. */
+static struct cg_policy *
+load_ref_chain(int n, struct cg_error *err, double *secs)
+{
+	char path[] = "/tmp/capgate-policy-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct timespec t0;
+	struct cg_policy *p;
+
+	cr_assert_not_null(f);
+	fprintf(f, "{\"capgate\":1,\"definitions\":{\n");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "\"d%d\":{\"$ref\":\"#/definitions/d%d\"},\n", i, i + 1);
+	fprintf(f, "\"d%d\":{\"type\":\"string\"}},\n\"channels\":{\"a\":{"
+	    "\"kind\":\"invoke\",\"to\":\"builtin:echo\",\"request\":{\"$ref\":"
+	    "\"#/definitions/d0\"}}}}", n);
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p = policy_load(path, handler_check, err);
+	*secs = elapsed_s(&t0);
+	unlink(path);
+	return p;
+}
+
+Test(policy, deep_ref_chains_load_or_fail_promptly)
+{
+	struct cg_error err;
+	struct cg_policy *p;
+	double secs;
+
+	/* a short chain resolves */
+	p = load_ref_chain(20, &err, &secs);
+	cr_assert_not_null(p, "%s", err.msg);
+	policy_free(p);
+	/* a chain past the validator's limit fails, at a position, quickly:
+	 * it cannot recurse without bound */
+	p = load_ref_chain(5000, &err, &secs);
+	cr_assert_null(p);
+	cr_assert_gt(err.line, 1, "%d:%d %s", err.line, err.column, err.msg);
+	cr_assert_lt(secs, 5.0, "took %.2f s", secs);
+}
+
+Test(policy, schema_nested_ten_thousand_levels_fails_promptly)
+{
+	char path[] = "/tmp/capgate-policy-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct cg_error err;
+	struct cg_policy *p;
+	struct timespec t0;
+
+	cr_assert_not_null(f);
+	fprintf(f, "{\"capgate\":1,\"channels\":{\"a\":{\"kind\":\"invoke\","
+	    "\"to\":\"builtin:echo\",\"request\":");
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "{\"not\":");
+	fprintf(f, "{}");
+	for (int i = 0; i < 10000; i++)
+		fprintf(f, "}");
+	fprintf(f, "}}}");
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p = policy_load(path, handler_check, &err);
+	unlink(path);
+	cr_assert_null(p);
+	cr_assert_geq(err.line, 1);
+	cr_assert_gt(err.column, 1, "%s", err.msg);
+	cr_assert_lt(elapsed_s(&t0), 2.0);
+}
+
+/* --- warnings ------------------------------------------------------------ */
+
+struct seen {
+	char lines[32][600];
+	int n;
+};
+
+static void
+collect(void *ctx, const char *pointer, int line, int column, const char *msg)
+{
+	struct seen *s = ctx;
+
+	(void)pointer;
+	if (s->n < 32)
+		snprintf(s->lines[s->n], sizeof(s->lines[0]), "%d:%d: %s", line,
+		    column, msg);
+	s->n++;
+}
+
+static void
+check_warnings(const char *name)
+{
+	char path[1024], expect[1024], want[600];
+	struct cg_error err;
+	struct seen s = { .n = 0 };
+	struct cg_policy *p;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/warnings/%s.json", POLICY_TEST_DIR, name);
+	snprintf(expect, sizeof(expect), "%s/warnings/%s.expect", POLICY_TEST_DIR,
+	    name);
+	p = policy_load(path, handler_check, &err);
+	cr_assert_not_null(p, "%s", err.msg);
+	cr_assert_eq(policy_lint(p, collect, &s, &err), s.n);
+	f = fopen(expect, "r");
+	cr_assert_not_null(f);
+	while (fgets(want, sizeof(want), f) != NULL) {
+		char *text;
+		want[strcspn(want, "\n")] = '\0';
+		text = strchr(strchr(want, ':') + 1, ':') + 2;
+		cr_assert_lt(n, s.n, "%s: missing warning %s", name, want);
+		cr_expect(strncmp(s.lines[n], want, (size_t)(text - want)) == 0 &&
+		    strstr(s.lines[n], text) != NULL, "%s: got \"%s\", want \"%s\"",
+		    name, s.lines[n], want);
+		n++;
+	}
+	fclose(f);
+	cr_assert_eq(n, s.n, "%s: %d warnings, %d expected (first extra: %s)",
+	    name, s.n, n, n < s.n ? s.lines[n] : "");
+	policy_free(p);
+}
+
+Test(policy, warnings_name_their_position)
+{
+	check_warnings("open-objects");
+	check_warnings("clean");
 }

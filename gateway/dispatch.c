@@ -32,7 +32,25 @@ struct decision {
 	const char *reason;
 	const char *detail;
 	char pointer[256];
+	bool has_pointer;        /* a schema failed at pointer ("" = the root) */
+	char keyword[32];        /* the schema keyword that failed */
 };
+
+/* A schema failure: where in the payload and which keyword, for the audit
+ * record only (the client sees the opaque status). */
+static void
+deny_schema(struct decision *d, enum cg_decision dec, enum cg_status st,
+    const char *reason, const struct cg_error *err)
+{
+	d->decision = dec;
+	d->status = st;
+	d->reason = reason;
+	d->has_pointer = true;
+	snprintf(d->pointer, sizeof(d->pointer), "%s", err->pointer);
+	snprintf(d->keyword, sizeof(d->keyword), "%s", err->keyword);
+	if (d->keyword[0] != '\0')
+		d->detail = d->keyword;
+}
 
 static void
 deny(struct decision *d, enum cg_decision dec, enum cg_status st,
@@ -58,7 +76,7 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.request_id = f->request_id;
 	rec.decision = d->decision;
 	rec.reason = d->reason;
-	rec.pointer = d->pointer[0] ? d->pointer : NULL;
+	rec.pointer = d->has_pointer || d->pointer[0] ? d->pointer : NULL;
 	rec.detail = d->detail;
 	rec.latency_ns = cg_now_ns() - start_ns;
 	if (ch != NULL && ch->audit_payload) {
@@ -246,8 +264,8 @@ check_body(struct cg_client *c, const struct cg_frame *f,
 		return NULL;
 	}
 	if (ch->request != NULL && schema_validate(ch->request, args, &err) != 0) {
-		deny(d, CG_DECISION_DENY, CG_STATUS_INVALID, "request-schema");
-		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		deny_schema(d, CG_DECISION_DENY, CG_STATUS_INVALID,
+		    "request-schema", &err);
 		json_decref(args);
 		return NULL;
 	}
@@ -280,8 +298,8 @@ run_handler(struct cg_client *c, const struct cg_frame *f,
 	if (ch->response != NULL && schema_validate(ch->response,
 	    res.data ? res.data : res.raw_json, &err) != 0) {
 		/* A handler bug must not leak what the policy did not promise. */
-		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "response-schema");
-		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		deny_schema(d, CG_DECISION_ERROR, CG_STATUS_FAILED,
+		    "response-schema", &err);
 		goto out;
 	}
 	if (f->type != CG_MSG_INVOKE)
@@ -312,7 +330,8 @@ out:
 static void
 handle_request(struct cg_client *c, const struct cg_frame *f)
 {
-	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
+	    false, "" };
 	const struct cg_channel *ch = NULL;
 	struct cg_chan_state *st = NULL;
 	uint64_t start = cg_now_ns();

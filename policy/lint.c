@@ -12,6 +12,9 @@
  *   - an object schema without "additionalProperties": false (extra
  *     members the handler does not expect ride along: the mass-assignment
  *     bug);
+ *   - a schema keyword that draft-07 does not know ("maxLenght",
+ *     "additionalProperty"): JSON Schema ignores it, so the limit the
+ *     author wrote is silently not there;
  *   - a definition that no "$ref" uses.
  */
 #include <sodium.h>
@@ -106,6 +109,42 @@ is_open(const json_t *s)
 static void walk_schema(struct lint *l, const json_t *s, const char *at,
     int depth);
 
+static bool
+known_keyword(const char *k)
+{
+	static const char *const draft07[] = { "$schema", "$id", "$ref",
+	    "$comment", "title", "description", "default", "readOnly",
+	    "writeOnly", "examples", "multipleOf", "maximum", "exclusiveMaximum",
+	    "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
+	    "additionalItems", "items", "maxItems", "minItems", "uniqueItems",
+	    "contains", "maxProperties", "minProperties", "required",
+	    "additionalProperties", "definitions", "properties",
+	    "patternProperties", "dependencies", "propertyNames", "const", "enum",
+	    "type", "format", "contentMediaType", "contentEncoding", "if", "then",
+	    "else", "allOf", "anyOf", "oneOf", "not", NULL };
+
+	for (size_t i = 0; draft07[i] != NULL; i++)
+		if (strcmp(draft07[i], k) == 0)
+			return true;
+	return false;
+}
+
+static void
+lint_keywords(struct lint *l, const json_t *s, const char *at)
+{
+	const char *key;
+	json_t *v;
+	char sub[1024];
+
+	json_object_foreach((json_t *)(uintptr_t)s, key, v) {
+		if (known_keyword(key))
+			continue;
+		join(sub, sizeof(sub), at, key);
+		lint_warn(l, sub, "\"%s\" is not a JSON Schema draft-07 keyword: "
+		    "it is ignored", key);
+	}
+}
+
 static void
 walk_members(struct lint *l, const json_t *v, const char *at, int depth)
 {
@@ -141,6 +180,7 @@ walk_schema(struct lint *l, const json_t *s, const char *at, int depth)
 
 	if (!json_is_object(s) || depth > LINT_SCHEMA_DEPTH)
 		return;
+	lint_keywords(l, s, at);
 	/* In draft-07 a "$ref" makes its siblings inert: its target is
 	 * checked where it is defined. */
 	if (json_object_get(s, "$ref") != NULL)

@@ -444,4 +444,5 @@ Test(policy, warnings_name_their_position)
 {
 	check_warnings("open-objects");
 	check_warnings("clean");
+	check_warnings("unknown-keywords");
 }

@@ -194,8 +194,12 @@ check_kind_keys(struct pol_ctx *c, json_t *obj, const char *at,
 {
 	static const char *const not_event[] = { "to", "request", "response",
 	    "inflight", "deadline_ms", NULL };
-	static const char *const event_only[] = { "from", "payload", NULL };
-	const char *const *bad = kind == CG_CHAN_EVENT ? not_event : event_only;
+	static const char *const not_invoke[] = { "from", "payload", NULL };
+	/* in-flight counts invokes awaiting their reply: a send has none */
+	static const char *const not_send[] = { "from", "payload", "inflight",
+	    NULL };
+	const char *const *bad = kind == CG_CHAN_EVENT ? not_event :
+	    kind == CG_CHAN_SEND ? not_send : not_invoke;
 	char kat[600];
 
 	for (size_t i = 0; bad[i] != NULL; i++) {
@@ -205,6 +209,8 @@ check_kind_keys(struct pol_ctx *c, json_t *obj, const char *at,
 		return pol_fail(c, kat, "\"%s\" is not a key of %s channels%s",
 		    bad[i], policy_kind_name(kind), kind == CG_CHAN_EVENT ?
 		    " (an event has \"from\" and \"payload\")" :
+		    strcmp(bad[i], "inflight") == 0 ? " (a send has no reply "
+		    "to wait for)" :
 		    " (\"from\" and \"payload\" are for event channels)");
 	}
 	return 0;
@@ -250,8 +256,23 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	    pol_get_bool(c, obj, at, "audit_payload", &ch->audit_payload) != 0 ||
 	    pol_get_string_array(c, obj, at, "redact", &ch->redact) != 0)
 		return -1;
+	if (json_object_get(obj, "once") != NULL &&
+	    json_object_get(obj, "uses") != NULL) {
+		char oat[600];
+		snprintf(oat, sizeof(oat), "%s/once", at);
+		return pol_fail(c, oat, "\"once\" and \"uses\" both say how often "
+		    "the channel may be used: keep one");
+	}
 	if (once)
 		ch->uses = 1;
+	if (ch->max_bytes < CG_FRAME_HEADER_LEN + strlen(name)) {
+		char mat[600];
+		snprintf(mat, sizeof(mat), "%s/max_bytes", at);
+		return pol_fail(c, mat, "\"max_bytes\" is less than the %d-byte "
+		    "header plus the channel name (%zu bytes): no frame could "
+		    "ever fit", CG_FRAME_HEADER_LEN, CG_FRAME_HEADER_LEN +
+		    strlen(name));
+	}
 	to = json_string_value(json_object_get(obj,
 	    ch->kind == CG_CHAN_EVENT ? "from" : "to"));
 	if (to == NULL || to[0] == '\0') {

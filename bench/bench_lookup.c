@@ -31,7 +31,7 @@ now_s(void)
 }
 
 static void
-write_policy(const char *path, int n, int schemas)
+write_policy(const char *path, int n, int schemas, int ndefs)
 {
 	FILE *f = fopen(path, "w");
 
@@ -39,8 +39,11 @@ write_policy(const char *path, int n, int schemas)
 		perror(path);
 		exit(1);
 	}
-	fprintf(f, "{\"capgate\":1,\n\"definitions\":{\"name\":{\"type\":\"string\","
-	    "\"maxLength\":64}},\n\"channels\":{\n");
+	fprintf(f, "{\"capgate\":1,\n\"definitions\":{");
+	for (int d = 1; d < ndefs; d++)
+		fprintf(f, "\"d%d\":{\"type\":\"string\",\"maxLength\":%d},", d, d);
+	fprintf(f, "\"name\":{\"type\":\"string\",\"maxLength\":64}},\n"
+	    "\"channels\":{\n");
 	for (int i = 0; i < n; i++) {
 		fprintf(f, "%s\"%s:ch%d\":{\"kind\":\"invoke\",\"to\":\"builtin:echo\","
 		    "\"max_bytes\":4096,\"rate\":\"100/s\",\"burst\":20", i ? ",\n" : "",
@@ -138,10 +141,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	close(fd);
-	write_policy(path, n, 0);
+	write_policy(path, n, 0, 1);
 	t = bench_load(path, 5, NULL);
 	printf("load, %d channels without schemas: %.1f ms\n", n, t * 1e3);
-	write_policy(path, n, 1);
+	write_policy(path, n, 1, 100);
+	t = bench_load(path, 5, NULL);
+	printf("load, %d channels with schemas as below, 100 definitions: "
+	    "%.1f ms\n", n, t * 1e3);
+	write_policy(path, n, 1, 1);
 	t = bench_load(path, 5, &p);
 	printf("load, %d channels with request+response schemas, $ref, rate, "
 	    "2 clients: %.1f ms\n", n, t * 1e3);

@@ -12,6 +12,8 @@
 
 #define POLICY_CHANNELS_MAX 100000
 #define POLICY_PHASE_MAX 16
+#define SCHEMA_VIEW_DEPTH 256
+#define SCHEMA_VIEW_MIN_DEFS 8
 
 static int
 parse_kind(struct pol_ctx *c, json_t *ch, const char *at,
@@ -92,7 +94,8 @@ parse_burst(struct pol_ctx *c, json_t *ch, const char *at,
 }
 
 static int compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
-    const char *key, struct cg_schema **out);
+    const char *chan, const char *key, struct cg_schema **out);
+static bool has_id(const json_t *v, int depth);
 
 /* The value at an RFC 6901 pointer inside doc, or NULL. */
 static json_t *
@@ -139,20 +142,122 @@ policy_parse_definitions(struct pol_ctx *c, json_t *defs)
 	if (!json_is_object(defs))
 		return pol_fail(c, "/definitions", "\"definitions\" must be an "
 		    "object of schemas");
+	c->defs_have_ids = has_id(defs, 0);
 	json_object_foreach(defs, name, v) {
 		char at[512];
 		pol_pointer(at, sizeof(at), "", "definitions");
 		s = NULL;
-		if (compile_schema(c, defs, at, name, &s) != 0)
+		if (compile_schema(c, defs, at, NULL, name, &s) != 0)
 			return -1;
 		schema_free(s);
 	}
 	return 0;
 }
 
+/* Does the document hold "$id" anywhere (a schema may then be reached by
+ * URI rather than by "#/definitions/...")? */
+static bool
+has_id(const json_t *v, int depth)
+{
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	if (depth > SCHEMA_VIEW_DEPTH)
+		return true;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if (has_id(m, depth + 1))
+				return true;
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)(uintptr_t)v, key, m)
+			if (strcmp(key, "$id") == 0 || has_id(m, depth + 1))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Adds to used every definition that v reaches through "$ref":
+ * "#/definitions/NAME...", transitively. Returns -1 for any other kind of
+ * reference (then the whole document is needed).
+ */
+static int
+collect_refs(const json_t *v, json_t *defs, json_t *used, int depth)
+{
+	const char *key, *ref;
+	json_t *m, *def;
+	size_t i;
+	char name[256];
+
+	if (depth > SCHEMA_VIEW_DEPTH)
+		return -1;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if (collect_refs(m, defs, used, depth + 1) != 0)
+				return -1;
+		return 0;
+	}
+	if (!json_is_object(v))
+		return 0;
+	json_object_foreach((json_t *)(uintptr_t)v, key, m) {
+		if (strcmp(key, "$ref") != 0) {
+			if (collect_refs(m, defs, used, depth + 1) != 0)
+				return -1;
+			continue;
+		}
+		ref = json_string_value(m);
+		if (ref == NULL || strncmp(ref, "#/definitions/", 14) != 0 ||
+		    strcspn(ref + 14, "/~%") >= sizeof(name))
+			return -1;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(ref + 14, "/"),
+		    ref + 14);
+		if (strchr(name, '~') != NULL || strchr(name, '%') != NULL)
+			return -1;
+		def = json_object_get(defs, name);
+		if (def == NULL || json_object_get(used, name) != NULL)
+			continue;
+		if (json_object_set(used, name, def) != 0 ||
+		    collect_refs(def, defs, used, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The document a channel's schema is compiled against. Compiling against
+ * the whole policy makes the compiler index every definition for every
+ * schema: 10,000 channels times 100 definitions is most of a second. When
+ * the schema's references are all "#/definitions/NAME" and no "$id" is in
+ * play, a view with the same paths -- the definitions it reaches and the
+ * schema itself at /channels/NAME/KEY -- resolves every reference and
+ * every error pointer exactly as the whole document would.
+ */
+static json_t *
+schema_root(struct pol_ctx *c, const char *chan, const char *key,
+    json_t *schema)
+{
+	json_t *defs = json_object_get(c->p->doc, "definitions");
+	json_t *used, *view;
+
+	/* With a handful of definitions indexing them costs less than
+	 * building the view. */
+	if (chan == NULL || json_object_size(defs) <= SCHEMA_VIEW_MIN_DEFS ||
+	    c->defs_have_ids || has_id(schema, 0))
+		return json_incref(c->p->doc);
+	used = json_object();
+	view = json_pack("{s:o,s:{s:{s:O}}}", "definitions", used, "channels",
+	    chan, key, schema);
+	if (view == NULL || collect_refs(schema, defs, used, 0) != 0) {
+		json_decref(view);
+		return json_incref(c->p->doc);
+	}
+	return view;
+}
+
 static int
 compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
-    const char *key, struct cg_schema **out)
+    const char *chan, const char *key, struct cg_schema **out)
 {
 	struct cg_schema_options opts = { 0 };
 	json_t *s = json_object_get(ch, key);
@@ -164,11 +269,12 @@ compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 	pol_pointer(sat, sizeof(sat), at, key);
 	if (!json_is_object(s) && !json_is_boolean(s))
 		return pol_fail(c, sat, "a schema must be an object or a boolean");
-	opts.root = c->p->doc;
+	opts.root = schema_root(c, chan, key, s);
 	opts.pointer = sat;
 	opts.assert_format = true;
 	cg_error_clear(&serr);
 	*out = schema_compile(s, &opts, &serr);
+	json_decref(opts.root);
 	if (*out == NULL) {
 		/* Name the reference: "JSON pointer names no value" alone does
 		 * not say which $ref the author mistyped. */
@@ -288,9 +394,9 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 		return pol_fail(c, at, "out of memory");
 	if (json_object_get(obj, "scope") != NULL)
 		ch->scope = json_incref(json_object_get(obj, "scope"));
-	if (compile_schema(c, obj, at, ch->kind == CG_CHAN_EVENT ? "payload" :
-	    "request", &ch->request) != 0 ||
-	    compile_schema(c, obj, at, "response", &ch->response) != 0)
+	if (compile_schema(c, obj, at, name, ch->kind == CG_CHAN_EVENT ?
+	    "payload" : "request", &ch->request) != 0 ||
+	    compile_schema(c, obj, at, name, "response", &ch->response) != 0)
 		return -1;
 	if (c->check != NULL) {
 		struct cg_error herr;

@@ -413,7 +413,7 @@ struct cg_policy *
 policy_load(const char *path, cg_handler_check_fn *check, struct cg_error *err)
 {
 	struct cg_policy *p = calloc(1, sizeof(*p));
-	struct pol_ctx c = { p, err, check };
+	struct pol_ctx c = { p, err, check, false };
 	json_error_t jerr;
 	char *text = NULL;
 	size_t len = 0;

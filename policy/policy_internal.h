@@ -12,6 +12,7 @@ struct pol_ctx {
 	struct cg_policy *p;
 	struct cg_error *err;
 	cg_handler_check_fn *check;
+	bool defs_have_ids;      /* a definition declares "$id" somewhere */
 };
 
 /* Records an error at pointer; returns -1. */

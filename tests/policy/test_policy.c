@@ -446,3 +446,35 @@ Test(policy, warnings_name_their_position)
 	check_warnings("clean");
 	check_warnings("unknown-keywords");
 }
+
+static int
+valid_as(const struct cg_policy *p, const char *channel, const char *json)
+{
+	json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
+	int rc;
+
+	cr_assert_not_null(v, "bad test JSON %s", json);
+	rc = schema_validate(p->channels[chan(p, channel)].request, v, NULL);
+	json_decref(v);
+	return rc == 0;
+}
+
+/* With many definitions each schema is compiled against a view of the
+ * document holding only the definitions it reaches: references through
+ * several definitions, into a definition and into another channel must
+ * resolve exactly as against the whole file. */
+Test(policy, references_through_definitions_resolve)
+{
+	struct cg_policy *p = load_valid("many-definitions.json");
+
+	cr_assert(valid_as(p, "user:set", "{\"name\":\"ann\",\"address\":{\"zip\":\"12345\"}}"));
+	cr_assert(!valid_as(p, "user:set", "{\"name\":\"ann\",\"address\":{\"zip\":\"1234\"}}"));
+	cr_assert(!valid_as(p, "user:set", "{\"name\":\"ann\",\"address\":{\"city\":\"x\"}}"));
+	cr_assert(!valid_as(p, "user:set", "{\"name\":\"annabelle-x\"}"));
+	cr_assert(!valid_as(p, "user:set", "{\"address\":{}}"));
+	cr_assert(valid_as(p, "user:zip", "\"54321\""));
+	cr_assert(!valid_as(p, "user:zip", "\"5432a\""));
+	cr_assert(valid_as(p, "user:again", "{\"name\":\"bob\"}"));
+	cr_assert(!valid_as(p, "user:again", "{\"name\":\"bob\",\"x\":1}"));
+	policy_free(p);
+}

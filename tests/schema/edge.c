@@ -569,6 +569,8 @@ Test(schema_compile, keyword_type_errors)
 	    "/additionalProperties", NULL);
 	expect_compile_error("{\"patternProperties\": {\"(\": {}}}", NULL,
 	    "/patternProperties/(", NULL);
+	expect_compile_error("{\"patternProperties\": {\"a/(\": {}}}", NULL,
+	    "/patternProperties/a~1(", NULL);
 	expect_compile_error("{\"dependencies\": {\"a\": [1]}}", NULL,
 	    "/dependencies/a", NULL);
 	expect_compile_error("{\"definitions\": {\"x\": {\"pattern\": \"[\"}}}", NULL,

@@ -1,0 +1,424 @@
+/*
+ * One client connection: receiving datagrams with the kernel's word on who
+ * sent them, the bounded output queue, and the end of a client.
+ *
+ * The receive path runs its checks in the order of the design brief:
+ * size (the kernel tells us when a datagram was truncated), sender
+ * credentials, then the frame codec (header, MAC, sequence number). Only a
+ * frame that passes all three reaches dispatch.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "gateway/gateway.h"
+#include "sandbox/sandbox.h"
+
+#define RX_BATCH 32              /* frames per client per loop turn: fairness */
+#define OUT_REC_HDR (2 * sizeof(uint32_t) + CG_FRAME_MAX_FDS * sizeof(int))
+
+struct cg_client *
+client_new(struct cg_gateway *gw, const struct cg_client_policy *pol,
+    const char *name)
+{
+	struct cg_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->chan = calloc(pol->nslots + 1, sizeof(*c->chan));
+	if (c->chan == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->gw = gw;
+	c->pol = pol;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->fd = c->pidfd = c->notify_fd = -1;
+	c->exit_status = -1;
+	return c;
+}
+
+void
+client_free(struct cg_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	if (c->notify_fd >= 0)
+		close(c->notify_fd);
+	frame_session_wipe(&c->sess);
+	free(c->chan);
+	free(c->out.data);
+	sandbox_plan_free(c->plan);
+	free(c);
+}
+
+static int
+watch(struct cg_client *c, int fd, enum cg_watch_kind kind, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+
+	ev.data.u64 = (uint64_t)(uintptr_t)c | (uint64_t)kind;
+	return epoll_ctl(c->gw->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int
+client_watch(struct cg_client *c)
+{
+	if (watch(c, c->fd, CG_WATCH_SOCKET, EPOLLIN) != 0 ||
+	    watch(c, c->pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0)
+		return -1;
+	if (c->notify_fd >= 0 && watch(c, c->notify_fd, CG_WATCH_NOTIFY,
+	    EPOLLIN) != 0)
+		return -1;
+	return 0;
+}
+
+/* Closes every fd that arrived with a datagram we are not going to use. */
+static void
+close_fds(int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/*
+ * Collects the credentials and fds of one received datagram. Returns the
+ * number of fds (0..CG_FRAME_MAX_FDS); any beyond that are closed and
+ * counted as a mismatch by the frame check.
+ */
+static unsigned
+take_cmsgs(struct msghdr *mh, struct ucred *cred, bool *have_cred, int *fds)
+{
+	unsigned n = 0;
+
+	*have_cred = false;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	    cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(*cred))) {
+			memcpy(cred, CMSG_DATA(cm), sizeof(*cred));
+			*have_cred = true;
+		} else if (cm->cmsg_type == SCM_RIGHTS) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+				    sizeof(fd));
+				if (n < CG_FRAME_MAX_FDS)
+					fds[n++] = fd;
+				else {
+					close(fd);
+					n = CG_FRAME_MAX_FDS + 1;
+				}
+			}
+		}
+	}
+	return n;
+}
+
+/* Reads and handles one datagram. Returns 1 if one was read, 0 if none was
+ * waiting, -1 if the connection is gone. */
+static int
+receive_one(struct cg_client *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+		    CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { c->gw->rxbuf, CG_FRAME_MAX + 1 };
+	struct msghdr mh = { 0 };
+	int fds[CG_FRAME_MAX_FDS + 1];
+	struct ucred cred = { 0 };
+	enum cg_frame_result r;
+	struct cg_frame f;
+	bool have_cred;
+	unsigned nfds;
+	ssize_t n;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	if (n == 0)
+		return -1;
+	nfds = take_cmsgs(&mh, &cred, &have_cred, fds);
+
+	/* 1. size: MSG_TRUNC means the datagram was larger than any frame. */
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		dispatch_violation(c, (mh.msg_flags & MSG_TRUNC) ?
+		    "frame-too-big" : "too-many-fds", NULL, 0);
+		return 1;
+	}
+	/* 2. sender: the kernel's credentials must be the process we started.
+	 * A child the client forked, or any process it handed the socket to,
+	 * has another pid and is refused before its bytes are looked at. */
+	if (!have_cred || cred.pid != c->pid || cred.uid != c->uid ||
+	    cred.gid != c->gid) {
+		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		dispatch_violation(c, "forged-sender", NULL,
+		    have_cred ? cred.pid : 0);
+		return 1;
+	}
+	/* 3. frame: header, lengths, MAC and sequence number. */
+	r = frame_open(&c->sess, c->gw->rxbuf, (size_t)n,
+	    c->gw->policy->limits.frame_max, nfds, &f);
+	if (r != CG_FRAME_OK) {
+		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		dispatch_violation(c, frame_result_name(r), NULL, 0);
+		return 1;
+	}
+	dispatch_frame(c, &f, fds, nfds);
+	return 1;
+}
+
+void
+client_handle_readable(struct cg_client *c)
+{
+	for (int i = 0; i < RX_BATCH && c->state != CG_CLIENT_CLOSED; i++) {
+		int r = receive_one(c);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			client_close(c, "connection-closed");
+			return;
+		}
+	}
+}
+
+/* Appends one sealed datagram to the output queue. */
+int
+client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
+    unsigned nfds)
+{
+	struct cg_outbuf *o = &c->out;
+	size_t need = OUT_REC_HDR + CG_FRAME_MAX;
+	uint32_t len32, n32 = nfds;
+	size_t len;
+
+	if (c->state == CG_CLIENT_CLOSED) {
+		close_fds((int *)(uintptr_t)fds, nfds);
+		return -1;
+	}
+	if (o->len - o->head + need > c->gw->policy->limits.queue_bytes +
+	    need) {
+		close_fds((int *)(uintptr_t)fds, nfds);
+		client_kill(c, "output-queue-full");
+		return -1;
+	}
+	if (o->head > 0 && o->head == o->len)
+		o->head = o->len = 0;
+	if (o->len + need > o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 4 * need;
+		while (cap < o->len + need)
+			cap *= 2;
+		unsigned char *d = realloc(o->data, cap);
+		if (d == NULL) {
+			client_kill(c, "out-of-memory");
+			return -1;
+		}
+		o->data = d;
+		o->cap = cap;
+	}
+	len = frame_seal(&c->sess, f, o->data + o->len + OUT_REC_HDR,
+	    CG_FRAME_MAX);
+	if (len == 0)
+		return -1;
+	len32 = (uint32_t)len;
+	memcpy(o->data + o->len, &len32, sizeof(len32));
+	memcpy(o->data + o->len + sizeof(len32), &n32, sizeof(n32));
+	if (nfds > 0)
+		memcpy(o->data + o->len + 2 * sizeof(uint32_t), fds,
+		    nfds * sizeof(int));
+	o->len += OUT_REC_HDR + len;
+	gateway_schedule_flush(c->gw, c);
+	return 0;
+}
+
+static int
+send_record(struct cg_client *c, const unsigned char *rec)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CG_FRAME_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	uint32_t len, nfds;
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+	ssize_t n;
+
+	memcpy(&len, rec, sizeof(len));
+	memcpy(&nfds, rec + sizeof(len), sizeof(nfds));
+	iov.iov_base = (void *)(uintptr_t)(rec + OUT_REC_HDR);
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), rec + 2 * sizeof(uint32_t),
+		    sizeof(int) * nfds);
+	}
+	do
+		n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	close_fds((int *)(uintptr_t)(rec + 2 * sizeof(uint32_t)), nfds);
+	return 1;
+}
+
+static void
+set_want_write(struct cg_client *c, bool want)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0) };
+
+	if (c->want_write == want || c->fd < 0)
+		return;
+	ev.data.u64 = (uint64_t)(uintptr_t)c | CG_WATCH_SOCKET;
+	if (epoll_ctl(c->gw->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_write = want;
+}
+
+void
+client_flush(struct cg_client *c)
+{
+	struct cg_outbuf *o = &c->out;
+
+	while (c->fd >= 0 && o->head < o->len) {
+		uint32_t len;
+		int r;
+
+		memcpy(&len, o->data + o->head, sizeof(len));
+		r = send_record(c, o->data + o->head);
+		if (r == 0) {
+			set_want_write(c, true);
+			return;
+		}
+		if (r < 0) {
+			/* The client went away without reading its replies. */
+			o->head = o->len;
+			client_close(c, "peer-gone");
+			return;
+		}
+		o->head += OUT_REC_HDR + len;
+	}
+	o->head = o->len = 0;
+	set_want_write(c, false);
+}
+
+void
+client_handle_writable(struct cg_client *c)
+{
+	client_flush(c);
+}
+
+/* Closes fds still queued for a client that will never read them. */
+static void
+drop_queue(struct cg_client *c)
+{
+	struct cg_outbuf *o = &c->out;
+
+	while (o->head < o->len) {
+		uint32_t len, nfds;
+		memcpy(&len, o->data + o->head, sizeof(len));
+		memcpy(&nfds, o->data + o->head + sizeof(len), sizeof(nfds));
+		close_fds((int *)(uintptr_t)(o->data + o->head +
+		    2 * sizeof(uint32_t)), nfds);
+		o->head += OUT_REC_HDR + len;
+	}
+	o->head = o->len = 0;
+}
+
+void
+client_close(struct cg_client *c, const char *reason)
+{
+	json_t *f;
+
+	if (c->state == CG_CLIENT_CLOSED)
+		return;
+	c->state = CG_CLIENT_CLOSED;
+	drop_queue(c);
+	if (c->fd >= 0) {
+		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
+	f = json_pack("{s:s,s:i,s:s}", "client", c->name, "pid", (int)c->pid,
+	    "reason", reason);
+	audit_append_event(c->gw->audit, "disconnect", f);
+	json_decref(f);
+}
+
+void
+client_kill(struct cg_client *c, const char *reason)
+{
+	if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL,
+	    NULL, 0) != 0 && errno != ESRCH)
+		log_warn("cannot kill client %s: %s", c->name, strerror(errno));
+	client_close(c, reason);
+}
+
+void
+client_handle_exit(struct cg_client *c)
+{
+	siginfo_t si = { 0 };
+	json_t *f;
+
+	/* Whatever it said before it died is still in the socket: hear it
+	 * out, so a send followed by exit is decided and recorded. */
+	while (c->state != CG_CLIENT_CLOSED && c->fd >= 0) {
+		int r = receive_one(c);
+		if (r <= 0)
+			break;
+	}
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) != 0 ||
+	    si.si_pid == 0)
+		return;
+	c->exited = true;
+	c->exit_status = si.si_code == CLD_EXITED ? si.si_status :
+	    128 + si.si_status;
+	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+	close(c->pidfd);
+	c->pidfd = -1;
+	if (c->notify_fd >= 0) {
+		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->notify_fd, NULL);
+		close(c->notify_fd);
+		c->notify_fd = -1;
+	}
+	client_close(c, "exited");
+	f = json_pack("{s:s,s:i,s:s,s:i}", "client", c->name, "pid", (int)c->pid,
+	    "how", si.si_code == CLD_EXITED ? "exit" : "signal",
+	    "status", c->exit_status);
+	audit_append_event(c->gw->audit, "exit", f);
+	json_decref(f);
+	frame_session_wipe(&c->sess);
+	c->gw->nlive--;
+}

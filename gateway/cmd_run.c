@@ -1,0 +1,223 @@
+/*
+ * capgate run: load the policy, open the audit log, start the front-end in
+ * its sandbox, mediate until every client has exited, exit with the
+ * front-end's status (128 + N when killed by signal N, like a shell).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gateway/commands.h"
+#include "gateway/gateway.h"
+#include "gateway/handlers.h"
+#include "gateway/options.h"
+
+#define RUN_ENV_MAX 64
+
+struct run_opts {
+	const char *policy;
+	const char *audit;
+	const char *audit_key;
+	const char *client;
+	const char *env[RUN_ENV_MAX + 1];
+	size_t nenv;
+	int verbose;
+};
+
+static const struct cg_option run_options[] = {
+	{ "policy", 'p', "FILE", "the policy file (required)" },
+	{ "audit", 0, "LOG", "audit log path (overrides the policy)" },
+	{ "audit-key", 0, "KEY", "audit signing key (overrides the policy)" },
+	{ "env", 'e', "NAME=VALUE", "set a variable in the client (repeatable)" },
+	{ "client", 'c', "NAME", "the policy client to run PROGRAM as (default: the first)" },
+	{ "verbose", 'v', NULL, "say more on stderr" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int
+run_option(void *ctx, int index, const char *arg)
+{
+	struct run_opts *o = ctx;
+
+	switch (index) {
+	case 0: o->policy = arg; break;
+	case 1: o->audit = arg; break;
+	case 2: o->audit_key = arg; break;
+	case 3:
+		if (strchr(arg, '=') == NULL || arg[0] == '=' ||
+		    o->nenv == RUN_ENV_MAX) {
+			fprintf(stderr, "capgate run: --env takes NAME=VALUE\n");
+			return -1;
+		}
+		o->env[o->nenv++] = arg;
+		break;
+	case 4: o->client = arg; break;
+	case 5: o->verbose = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static int
+setup_signals(struct cg_gateway *gw)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGCHLD);
+	/* Blocked signals stay blocked across exec unless the child resets
+	 * them: the sandbox restores the mask before exec. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	gw->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (gw->sigfd < 0)
+		return -1;
+	return epoll_ctl(gw->epfd, EPOLL_CTL_ADD, gw->sigfd, &ev);
+}
+
+static void
+audit_start(struct cg_gateway *gw, const char *const *argv)
+{
+	json_t *args = json_array(), *f;
+
+	for (size_t i = 0; argv[i] != NULL && i < 64; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	f = json_pack("{s:s,s:s,s:i,s:o,s:s}", "policy_path", gw->policy->path,
+	    "policy_hash", gw->policy->hash, "gateway_pid", (int)getpid(),
+	    "argv", args, "version", "capgate 0.1.0");
+	audit_append_event(gw->audit, "start", f);
+	json_decref(f);
+}
+
+static int
+open_gateway(struct cg_gateway *gw, const struct run_opts *o)
+{
+	struct cg_audit_config ac;
+	struct cg_error err;
+	char msg[1024];
+
+	gw->policy = policy_load(o->policy, handler_check, &err);
+	if (gw->policy == NULL) {
+		cg_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "%s\n", msg);
+		return -1;
+	}
+	ac = gw->policy->audit;
+	if (o->audit != NULL)
+		ac.path = o->audit;
+	if (o->audit_key != NULL)
+		ac.key_path = o->audit_key;
+	gw->audit = audit_open(&ac, gw->policy->hash, &err);
+	if (gw->audit == NULL) {
+		cg_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "capgate run: %s\n", msg);
+		return -1;
+	}
+	gw->rxbuf = malloc(CG_FRAME_MAX + 1);
+	gw->txbuf = malloc(CG_FRAME_MAX);
+	gw->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (gw->rxbuf == NULL || gw->txbuf == NULL || gw->epfd < 0 ||
+	    setup_signals(gw) != 0) {
+		fprintf(stderr, "capgate run: cannot set up: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_gateway(struct cg_gateway *gw)
+{
+	for (size_t i = 0; i < gw->nclients; i++)
+		client_free(gw->clients[i]);
+	free(gw->clients);
+	if (gw->audit != NULL) {
+		json_t *f = json_pack("{s:i}", "clients", (int)gw->nclients);
+		audit_append_event(gw->audit, "stop", f);
+		json_decref(f);
+		if (audit_close(gw->audit) != 0)
+			log_warn("closing the audit log failed");
+	}
+	policy_free(gw->policy);
+	free(gw->rxbuf);
+	free(gw->txbuf);
+	if (gw->epfd >= 0)
+		close(gw->epfd);
+	if (gw->sigfd >= 0)
+		close(gw->sigfd);
+}
+
+static int
+start_client(struct cg_gateway *gw, const struct run_opts *o,
+    const char *const *argv)
+{
+	const struct cg_client_policy *cp = o->client ?
+	    policy_client(gw->policy, o->client) : &gw->policy->clients[0];
+	struct cg_client *c;
+
+	if (cp == NULL) {
+		fprintf(stderr, "capgate run: the policy declares no client \"%s\"\n",
+		    o->client);
+		return -1;
+	}
+	c = client_new(gw, cp, cp->name);
+	gw->clients = calloc(1, sizeof(*gw->clients));
+	if (c == NULL || gw->clients == NULL) {
+		client_free(c);
+		return -1;
+	}
+	gw->clients[gw->nclients++] = c;
+	return gateway_spawn_client(gw, c, argv, o->env);
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const char usage[] = "capgate run --policy FILE [--audit LOG] "
+	    "[--audit-key KEY] [--env NAME=VALUE]... [--] PROGRAM [ARGS...]";
+	struct cg_gateway gw = { .epfd = -1, .sigfd = -1 };
+	struct run_opts o = { 0 };
+	int first, status;
+
+	first = options_parse("run", argc, argv, run_options, run_option, &o);
+	if (first == -2) {
+		options_usage(stdout, usage, "Starts PROGRAM as an untrusted "
+		    "front-end in the policy's sandbox and mediates every\nrequest "
+		    "it makes. Exits with PROGRAM's status (128+N if killed by "
+		    "signal N).", run_options);
+		return 0;
+	}
+	if (first < 0 || o.policy == NULL || first >= argc) {
+		fprintf(stderr, "capgate run: %s\nusage: %s\n", o.policy == NULL ?
+		    "--policy is required" : "no PROGRAM given", usage);
+		return 2;
+	}
+	cg_log_set_verbose(o.verbose);
+	if (open_gateway(&gw, &o) != 0) {
+		close_gateway(&gw);
+		return 2;
+	}
+	audit_start(&gw, (const char *const *)(argv + first));
+	if (start_client(&gw, &o, (const char *const *)(argv + first)) != 0) {
+		audit_commit(gw.audit);
+		close_gateway(&gw);
+		return 127;
+	}
+	if (audit_commit(gw.audit) != 0)
+		log_warn("the audit log cannot be written");
+	gateway_loop(&gw);
+	status = gw.clients[0]->exit_status;
+	close_gateway(&gw);
+	return status < 0 ? 2 : status;
+}

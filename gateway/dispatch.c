@@ -1,0 +1,360 @@
+/*
+ * The order of checks for one frame, after the client module has checked
+ * its size, its sender and its MAC/sequence number:
+ *
+ *   handshake -> channel exists and is granted to this client -> kind ->
+ *   per-channel size -> phase -> use count -> rate -> in-flight ->
+ *   JSON limits and parse -> request schema -> handler -> response schema ->
+ *   reply -> one audit record
+ *
+ * The channel name travels outside the JSON body, so a frame for a channel
+ * the client was not granted is refused before its body is parsed: the
+ * parser is attack surface only for traffic the policy allows.
+ *
+ * Every request gets exactly one audit record and, for an invoke, exactly
+ * one reply. The client sees an opaque status; the reason is audited.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "gateway/gateway.h"
+#include "gateway/handlers.h"
+#include "policy/schema.h"
+
+struct decision {
+	enum cg_decision decision;
+	enum cg_status status;
+	const char *reason;
+	const char *detail;
+	char pointer[256];
+};
+
+static void
+deny(struct decision *d, enum cg_decision dec, enum cg_status st,
+    const char *reason)
+{
+	d->decision = dec;
+	d->status = st;
+	d->reason = reason;
+}
+
+static void
+audit_decision(struct cg_client *c, const struct cg_frame *f,
+    const struct cg_channel *ch, const struct decision *d, uint64_t start_ns)
+{
+	struct cg_audit_decision rec = { 0 };
+	unsigned char digest[32];
+
+	rec.client = c->name;
+	rec.pid = c->pid;
+	rec.channel = f->channel_len ? f->channel : NULL;
+	rec.channel_len = f->channel_len;
+	rec.kind = frame_type_name(f->type);
+	rec.request_id = f->request_id;
+	rec.decision = d->decision;
+	rec.reason = d->reason;
+	rec.pointer = d->pointer[0] ? d->pointer : NULL;
+	rec.detail = d->detail;
+	rec.latency_ns = cg_now_ns() - start_ns;
+	if (ch != NULL && ch->audit_payload) {
+		rec.payload = f->body;
+		rec.payload_len = f->body_len;
+	} else if (f->body_len > 0) {
+		crypto_generichash(digest, sizeof(digest),
+		    (const unsigned char *)f->body, f->body_len, NULL, 0);
+		rec.digest = digest;
+	}
+	if (audit_append_decision(c->gw->audit, &rec) != 0 &&
+	    !c->gw->audit_warned) {
+		c->gw->audit_warned = true;
+		log_warn("the audit log cannot be written: %s",
+		    c->gw->policy->audit.fail_open ? "continuing (policy "
+		    "says on_failure: allow)" : "denying every request");
+	}
+}
+
+static void
+reply_error(struct cg_client *c, const struct cg_frame *req, enum cg_status st)
+{
+	struct cg_frame f = { 0 };
+
+	if (req->type != CG_MSG_INVOKE && req->type != CG_MSG_HELLO)
+		return;
+	f.type = CG_MSG_ERROR;
+	f.request_id = req->request_id;
+	f.status = (uint16_t)st;
+	client_queue(c, &f, NULL, 0);
+}
+
+/* A frame that failed the transport checks, or came from the wrong
+ * process. Recorded with the offending pid; ends the client if the policy
+ * says so (the default, as Chromium kills a renderer on a bad IPC). */
+void
+dispatch_violation(struct cg_client *c, const char *reason, const char *detail,
+    pid_t sender)
+{
+	struct cg_audit_decision rec = { 0 };
+	char buf[64];
+
+	c->violations++;
+	rec.client = c->name;
+	rec.pid = sender != 0 ? sender : c->pid;
+	rec.kind = "frame";
+	rec.decision = CG_DECISION_DENY;
+	rec.reason = reason;
+	if (detail == NULL && sender != 0 && sender != c->pid) {
+		snprintf(buf, sizeof(buf), "sender pid %d is not client pid %d",
+		    (int)sender, (int)c->pid);
+		detail = buf;
+	}
+	rec.detail = detail;
+	audit_append_decision(c->gw->audit, &rec);
+	if (c->gw->policy->limits.kill_on_violation)
+		client_kill(c, reason);
+}
+
+static void
+handle_hello(struct cg_client *c, const struct cg_frame *f)
+{
+	struct cg_frame w = { 0 };
+	char body[256];
+	json_t *hello = NULL;
+	json_int_t version = 0;
+
+	if (frame_parse_body(f->body, f->body_len, NULL, &hello) == CG_BODY_OK &&
+	    json_is_object(hello))
+		version = json_integer_value(json_object_get(hello, "version"));
+	json_decref(hello);
+	if (version != CG_PROTO_VERSION) {
+		reply_error(c, f, CG_STATUS_PROTOCOL);
+		dispatch_violation(c, "unsupported-version", NULL, 0);
+		return;
+	}
+	snprintf(body, sizeof(body), "{\"version\":%d,\"client\":\"%s\","
+	    "\"frame_max\":%u}", CG_PROTO_VERSION, c->name,
+	    (unsigned)c->gw->policy->limits.frame_max);
+	w.type = CG_MSG_WELCOME;
+	w.request_id = f->request_id;
+	w.body = body;
+	w.body_len = strlen(body);
+	c->state = CG_CLIENT_READY;
+	client_queue(c, &w, NULL, 0);
+}
+
+/* Token bucket: refills at rate.per_sec up to rate.burst. */
+static bool
+rate_take(const struct cg_channel *ch, struct cg_chan_state *st, uint64_t now)
+{
+	if (ch->rate.per_sec <= 0)
+		return true;
+	if (st->refill_ns == 0) {
+		st->tokens = ch->rate.burst;
+	} else {
+		st->tokens += (double)(now - st->refill_ns) / 1e9 * ch->rate.per_sec;
+		if (st->tokens > ch->rate.burst)
+			st->tokens = ch->rate.burst;
+	}
+	st->refill_ns = now;
+	if (st->tokens < 1.0)
+		return false;
+	st->tokens -= 1.0;
+	return true;
+}
+
+static bool
+channel_succeeded(const struct cg_client *c, int index)
+{
+	int32_t slot = c->pol->slot[index];
+
+	return slot >= 0 && c->chan[slot].succeeded;
+}
+
+/* Steps 4: everything about the channel that needs no body. */
+static const struct cg_channel *
+check_channel(struct cg_client *c, const struct cg_frame *f,
+    struct cg_chan_state **stp, struct decision *d, uint64_t now)
+{
+	const struct cg_policy *p = c->gw->policy;
+	const struct cg_channel *ch;
+	struct cg_chan_state *st;
+	int idx = policy_channel_index(p, f->channel, f->channel_len);
+	int32_t slot;
+
+	if (idx < 0) {
+		deny(d, CG_DECISION_NOTFOUND, CG_STATUS_DENIED, "not-found");
+		return NULL;
+	}
+	ch = &p->channels[idx];
+	slot = c->pol->slot[idx];
+	if (slot < 0) {
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "not-granted");
+		return ch;
+	}
+	st = *stp = &c->chan[slot];
+	if ((f->type == CG_MSG_INVOKE) != (ch->kind == CG_CHAN_INVOKE) ||
+	    (f->type == CG_MSG_SEND) != (ch->kind == CG_CHAN_SEND))
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "wrong-kind");
+	else if (CG_FRAME_HEADER_LEN + f->channel_len + f->body_len > ch->max_bytes)
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "too-big");
+	else if (ch->after >= 0 && !channel_succeeded(c, ch->after))
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "phase-not-yet");
+	else if (ch->until >= 0 && channel_succeeded(c, ch->until))
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "phase-over");
+	else if (ch->uses > 0 && st->uses >= ch->uses)
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "uses-exhausted");
+	else if (f->type == CG_MSG_INVOKE && (c->inflight >= p->limits.inflight ||
+	    (ch->max_inflight > 0 && st->inflight >= ch->max_inflight)))
+		deny(d, CG_DECISION_DENY, CG_STATUS_LIMITED, "inflight");
+	else if (!rate_take(ch, st, now))
+		deny(d, CG_DECISION_DENY, CG_STATUS_LIMITED, "rate");
+	return ch;
+}
+
+/* Steps 3 and 5: the body within limits, then the request schema. */
+static json_t *
+check_body(struct cg_client *c, const struct cg_frame *f,
+    const struct cg_channel *ch, struct decision *d)
+{
+	const struct cg_limits *l = &c->gw->policy->limits;
+	struct cg_json_limits lim = { l->json_depth, l->json_members, CG_FRAME_MAX };
+	enum cg_body_result br;
+	struct cg_error err;
+	json_t *args = NULL;
+
+	br = frame_parse_body(f->body, f->body_len, &lim, &args);
+	if (br != CG_BODY_OK) {
+		deny(d, CG_DECISION_DENY, CG_STATUS_INVALID,
+		    frame_body_result_name(br));
+		return NULL;
+	}
+	if (ch->request != NULL && schema_validate(ch->request, args, &err) != 0) {
+		deny(d, CG_DECISION_DENY, CG_STATUS_INVALID, "request-schema");
+		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		json_decref(args);
+		return NULL;
+	}
+	return args;
+}
+
+/* Step 6 and 7: run the handler, check what it produced, reply. */
+static void
+run_handler(struct cg_client *c, const struct cg_frame *f,
+    const struct cg_channel *ch, json_t *args, struct decision *d)
+{
+	const struct cg_handler *h = handler_find(ch->handler);
+	struct cg_call call = { c->gw, c->name, c->pid, ch, args, f->body,
+	    f->body_len };
+	struct cg_result res = { 0 };
+	struct cg_frame r = { 0 };
+	struct cg_error err;
+	char *text = NULL;
+
+	if (h == NULL) {
+		deny(d, CG_DECISION_ERROR, CG_STATUS_UNAVAILABLE, "no-handler");
+		return;
+	}
+	h->run(&call, &res);
+	if (res.status != CG_STATUS_OK) {
+		deny(d, CG_DECISION_ERROR, res.status,
+		    res.reason ? res.reason : "handler-failed");
+		goto out;
+	}
+	if (ch->response != NULL && schema_validate(ch->response,
+	    res.data ? res.data : res.raw_json, &err) != 0) {
+		/* A handler bug must not leak what the policy did not promise. */
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "response-schema");
+		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		goto out;
+	}
+	if (f->type != CG_MSG_INVOKE)
+		goto out;
+	r.type = CG_MSG_REPLY;
+	r.request_id = f->request_id;
+	if (res.data != NULL) {
+		text = json_dumps(res.data, JSON_COMPACT | JSON_ENCODE_ANY);
+		r.body = text;
+		r.body_len = text ? strlen(text) : 0;
+	} else {
+		r.body = res.raw;
+		r.body_len = res.raw_len;
+	}
+	if (r.body == NULL || client_queue(c, &r, res.fds, res.nfds) != 0) {
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "reply-failed");
+		res.nfds = 0;
+	} else {
+		res.nfds = 0;    /* now owned by the queue */
+	}
+out:
+	for (unsigned i = 0; i < res.nfds; i++)
+		close(res.fds[i]);
+	free(text);
+	json_decref(res.data);
+}
+
+static void
+handle_request(struct cg_client *c, const struct cg_frame *f)
+{
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	const struct cg_channel *ch = NULL;
+	struct cg_chan_state *st = NULL;
+	uint64_t start = cg_now_ns();
+	json_t *args = NULL;
+
+	if (audit_failed(c->gw->audit) && !c->gw->policy->audit.fail_open)
+		deny(&d, CG_DECISION_DENY, CG_STATUS_UNAVAILABLE,
+		    "audit-unavailable");
+	else
+		ch = check_channel(c, f, &st, &d, start);
+	if (d.decision == CG_DECISION_ALLOW)
+		args = check_body(c, f, ch, &d);
+	if (d.decision == CG_DECISION_ALLOW)
+		run_handler(c, f, ch, args, &d);
+	if (d.decision == CG_DECISION_ALLOW) {
+		st->uses++;
+		st->succeeded = true;
+	} else {
+		reply_error(c, f, d.status);
+	}
+	json_decref(args);
+	audit_decision(c, f, ch, &d, start);
+}
+
+void
+dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
+    unsigned nfds)
+{
+	/* No message type declares fds from the client yet: surplus fds are
+	 * closed, never kept. */
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (c->state == CG_CLIENT_HANDSHAKE) {
+		if (f->type == CG_MSG_HELLO)
+			handle_hello(c, f);
+		else
+			dispatch_violation(c, "no-handshake", NULL, 0);
+		return;
+	}
+	switch ((enum cg_msg_type)f->type) {
+	case CG_MSG_INVOKE:
+	case CG_MSG_SEND:
+		handle_request(c, f);
+		return;
+	case CG_MSG_SUBSCRIBE:
+	case CG_MSG_UNSUBSCRIBE:
+		/* Events come with backends; until then nothing is pushed, and
+		 * a subscription is accepted without effect. */
+		return;
+	case CG_MSG_HELLO:
+	case CG_MSG_WELCOME:
+	case CG_MSG_REPLY:
+	case CG_MSG_ERROR:
+	case CG_MSG_EVENT:
+		break;
+	}
+	dispatch_violation(c, "unexpected-type", frame_type_name(f->type), 0);
+}

@@ -1,0 +1,127 @@
+/*
+ * The gateway process: one event loop that owns every client connection,
+ * the audit writer and the policy. Single-threaded by design: every
+ * decision is made in one place, in order, and recorded before its reply
+ * is released.
+ */
+#ifndef CG_GATEWAY_GATEWAY_H
+#define CG_GATEWAY_GATEWAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "audit/audit.h"
+#include "gateway/frame.h"
+#include "policy/policy.h"
+
+struct cg_sandbox_plan;
+
+/* Per client connection, per granted channel (indexed by grant slot). */
+struct cg_chan_state {
+	uint32_t uses;           /* successful uses so far */
+	uint32_t inflight;       /* invokes not yet answered */
+	double tokens;           /* rate bucket */
+	uint64_t refill_ns;      /* when tokens was last topped up */
+	bool succeeded;          /* one use has succeeded (phases) */
+};
+
+/*
+ * Datagrams waiting to go out to one client, as records of
+ * [u32 len][u32 nfds][int fds[CG_FRAME_MAX_FDS]][len bytes] in one buffer
+ * that is reused, so steady-state replies allocate nothing. Bounded by
+ * limits.queue_bytes: a client that stops reading is dropped.
+ */
+struct cg_outbuf {
+	unsigned char *data;
+	size_t head;             /* first unsent record */
+	size_t len;              /* end of the last record */
+	size_t cap;
+};
+
+enum cg_client_state {
+	CG_CLIENT_HANDSHAKE = 0,
+	CG_CLIENT_READY = 1,
+	CG_CLIENT_CLOSED = 2,    /* connection gone; process may still run */
+};
+
+struct cg_gateway;
+
+struct cg_client {
+	struct cg_gateway *gw;
+	const struct cg_client_policy *pol;
+	char name[64];
+	int fd;                  /* gateway end of the socketpair, or -1 */
+	pid_t pid;               /* as this gateway sees it */
+	int pidfd;               /* -1 once reaped */
+	int notify_fd;           /* seccomp notifications, or -1 */
+	uid_t uid;               /* expected sender credentials */
+	gid_t gid;
+	struct cg_frame_session sess;
+	enum cg_client_state state;
+	struct cg_chan_state *chan;
+	uint32_t inflight;
+	struct cg_outbuf out;
+	bool out_pending;        /* on the gateway's flush list */
+	bool want_write;         /* EPOLLOUT armed */
+	struct cg_client *next_flush;
+	uint64_t handshake_deadline_ns;
+	bool exited;
+	int exit_status;         /* shell-style: code, or 128 + signal */
+	unsigned violations;
+	struct cg_sandbox_plan *plan;
+};
+
+struct cg_gateway {
+	struct cg_policy *policy;
+	struct cg_audit *audit;
+	int epfd;
+	int sigfd;
+	struct cg_client **clients;
+	size_t nclients;
+	size_t nlive;            /* clients whose process has not been reaped */
+	struct cg_client *flush_list;
+	unsigned char *rxbuf;    /* one datagram, CG_FRAME_MAX + 1 bytes */
+	unsigned char *txbuf;    /* one datagram being built */
+	bool audit_warned;
+	bool stopping;           /* a signal asked us to stop */
+	uint64_t kill_deadline_ns;
+	int stop_signal;
+};
+
+/* epoll tags: the low bits of the data pointer say what became ready. */
+enum cg_watch_kind {
+	CG_WATCH_SOCKET = 1,
+	CG_WATCH_PIDFD = 2,
+	CG_WATCH_NOTIFY = 3,
+};
+
+/* gateway/client.c */
+struct cg_client *client_new(struct cg_gateway *gw,
+    const struct cg_client_policy *pol, const char *name);
+void client_free(struct cg_client *c);
+int client_watch(struct cg_client *c);
+void client_handle_readable(struct cg_client *c);
+void client_handle_writable(struct cg_client *c);
+void client_handle_exit(struct cg_client *c);
+void client_close(struct cg_client *c, const char *reason);
+void client_kill(struct cg_client *c, const char *reason);
+int client_queue(struct cg_client *c, const struct cg_frame *f,
+    const int *fds, unsigned nfds);
+void client_flush(struct cg_client *c);
+
+/* gateway/dispatch.c */
+void dispatch_frame(struct cg_client *c, const struct cg_frame *f,
+    const int *fds, unsigned nfds);
+void dispatch_violation(struct cg_client *c, const char *reason,
+    const char *detail, pid_t sender);
+
+/* gateway/loop.c */
+int gateway_loop(struct cg_gateway *gw);
+void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
+
+/* gateway/spawn.c */
+int gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
+    const char *const *argv, const char *const *extra_env);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * The event loop. One turn: wait for readiness, handle every ready source
+ * (each client reads at most a bounded batch, so a flooding client cannot
+ * starve the others), commit the audit records of the turn, then release
+ * the replies. With sync "every", that order is what guarantees a decision
+ * is on disk before the client learns of it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "gateway/gateway.h"
+#include "sandbox/sandbox.h"
+
+#define EVENTS_MAX 64
+#define STOP_GRACE_MS 3000
+
+void
+gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c)
+{
+	if (c->out_pending)
+		return;
+	c->out_pending = true;
+	c->next_flush = gw->flush_list;
+	gw->flush_list = c;
+}
+
+static void
+flush_all(struct cg_gateway *gw)
+{
+	struct cg_client *c = gw->flush_list;
+
+	gw->flush_list = NULL;
+	while (c != NULL) {
+		struct cg_client *next = c->next_flush;
+		c->out_pending = false;
+		c->next_flush = NULL;
+		client_flush(c);
+		c = next;
+	}
+}
+
+static void
+signal_clients(struct cg_gateway *gw, int sig)
+{
+	for (size_t i = 0; i < gw->nclients; i++) {
+		struct cg_client *c = gw->clients[i];
+		if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd,
+		    sig, NULL, 0) != 0 && errno != ESRCH)
+			log_warn("cannot signal %s: %s", c->name, strerror(errno));
+	}
+}
+
+/* SIGINT/SIGTERM/SIGHUP/SIGQUIT reach the clients; if they have not
+ * exited after a grace period they are killed. A second signal kills at
+ * once. */
+static void
+handle_signals(struct cg_gateway *gw)
+{
+	struct signalfd_siginfo si;
+	json_t *f;
+
+	while (read(gw->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD)
+			continue;
+		f = json_pack("{s:i}", "signal", sig);
+		audit_append_event(gw->audit, "signal", f);
+		json_decref(f);
+		if (gw->stopping) {
+			signal_clients(gw, SIGKILL);
+			continue;
+		}
+		gw->stopping = true;
+		gw->stop_signal = sig;
+		gw->kill_deadline_ns = cg_now_ns() + STOP_GRACE_MS * 1000000ull;
+		signal_clients(gw, sig);
+	}
+}
+
+static void
+handle_notify(struct cg_client *c)
+{
+	/* Seccomp notifications arrive with the full sandbox; until then a
+	 * notify fd is never handed out. */
+	(void)c;
+}
+
+static void
+handle_event(struct cg_gateway *gw, const struct epoll_event *ev)
+{
+	struct cg_client *c;
+	unsigned kind;
+
+	if (ev->data.u64 == 0) {
+		handle_signals(gw);
+		return;
+	}
+	kind = (unsigned)(ev->data.u64 & 7u);
+	c = (struct cg_client *)(uintptr_t)(ev->data.u64 & ~(uint64_t)7u);
+	switch ((enum cg_watch_kind)kind) {
+	case CG_WATCH_SOCKET:
+		if (ev->events & EPOLLOUT)
+			client_handle_writable(c);
+		if (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			client_handle_readable(c);
+		break;
+	case CG_WATCH_PIDFD:
+		client_handle_exit(c);
+		break;
+	case CG_WATCH_NOTIFY:
+		handle_notify(c);
+		break;
+	}
+}
+
+/* Milliseconds until the next deadline the loop owns, or -1. */
+static int
+next_timeout(struct cg_gateway *gw, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	int audit_ms = audit_next_timeout_ms(gw->audit);
+
+	if (gw->stopping && gw->kill_deadline_ns != 0)
+		next = gw->kill_deadline_ns;
+	for (size_t i = 0; i < gw->nclients; i++) {
+		const struct cg_client *c = gw->clients[i];
+		if (c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
+		    c->handshake_deadline_ns < next)
+			next = c->handshake_deadline_ns;
+	}
+	if (next == UINT64_MAX)
+		return audit_ms;
+	int ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+	return audit_ms >= 0 && audit_ms < ms ? audit_ms : ms;
+}
+
+static void
+handle_deadlines(struct cg_gateway *gw, uint64_t now)
+{
+	if (gw->stopping && gw->kill_deadline_ns != 0 &&
+	    now >= gw->kill_deadline_ns) {
+		gw->kill_deadline_ns = 0;
+		signal_clients(gw, SIGKILL);
+	}
+	for (size_t i = 0; i < gw->nclients; i++) {
+		struct cg_client *c = gw->clients[i];
+		/* A client that never says HELLO holds a slot forever
+		 * otherwise; its connection is closed (the process may go on
+		 * without the gateway). */
+		if (c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
+		    now >= c->handshake_deadline_ns)
+			client_close(c, "handshake-timeout");
+	}
+	if (audit_next_timeout_ms(gw->audit) == 0)
+		audit_tick(gw->audit);
+}
+
+int
+gateway_loop(struct cg_gateway *gw)
+{
+	struct epoll_event evs[EVENTS_MAX];
+
+	while (gw->nlive > 0) {
+		int n = epoll_wait(gw->epfd, evs, EVENTS_MAX,
+		    next_timeout(gw, cg_now_ns()));
+		if (n < 0 && errno != EINTR) {
+			log_warn("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			handle_event(gw, &evs[i]);
+		handle_deadlines(gw, cg_now_ns());
+		/* Records first, replies second. */
+		if (audit_commit(gw->audit) != 0 && !gw->audit_warned) {
+			gw->audit_warned = true;
+			log_warn("the audit log cannot be written");
+		}
+		flush_all(gw);
+	}
+	return 0;
+}

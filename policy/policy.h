@@ -1,0 +1,119 @@
+/*
+ * The policy: what a front-end may do, loaded once from a JSON file and
+ * immutable afterwards. Deny by default: a channel that is not declared, or
+ * not granted to the client that asks, does not exist for that client.
+ *
+ * Every error names file:line:column and what was expected (the loader
+ * keeps a JSON pointer for each failure and maps it to a position in the
+ * file text). policy/ is pure: it reads the file and builds data; it never
+ * spawns, sandboxes or opens sockets.
+ */
+#ifndef CG_POLICY_POLICY_H
+#define CG_POLICY_POLICY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "common/error.h"
+
+struct cg_schema;
+struct cg_sandbox_config;
+
+/* Channel kinds. These numbers cross into audit records by name only. */
+enum cg_channel_kind {
+	CG_CHAN_INVOKE = 1,      /* client asks, exactly one reply */
+	CG_CHAN_SEND = 2,        /* client tells, no reply */
+	CG_CHAN_EVENT = 3,       /* pushed to the client */
+};
+
+struct cg_rate {
+	double per_sec;          /* refill rate; 0 = unlimited */
+	double burst;            /* bucket size */
+};
+
+struct cg_channel {
+	char *name;
+	enum cg_channel_kind kind;
+	char *handler;           /* "builtin:NAME" or a backend name */
+	struct cg_schema *request;   /* NULL = any JSON value */
+	struct cg_schema *response;  /* NULL = any JSON value */
+	uint32_t max_bytes;      /* frame cap for this channel */
+	struct cg_rate rate;
+	uint32_t max_inflight;   /* 0 = the global limit */
+	uint32_t deadline_ms;
+	uint32_t uses;           /* 0 = unlimited */
+	int after;               /* channel index that must have succeeded, or -1 */
+	int until;               /* usable until this channel has succeeded, or -1 */
+	bool audit_payload;      /* record the payload instead of its digest */
+	json_t *redact;          /* array of top-level member names, or NULL */
+	json_t *scope;           /* handler-specific scope object, or NULL */
+	json_t *config;          /* the channel's policy object (borrowed view) */
+};
+
+struct cg_client_policy {
+	char *name;
+	json_t *grants;          /* array of glob patterns as written */
+	int32_t *slot;           /* per channel: grant slot, or -1 (not granted) */
+	uint32_t nslots;         /* number of granted channels */
+	uint32_t *slot_channel;  /* per slot: channel index */
+};
+
+struct cg_env_policy {
+	json_t *pass;            /* array of variable names copied from the gateway's env */
+	json_t *set;             /* object NAME -> value */
+};
+
+struct cg_limits {
+	uint32_t frame_max;      /* global frame cap (<= CG_FRAME_MAX) */
+	uint32_t json_depth;
+	uint32_t json_members;
+	uint32_t inflight;       /* in-flight invokes per client */
+	uint32_t queue_bytes;    /* bytes queued toward a client before it is dropped */
+	uint32_t handshake_ms;   /* time a client has to say HELLO */
+	bool kill_on_violation;  /* a malformed frame or forged sender ends the client */
+};
+
+struct cg_policy {
+	char *path;
+	char *dir;               /* directory relative paths resolve against */
+	char hash[65];           /* hex BLAKE2b-256 of the file bytes */
+	json_t *doc;
+	struct cg_channel *channels;
+	size_t nchannels;
+	uint32_t *index;         /* open-addressing name -> channel index + 1 */
+	size_t index_cap;
+	struct cg_client_policy *clients;
+	size_t nclients;
+	struct cg_env_policy env;
+	struct cg_limits limits;
+	struct cg_audit_config audit;
+	struct cg_sandbox_config *sandbox;
+};
+
+/* Hook for the gateway: is this handler name known? Set before loading
+ * (NULL = accept any "builtin:" name). Returns 0 if known. */
+typedef int cg_handler_check_fn(const char *handler, const struct cg_channel *ch,
+    struct cg_error *err);
+
+/*
+ * Loads and checks a policy file. Returns NULL on failure with err->file,
+ * err->line and err->column pointing at the offending value. The result is
+ * freed with policy_free(), which accepts NULL.
+ */
+struct cg_policy *policy_load(const char *path, cg_handler_check_fn *check,
+    struct cg_error *err);
+void policy_free(struct cg_policy *p);
+
+/* The channel called name (not NUL-terminated), or -1. */
+int policy_channel_index(const struct cg_policy *p, const char *name, size_t len);
+
+/* The client policy called name, or NULL. */
+const struct cg_client_policy *policy_client(const struct cg_policy *p,
+    const char *name);
+
+const char *policy_kind_name(enum cg_channel_kind kind);
+
+#endif

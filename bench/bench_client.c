@@ -12,8 +12,8 @@
  *   pipeline --channel C --size B --iters N --window W   invokes in flight
  *   spin     --channel C --size B --seconds S            invoke until S
  *            seconds pass; count and latency (scale and fairness runs)
- *   idle                                                 connect, say
- *            "ready", wait for stdin to close (memory runs)
+ *   idle     [--warmup N]                                connect, make N
+ *            invokes, say "ready", wait for stdin to close (memory runs)
  *
  * The request body for size B is a JSON string of B bytes in total, quotes
  * included, so a "64-byte" invoke carries the same payload bytes as the
@@ -50,29 +50,45 @@ die(const char *what, const char *detail)
 	exit(2);
 }
 
-/* ---- the client library, in one place (HOOK: adapt to client/capgate.h) */
+/* ---- the client library, in one place --------------------------------- */
 
 static struct cg_conn *
 bc_connect(void)
 {
-	/* HOOK(capgate): cg_connect() */
-	die("connect", "client library not wired yet");
+	struct cg_conn *c;
+	int rc = cg_connect(&c);
+
+	if (rc != 0)
+		die("cg_connect", cg_strerror(rc));
+	return c;
 }
 
+/* One invoke; dies unless the gateway answered ok. Returns the length of
+ * the answer's JSON text. */
 static size_t
-bc_invoke(struct cg_conn *c, const char *channel, const char *body, size_t len)
+bc_invoke(struct cg_conn *c, const char *channel, const char *body)
 {
-	/* HOOK(capgate): cg_invoke(); returns the reply body length */
-	(void)c; (void)channel; (void)body; (void)len;
-	die("invoke", "client library not wired yet");
+	struct cg_reply r;
+	size_t len;
+	int rc;
+
+	rc = cg_invoke(c, channel, body, &r, 10000);
+	if (rc != 0)
+		die("cg_invoke", cg_strerror(rc));
+	if (!r.ok)
+		die("cg_invoke answered", cg_strerror(r.code));
+	len = r.len;
+	cg_reply_free(&r);
+	return len;
 }
 
 static void
-bc_send(struct cg_conn *c, const char *channel, const char *body, size_t len)
+bc_send(struct cg_conn *c, const char *channel, const char *body)
 {
-	/* HOOK(capgate): cg_send() */
-	(void)c; (void)channel; (void)body; (void)len;
-	die("send", "client library not wired yet");
+	int rc = cg_send(c, channel, body);
+
+	if (rc != 0)
+		die("cg_send", cg_strerror(rc));
 }
 
 /* ---- measurements ------------------------------------------------------ */
@@ -103,7 +119,7 @@ mode_invoke(struct cg_conn *c, const struct bc_opts *o, const char *body)
 	bench_samples_init(&s, o->iters);
 	for (i = 0; i < o->warmup + o->iters; i++) {
 		t0 = bench_now_ns();
-		if (bc_invoke(c, o->channel, body, o->size) != o->size)
+		if (bc_invoke(c, o->channel, body) != o->size)
 			die("invoke", "reply has the wrong length");
 		t1 = bench_now_ns();
 		if (i >= o->warmup)
@@ -119,12 +135,12 @@ mode_send(struct cg_conn *c, const struct bc_opts *o, const char *body)
 	uint64_t i, t0;
 
 	for (i = 0; i < o->warmup; i++)
-		bc_send(c, o->channel, body, o->size);
-	bc_invoke(c, o->sync, "\"s\"", 3);
+		bc_send(c, o->channel, body);
+	bc_invoke(c, o->sync, "\"s\"");
 	t0 = bench_now_ns();
 	for (i = 0; i < o->iters; i++)
-		bc_send(c, o->channel, body, o->size);
-	bc_invoke(c, o->sync, "\"s\"", 3);
+		bc_send(c, o->channel, body);
+	bc_invoke(c, o->sync, "\"s\"");
 	bench_report_rate(stdout, "capgate_send", o->size, o->iters,
 	    bench_now_ns() - t0);
 }
@@ -146,7 +162,7 @@ mode_spin(struct cg_conn *c, const struct bc_opts *o, const char *body)
 	end = start + o->seconds * 1000000000u;
 	bench_samples_init(&s, 4u * 1000u * 1000u);
 	for (t0 = start; t0 < end; t0 = t1) {
-		if (bc_invoke(c, o->channel, body, o->size) != o->size)
+		if (bc_invoke(c, o->channel, body) != o->size)
 			die("invoke", "reply has the wrong length");
 		t1 = bench_now_ns();
 		bench_samples_add(&s, t1 - t0);
@@ -158,14 +174,17 @@ mode_spin(struct cg_conn *c, const struct bc_opts *o, const char *body)
 	bench_samples_free(&s);
 }
 
-/* Connected and quiet: what one idle client costs the gateway. */
+/* Connected and quiet: what one idle client costs the gateway. With
+ * --warmup N it first makes N invokes, so the gateway's buffers and the
+ * allocator have seen traffic before its memory is read. */
 static void
 mode_idle(struct cg_conn *c, const struct bc_opts *o, const char *body)
 {
 	char buf[64];
 	ssize_t n;
 
-	(void)c; (void)o; (void)body;
+	for (uint64_t i = 0; i < o->warmup; i++)
+		bc_invoke(c, o->channel, body);
 	printf("ready\n");
 	fflush(stdout);
 	do

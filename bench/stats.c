@@ -1,6 +1,7 @@
 #include "bench/stats.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,7 +57,7 @@ bench_samples_percentile(const struct bench_samples *s, double p)
 	if (s->n == 0)
 		return 0;
 	/* Nearest rank: the smallest sample with at least p% at or below it. */
-	rank = (size_t)((p / 100.0) * (double)s->n + 0.999999);
+	rank = (size_t)ceil((p / 100.0) * (double)s->n - 1e-9);
 	if (rank < 1)
 		rank = 1;
 	if (rank > s->n)

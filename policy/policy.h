@@ -57,8 +57,7 @@ struct cg_channel {
 	uint32_t nuntil;
 	bool has_max_bytes;      /* "max_bytes" was written (not the default) */
 	bool has_burst;          /* "burst" was written (not the default) */
-	bool audit_payload;      /* record the payload instead of its digest */
-	json_t *redact;          /* array of top-level member names, or NULL */
+	struct cg_audit_channel audit;  /* what a decision record keeps of the payload */
 	json_t *scope;           /* handler-specific scope object, or NULL */
 	json_t *config;          /* the channel's policy object (borrowed view) */
 };

@@ -65,18 +65,23 @@ print_error(const struct cg_error *err, const char *path)
 		fprintf(stderr, "%s: error: %s\n", path, err->msg);
 }
 
+static void
+report_error(void *ctx, const struct cg_error *err)
+{
+	print_error(err, ctx);
+}
+
 /* 0 clean, 1 error, 2 warnings only. */
 static int
 check_one(const char *path, const struct check_opts *o)
 {
 	struct cg_error err;
-	struct cg_policy *p = policy_load(path, handler_check, &err);
+	struct cg_policy *p = policy_load_all(path, handler_check, report_error,
+	    (void *)(uintptr_t)path, &err);
 	int warnings;
 
-	if (p == NULL) {
-		print_error(&err, path);
+	if (p == NULL)
 		return 1;
-	}
 	warnings = policy_lint(p, print_warning, (void *)(uintptr_t)path, &err);
 	if (warnings < 0) {
 		print_error(&err, path);

@@ -147,7 +147,8 @@ policy_parse_definitions(struct pol_ctx *c, json_t *defs)
 		char at[512];
 		pol_pointer(at, sizeof(at), "", "definitions");
 		s = NULL;
-		if (compile_schema(c, defs, at, NULL, name, &s) != 0)
+		if (compile_schema(c, defs, at, NULL, name, &s) != 0 &&
+		    pol_next(c) != 0)
 			return -1;
 		schema_free(s);
 	}
@@ -579,7 +580,8 @@ policy_parse_channels(struct pol_ctx *c, json_t *channels)
 		return pol_fail(c, "/channels", "out of memory");
 	json_object_foreach(channels, name, v) {
 		c->p->nchannels = ++n;
-		if (parse_channel(c, name, v, &c->p->channels[n - 1]) != 0)
+		if (parse_channel(c, name, v, &c->p->channels[n - 1]) != 0 &&
+		    pol_next(c) != 0)
 			return -1;
 	}
 	return 0;
@@ -591,13 +593,14 @@ policy_resolve_phases(struct pol_ctx *c)
 {
 	for (size_t i = 0; i < c->p->nchannels; i++) {
 		struct cg_channel *ch = &c->p->channels[i];
-		if (resolve_phase(c, i, "after", &ch->after_all, &ch->nafter) != 0 ||
+		if ((resolve_phase(c, i, "after", &ch->after_all, &ch->nafter) != 0 ||
 		    resolve_phase(c, i, "until", &ch->until_any, &ch->nuntil) != 0 ||
-		    check_phase_overlap(c, i) != 0)
+		    check_phase_overlap(c, i) != 0) && pol_next(c) != 0)
 			return -1;
 		ch->after = ch->nafter > 0 ? ch->after_all[0] : -1;
 		ch->until = ch->nuntil > 0 ? ch->until_any[0] : -1;
 	}
-	return check_after_cycles(c);
+	/* a channel that failed above may hold unresolved entries */
+	return c->nerrors > 0 ? -1 : check_after_cycles(c);
 }
 

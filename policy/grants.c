@@ -321,7 +321,8 @@ policy_parse_clients(struct pol_ctx *c, json_t *clients)
 	 * rule depends on it. */
 	c->p->nclients = json_object_size(clients);
 	json_object_foreach(clients, name, v) {
-		if (parse_client(c, name, v, &c->p->clients[n++]) != 0)
+		if (parse_client(c, name, v, &c->p->clients[n++]) != 0 &&
+		    pol_next(c) != 0)
 			return -1;
 	}
 	return 0;

@@ -44,6 +44,49 @@ pol_fail(struct pol_ctx *c, const char *pointer, const char *fmt, ...)
 	return -1;
 }
 
+static uint64_t name_hash(const char *s, size_t len);
+
+/* Maps err->pointer to line:column in text. */
+static void
+locate(struct cg_jsonpos **pos, struct cg_error *err, const char *text,
+    size_t len)
+{
+	if (*pos == NULL)
+		*pos = jsonpos_index(text, len);
+	if (*pos == NULL ||
+	    jsonpos_lookup(*pos, err->pointer, &err->line, &err->column) < 0) {
+		err->line = 1;
+		err->column = 1;
+	}
+}
+
+int
+pol_next(struct pol_ctx *c)
+{
+	uint64_t h;
+	bool seen = false;
+
+	if (c->report == NULL || c->err == NULL || c->nerrors >= POL_ERRORS_MAX)
+		return -1;
+	locate(&c->pos, c->err, c->text, c->len);
+	/* A broken definition also breaks every channel that uses it, at the
+	 * same place: say it once. */
+	h = name_hash(c->err->pointer, strlen(c->err->pointer)) ^
+	    name_hash(c->err->msg, strlen(c->err->msg)) * 31u;
+	for (unsigned i = 0; i < c->nerrors && !seen; i++)
+		seen = c->seen[i] == h;
+	if (!seen) {
+		if (c->nerrors == 0)
+			c->first = *c->err;
+		c->seen[c->nerrors++] = h;
+		c->report(c->report_ctx, c->err);
+	}
+	c->err->msg[0] = '\0';
+	c->err->pointer[0] = '\0';
+	c->err->line = c->err->column = 0;
+	return 0;
+}
+
 void
 pol_pointer(char *out, size_t len, const char *base, const char *token)
 {
@@ -344,10 +387,13 @@ parse_section(struct pol_ctx *c, json_t *doc)
 	if (!json_is_integer(v) || json_integer_value(v) != POLICY_VERSION)
 		return pol_fail(c, "/capgate", "unsupported policy version "
 		    "(this capgate reads version %d)", POLICY_VERSION);
-	if (pol_get_string(c, doc, "", "description", NULL) != 0 ||
-	    parse_env(c, json_object_get(doc, "env")) != 0 ||
-	    parse_limits(c, json_object_get(doc, "limits")) != 0 ||
-	    policy_parse_audit(c, json_object_get(doc, "audit")) != 0)
+	if ((pol_get_string(c, doc, "", "description", NULL) != 0 &&
+	    pol_next(c) != 0) ||
+	    (parse_env(c, json_object_get(doc, "env")) != 0 && pol_next(c) != 0) ||
+	    (parse_limits(c, json_object_get(doc, "limits")) != 0 &&
+	    pol_next(c) != 0) ||
+	    (policy_parse_audit(c, json_object_get(doc, "audit")) != 0 &&
+	    pol_next(c) != 0))
 		return -1;
 	cg_error_clear(&sub);
 	c->p->sandbox = sandbox_config_parse(json_object_get(doc, "sandbox"),
@@ -355,37 +401,22 @@ parse_section(struct pol_ctx *c, json_t *doc)
 	if (c->p->sandbox == NULL) {
 		char at[300];
 		snprintf(at, sizeof(at), "/sandbox%s", sub.pointer);
-		return pol_fail(c, at, "%s", sub.msg);
+		if (pol_fail(c, at, "%s", sub.msg) != 0 && pol_next(c) != 0)
+			return -1;
 	}
 	if (policy_parse_definitions(c, json_object_get(doc, "definitions")) != 0 ||
 	    policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
 		return -1;
+	/* Grants and phases are about the channels as a whole: checking them
+	 * with a channel missing would report errors that are not there. */
+	if (c->nerrors > 0)
+		return -1;
 	if (build_index(c->p) != 0)
 		return pol_fail(c, "", "out of memory building the channel index");
-	if (policy_resolve_phases(c) != 0)
+	if (policy_resolve_phases(c) != 0 ||
+	    policy_parse_clients(c, json_object_get(doc, "clients")) != 0)
 		return -1;
-	return policy_parse_clients(c, json_object_get(doc, "clients"));
-}
-
-/* Maps the failing pointer to a position in the file text. */
-static void
-locate_error(struct cg_error *err, const char *text, size_t len)
-{
-	struct cg_jsonpos *pos;
-
-	if (err == NULL)
-		return;
-	pos = jsonpos_index(text, len);
-	if (pos == NULL) {
-		err->line = 1;
-		err->column = 1;
-		return;
-	}
-	if (jsonpos_lookup(pos, err->pointer, &err->line, &err->column) < 0) {
-		err->line = 1;
-		err->column = 1;
-	}
-	jsonpos_free(pos);
+	return c->nerrors > 0 ? -1 : 0;
 }
 
 static int
@@ -409,43 +440,98 @@ read_policy(struct cg_policy *p, const char *path, char **text, size_t *len,
 	return 0;
 }
 
-struct cg_policy *
-policy_load(const char *path, cg_handler_check_fn *check, struct cg_error *err)
+/* The error that stopped loading, if it was not reported yet. */
+static void
+finish_error(struct pol_ctx *c, struct cg_error *err)
+{
+	if (err->msg[0] != '\0' && err->pointer[0] != '\0' && c->text != NULL)
+		locate(&c->pos, err, c->text, c->len);
+	else if (err->msg[0] != '\0' && err->line == 0 && c->text != NULL &&
+	    c->p != NULL && c->p->doc != NULL)
+		locate(&c->pos, err, c->text, c->len);
+	if (c->report == NULL)
+		return;
+	if (err->msg[0] != '\0' && c->nerrors == 0)
+		c->report(c->report_ctx, err);
+	else if (err->msg[0] != '\0')
+		pol_next(c);
+	if (c->nerrors > 0)
+		*err = c->first;
+}
+
+static struct cg_policy *
+load(const char *path, struct pol_ctx *c, struct cg_error *err)
 {
 	struct cg_policy *p = calloc(1, sizeof(*p));
-	struct pol_ctx c = { p, err, check, false };
 	json_error_t jerr;
 	char *text = NULL;
 	size_t len = 0;
 
+	c->p = p;
 	cg_error_clear(err);
-	if (err != NULL)
-		snprintf(err->file, sizeof(err->file), "%s", path);
+	snprintf(err->file, sizeof(err->file), "%s", path);
 	if (p == NULL) {
 		cg_error_set(err, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	if (read_policy(p, path, &text, &len, err) != 0)
 		goto fail;
 	p->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (p->doc == NULL) {
-		if (err != NULL) {
-			err->line = jerr.line > 0 ? jerr.line : 1;
-			err->column = jerr.column > 0 ? jerr.column : 1;
-			cg_error_set(err, "%s", jerr.text);
-		}
+		err->line = jerr.line > 0 ? jerr.line : 1;
+		err->column = jerr.column > 0 ? jerr.column : 1;
+		cg_error_set(err, "%s", jerr.text);
 		goto fail;
 	}
-	if (parse_section(&c, p->doc) != 0) {
-		locate_error(err, text, len);
+	c->text = text;
+	c->len = len;
+	if (parse_section(c, p->doc) != 0)
 		goto fail;
-	}
+	jsonpos_free(c->pos);
 	free(text);
 	return p;
 fail:
+	finish_error(c, err);
+	jsonpos_free(c->pos);
+	c->pos = NULL;
 	free(text);
 	policy_free(p);
 	return NULL;
+}
+
+struct cg_policy *
+policy_load(const char *path, cg_handler_check_fn *check, struct cg_error *err)
+{
+	struct cg_error local;
+	struct pol_ctx c = { .check = check, .err = err ? err : &local };
+
+	return load(path, &c, c.err);
+}
+
+struct cg_policy *
+policy_load_all(const char *path, cg_handler_check_fn *check,
+    policy_error_fn *report, void *ctx, struct cg_error *err)
+{
+	struct cg_error local;
+	/* seen[] makes the context too big for a comfortable stack frame */
+	struct pol_ctx *c = calloc(1, sizeof(*c));
+	struct cg_policy *p;
+
+	if (err == NULL)
+		err = &local;
+	if (c == NULL) {
+		cg_error_clear(err);
+		cg_error_set(err, "out of memory");
+		report(ctx, err);
+		return NULL;
+	}
+	c->check = check;
+	c->err = err;
+	c->report = report;
+	c->report_ctx = ctx;
+	p = load(path, c, err);
+	free(c);
+	return p;
 }
 
 void

@@ -116,6 +116,18 @@ struct cg_policy *policy_load(const char *path, cg_handler_check_fn *check,
     struct cg_error *err);
 void policy_free(struct cg_policy *p);
 
+/*
+ * Like policy_load(), for `capgate policy check`: goes on after an error
+ * wherever the rest of the file can still be checked on its own (the next
+ * top-level section, definition, channel or client; grants and phases are
+ * checked only once every channel loads) and calls report once per
+ * distinct error, with its position, at most 100 times. Returns the policy
+ * only if there was no error; otherwise NULL with err holding the first.
+ */
+typedef void policy_error_fn(void *ctx, const struct cg_error *err);
+struct cg_policy *policy_load_all(const char *path, cg_handler_check_fn *check,
+    policy_error_fn *report, void *ctx, struct cg_error *err);
+
 /* The channel called name (not NUL-terminated), or -1. */
 int policy_channel_index(const struct cg_policy *p, const char *name, size_t len);
 

@@ -478,3 +478,86 @@ Test(policy, references_through_definitions_resolve)
 	cr_assert(!valid_as(p, "user:again", "{\"name\":\"bob\",\"x\":1}"));
 	policy_free(p);
 }
+
+/* --- every error at once (capgate policy check) ---------------------------- */
+
+struct reports {
+	struct cg_error e[16];
+	int n;
+};
+
+static void
+keep_report(void *ctx, const struct cg_error *err)
+{
+	struct reports *r = ctx;
+
+	if (r->n < 16)
+		r->e[r->n] = *err;
+	r->n++;
+}
+
+Test(policy, load_all_reports_every_independent_error)
+{
+	static const int want[][2] = { { 3, 28 }, { 4, 29 }, { 6, 22 },
+	    { 10, 40 }, { 12, 66 } };
+	struct reports r = { .n = 0 };
+	struct cg_error err;
+	struct cg_policy *p;
+
+	p = policy_load_all(POLICY_TEST_DIR "/multi/several-errors.json",
+	    handler_check, keep_report, &r, &err);
+	cr_assert_null(p);
+	/* a:two's $ref to the broken definition fails at the definition:
+	 * reported once; the client's grant is not checked while a channel
+	 * is broken (it could be a consequence) */
+	cr_assert_eq(r.n, 5, "%d errors, first: %s", r.n, r.e[0].msg);
+	for (int i = 0; i < 5; i++)
+		cr_expect(r.e[i].line == want[i][0] && r.e[i].column == want[i][1],
+		    "error %d at %d:%d, want %d:%d (%s)", i, r.e[i].line,
+		    r.e[i].column, want[i][0], want[i][1], r.e[i].msg);
+	cr_assert_not_null(strstr(r.e[3].msg, "builtin:nope"));
+	cr_assert_eq(err.line, 3);
+	cr_assert_str_eq(err.msg, r.e[0].msg);
+}
+
+Test(policy, load_all_agrees_with_load_on_the_first_error)
+{
+	DIR *d = opendir(POLICY_TEST_DIR "/invalid");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char path[1024];
+		struct cg_error one, all;
+		struct reports r = { .n = 0 };
+		size_t len = strlen(e->d_name);
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/invalid/%s", POLICY_TEST_DIR,
+		    e->d_name);
+		cr_assert_null(policy_load(path, handler_check, &one));
+		cr_assert_null(policy_load_all(path, handler_check, keep_report, &r,
+		    &all));
+		cr_assert_geq(r.n, 1, "%s: nothing reported", e->d_name);
+		cr_expect(r.e[0].line == one.line && r.e[0].column == one.column &&
+		    strcmp(r.e[0].msg, one.msg) == 0, "%s: first %d:%d %s, load says "
+		    "%d:%d %s", e->d_name, r.e[0].line, r.e[0].column, r.e[0].msg,
+		    one.line, one.column, one.msg);
+		cr_expect(all.line == one.line && strcmp(all.msg, one.msg) == 0);
+		n++;
+	}
+	closedir(d);
+	cr_assert_geq(n, 40);
+	/* and a valid policy reports nothing */
+	{
+		struct reports r = { .n = 0 };
+		struct cg_error err;
+		struct cg_policy *p = policy_load_all(POLICY_TEST_DIR
+		    "/valid/phases-and-burst.json", handler_check, keep_report, &r, &err);
+		cr_assert_not_null(p, "%s", err.msg);
+		cr_assert_eq(r.n, 0);
+		policy_free(p);
+	}
+}

@@ -136,3 +136,13 @@ Test(policy_cli, show_json_is_machine_readable)
 	cr_assert_not_null(strstr(out, "invalid/phase-self.json:4:61: error: "));
 	cr_assert_eq(capgate("policy show"), 2);
 }
+
+Test(policy_cli, check_reports_every_independent_error)
+{
+	cr_assert_eq(capgate("policy check multi/several-errors.json"), 1, "%s", out);
+	cr_assert_eq(count(": error: "), 5, "%s", out);
+	cr_assert_eq(strstr(out, "multi/several-errors.json:3:28: error: invalid "
+	    "variable name\n"), out, "%s", out);
+	cr_assert_not_null(strstr(out, "multi/several-errors.json:12:66: error: "
+	    "expected a rate"), "%s", out);
+}

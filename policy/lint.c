@@ -227,52 +227,52 @@ lint_channel(struct lint *l, const struct cg_channel *ch)
 	}
 }
 
-/* Does any "$ref" in v point into #/definitions/name? */
-static bool
-refers_to(const json_t *v, const char *name, int depth)
+/* Adds to used the NAME of every "$ref": "#/definitions/NAME..." in v. */
+static void
+collect_used(const json_t *v, json_t *used, int depth)
 {
 	const char *key, *ref;
 	const json_t *m;
-	size_t i, n;
+	char name[256];
+	size_t i;
 
 	if (depth > 2 * LINT_SCHEMA_DEPTH)
-		return false;
+		return;
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, m)
-			if (refers_to(m, name, depth + 1))
-				return true;
-		return false;
+			collect_used(m, used, depth + 1);
+		return;
 	}
 	if (!json_is_object(v))
-		return false;
+		return;
 	ref = json_string_value(json_object_get(v, "$ref"));
-	n = strlen(name);
-	if (ref != NULL && strncmp(ref, "#/definitions/", 14) == 0 &&
-	    strncmp(ref + 14, name, n) == 0 &&
-	    (ref[14 + n] == '\0' || ref[14 + n] == '/'))
-		return true;
+	if (ref != NULL && strncmp(ref, "#/definitions/", 14) == 0) {
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(ref + 14, "/"),
+		    ref + 14);
+		json_object_set_new(used, name, json_true());
+	}
 	json_object_foreach((json_t *)(uintptr_t)v, key, m)
-		if (refers_to(m, name, depth + 1))
-			return true;
-	return false;
+		collect_used(m, used, depth + 1);
 }
 
 static void
 lint_definitions(struct lint *l)
 {
 	const json_t *defs = json_object_get(l->p->doc, "definitions");
+	json_t *used = json_object(), *v;
 	const char *name;
-	json_t *v;
 	char at[512];
 
+	collect_used(json_object_get(l->p->doc, "channels"), used, 0);
+	collect_used(defs, used, 0);
 	json_object_foreach((json_t *)(uintptr_t)defs, name, v) {
 		join(at, sizeof(at), "/definitions", name);
 		walk_schema(l, v, at, 0);
-		if (!refers_to(json_object_get(l->p->doc, "channels"), name, 0) &&
-		    !refers_to(defs, name, 0))
+		if (json_object_get(used, name) == NULL)
 			lint_warn(l, at, "definition \"%s\" is not used by any "
 			    "\"$ref\"", name);
 	}
+	json_decref(used);
 }
 
 /* Positions come from the file as it is now; if it changed since it was

@@ -1,7 +1,8 @@
 /*
- * The "channels" and "clients" sections: what exists, and who may use it.
+ * The "channels" section: what exists, its kind, handler, schemas and
+ * limits. Schemas are compiled in definitions.c, phases resolved in
+ * phases.c, grants expanded in grants.c.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,6 @@
 #include "policy/schema.h"
 
 #define POLICY_CHANNELS_MAX 100000
-#define POLICY_PHASE_MAX 16
-#define SCHEMA_VIEW_DEPTH 256
-#define SCHEMA_VIEW_MIN_DEFS 8
 
 static int
 parse_kind(struct pol_ctx *c, json_t *ch, const char *at,
@@ -90,206 +88,6 @@ parse_burst(struct pol_ctx *c, json_t *ch, const char *at,
 		    "refill rate)");
 	out->rate.burst = (double)burst;
 	out->has_burst = true;
-	return 0;
-}
-
-static int compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
-    const char *chan, const char *key, struct cg_schema **out);
-static bool has_id(const json_t *v, int depth);
-
-/* The value at an RFC 6901 pointer inside doc, or NULL. */
-static json_t *
-pointer_get(json_t *doc, const char *pointer)
-{
-	char tok[256];
-
-	while (doc != NULL && *pointer == '/') {
-		size_t n = 0;
-		for (pointer++; *pointer != '\0' && *pointer != '/'; pointer++) {
-			char ch = *pointer;
-			if (ch == '~' && (pointer[1] == '0' || pointer[1] == '1'))
-				ch = *++pointer == '0' ? '~' : '/';
-			if (n + 1 < sizeof(tok))
-				tok[n++] = ch;
-		}
-		tok[n] = '\0';
-		if (json_is_array(doc)) {
-			char *end;
-			unsigned long i = strtoul(tok, &end, 10);
-			doc = *end == '\0' && n > 0 ? json_array_get(doc, i) : NULL;
-		} else {
-			doc = json_object_get(doc, tok);
-		}
-	}
-	return *pointer == '\0' ? doc : NULL;
-}
-
-/*
- * "definitions": schemas shared by channels through
- * "$ref": "#/definitions/NAME". Each is compiled once here, on its own, so
- * that a broken definition is reported at its own position even if no
- * channel uses it yet.
- */
-int
-policy_parse_definitions(struct pol_ctx *c, json_t *defs)
-{
-	const char *name;
-	json_t *v;
-	struct cg_schema *s;
-
-	if (defs == NULL)
-		return 0;
-	if (!json_is_object(defs))
-		return pol_fail(c, "/definitions", "\"definitions\" must be an "
-		    "object of schemas");
-	c->defs_have_ids = has_id(defs, 0);
-	json_object_foreach(defs, name, v) {
-		char at[512];
-		pol_pointer(at, sizeof(at), "", "definitions");
-		s = NULL;
-		if (compile_schema(c, defs, at, NULL, name, &s) != 0 &&
-		    pol_next(c) != 0)
-			return -1;
-		schema_free(s);
-	}
-	return 0;
-}
-
-/* Does the document hold "$id" anywhere (a schema may then be reached by
- * URI rather than by "#/definitions/...")? */
-static bool
-has_id(const json_t *v, int depth)
-{
-	const char *key;
-	json_t *m;
-	size_t i;
-
-	if (depth > SCHEMA_VIEW_DEPTH)
-		return true;
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, m)
-			if (has_id(m, depth + 1))
-				return true;
-	} else if (json_is_object(v)) {
-		json_object_foreach((json_t *)(uintptr_t)v, key, m)
-			if (strcmp(key, "$id") == 0 || has_id(m, depth + 1))
-				return true;
-	}
-	return false;
-}
-
-/*
- * Adds to used every definition that v reaches through "$ref":
- * "#/definitions/NAME...", transitively. Returns -1 for any other kind of
- * reference (then the whole document is needed).
- */
-static int
-collect_refs(const json_t *v, json_t *defs, json_t *used, int depth)
-{
-	const char *key, *ref;
-	json_t *m, *def;
-	size_t i;
-	char name[256];
-
-	if (depth > SCHEMA_VIEW_DEPTH)
-		return -1;
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, m)
-			if (collect_refs(m, defs, used, depth + 1) != 0)
-				return -1;
-		return 0;
-	}
-	if (!json_is_object(v))
-		return 0;
-	json_object_foreach((json_t *)(uintptr_t)v, key, m) {
-		if (strcmp(key, "$ref") != 0) {
-			if (collect_refs(m, defs, used, depth + 1) != 0)
-				return -1;
-			continue;
-		}
-		ref = json_string_value(m);
-		if (ref == NULL || strncmp(ref, "#/definitions/", 14) != 0 ||
-		    strcspn(ref + 14, "/~%") >= sizeof(name))
-			return -1;
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(ref + 14, "/"),
-		    ref + 14);
-		if (strchr(name, '~') != NULL || strchr(name, '%') != NULL)
-			return -1;
-		def = json_object_get(defs, name);
-		if (def == NULL || json_object_get(used, name) != NULL)
-			continue;
-		if (json_object_set(used, name, def) != 0 ||
-		    collect_refs(def, defs, used, depth + 1) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * The document a channel's schema is compiled against. Compiling against
- * the whole policy makes the compiler index every definition for every
- * schema: 10,000 channels times 100 definitions is most of a second. When
- * the schema's references are all "#/definitions/NAME" and no "$id" is in
- * play, a view with the same paths -- the definitions it reaches and the
- * schema itself at /channels/NAME/KEY -- resolves every reference and
- * every error pointer exactly as the whole document would.
- */
-static json_t *
-schema_root(struct pol_ctx *c, const char *chan, const char *key,
-    json_t *schema)
-{
-	json_t *defs = json_object_get(c->p->doc, "definitions");
-	json_t *used, *view;
-
-	/* With a handful of definitions indexing them costs less than
-	 * building the view. */
-	if (chan == NULL || json_object_size(defs) <= SCHEMA_VIEW_MIN_DEFS ||
-	    c->defs_have_ids || has_id(schema, 0))
-		return json_incref(c->p->doc);
-	used = json_object();
-	view = json_pack("{s:o,s:{s:{s:O}}}", "definitions", used, "channels",
-	    chan, key, schema);
-	if (view == NULL || collect_refs(schema, defs, used, 0) != 0) {
-		json_decref(view);
-		return json_incref(c->p->doc);
-	}
-	return view;
-}
-
-static int
-compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
-    const char *chan, const char *key, struct cg_schema **out)
-{
-	struct cg_schema_options opts = { 0 };
-	json_t *s = json_object_get(ch, key);
-	struct cg_error serr;
-	char sat[520];
-
-	if (s == NULL)
-		return 0;
-	pol_pointer(sat, sizeof(sat), at, key);
-	if (!json_is_object(s) && !json_is_boolean(s))
-		return pol_fail(c, sat, "a schema must be an object or a boolean");
-	opts.root = schema_root(c, chan, key, s);
-	opts.pointer = sat;
-	opts.assert_format = true;
-	cg_error_clear(&serr);
-	*out = schema_compile(s, &opts, &serr);
-	json_decref(opts.root);
-	if (*out == NULL) {
-		/* Name the reference: "JSON pointer names no value" alone does
-		 * not say which $ref the author mistyped. */
-		json_t *bad = pointer_get(c->p->doc, serr.pointer);
-		const char *ref = json_is_string(bad) ? json_string_value(bad) :
-		    json_string_value(json_object_get(bad, "$ref"));
-		size_t plen = strlen(serr.pointer);
-		if (json_is_string(bad) && (plen < 5 ||
-		    strcmp(serr.pointer + plen - 5, "/$ref") != 0))
-			ref = NULL;
-		return pol_fail(c, serr.pointer[0] ? serr.pointer : sat,
-		    "schema does not compile: %s%s%s%s", serr.msg,
-		    ref ? " (\"$ref\": \"" : "", ref ? ref : "", ref ? "\")" : "");
-	}
 	return 0;
 }
 
@@ -412,9 +210,9 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 		return pol_fail(c, at, "out of memory");
 	if (json_object_get(obj, "scope") != NULL)
 		ch->scope = json_incref(json_object_get(obj, "scope"));
-	if (compile_schema(c, obj, at, name, ch->kind == CG_CHAN_EVENT ?
+	if (pol_compile_schema(c, obj, at, name, ch->kind == CG_CHAN_EVENT ?
 	    "payload" : "request", &ch->request) != 0 ||
-	    compile_schema(c, obj, at, name, "response", &ch->response) != 0)
+	    pol_compile_schema(c, obj, at, name, "response", &ch->response) != 0)
 		return -1;
 	if (c->check != NULL) {
 		struct cg_error herr;
@@ -427,137 +225,6 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 			    "%s", herr.msg);
 	}
 	return 0;
-}
-
-/* One entry of "after"/"until": a channel that can succeed. */
-static int
-phase_target(struct pol_ctx *c, size_t i, json_t *v, const char *at,
-    const char *key, int32_t *out)
-{
-	const struct cg_channel *t;
-
-	if (!json_is_string(v))
-		return pol_fail(c, at, "\"%s\" must name a channel, or be a list "
-		    "of channel names", key);
-	*out = policy_channel_index(c->p, json_string_value(v),
-	    json_string_length(v));
-	if (*out < 0)
-		return pol_fail(c, at, "\"%s\" names no channel in this policy",
-		    json_string_value(v));
-	if ((size_t)*out == i)
-		return pol_fail(c, at, "a channel cannot depend on itself");
-	t = &c->p->channels[*out];
-	if (t->kind == CG_CHAN_EVENT)
-		return pol_fail(c, at, "\"%s\" is an event channel, which a "
-		    "client never calls: it can never succeed", t->name);
-	return 0;
-}
-
-/* "after"/"until": a channel name or a non-empty list of them. */
-static int
-resolve_phase(struct pol_ctx *c, size_t i, const char *key, int32_t **list,
-    uint32_t *n)
-{
-	struct cg_channel *ch = &c->p->channels[i];
-	json_t *v = json_object_get(ch->config, key), *e;
-	char at[512], kat[600], eat[620];
-	size_t count, k;
-
-	if (v == NULL)
-		return 0;
-	pol_pointer(at, sizeof(at), "/channels", ch->name);
-	snprintf(kat, sizeof(kat), "%s/%s", at, key);
-	count = json_is_array(v) ? json_array_size(v) : 1;
-	if (count == 0 || count > POLICY_PHASE_MAX)
-		return pol_fail(c, kat, "\"%s\" lists 1 to %d channels", key,
-		    POLICY_PHASE_MAX);
-	if ((*list = calloc(count, sizeof(**list))) == NULL)
-		return pol_fail(c, kat, "out of memory");
-	*n = (uint32_t)count;
-	if (!json_is_array(v))
-		return phase_target(c, i, v, kat, key, &(*list)[0]);
-	json_array_foreach(v, k, e) {
-		snprintf(eat, sizeof(eat), "%s/%zu", kat, k);
-		if (phase_target(c, i, e, eat, key, &(*list)[k]) != 0)
-			return -1;
-		for (size_t j = 0; j < k; j++)
-			if ((*list)[j] == (*list)[k])
-				return pol_fail(c, eat, "\"%s\" is listed twice",
-				    json_string_value(e));
-	}
-	return 0;
-}
-
-/* A channel that is in its own "after" and "until" can never be used. */
-static int
-check_phase_overlap(struct pol_ctx *c, size_t i)
-{
-	const struct cg_channel *ch = &c->p->channels[i];
-	char at[512], kat[600];
-
-	for (uint32_t a = 0; a < ch->nafter; a++) {
-		for (uint32_t u = 0; u < ch->nuntil; u++) {
-			if (ch->after_all[a] != ch->until_any[u])
-				continue;
-			pol_pointer(at, sizeof(at), "/channels", ch->name);
-			snprintf(kat, sizeof(kat), "%s/until", at);
-			return pol_fail(c, kat, "\"%s\" is in both \"after\" and "
-			    "\"until\": the channel could never be used",
-			    c->p->channels[ch->after_all[a]].name);
-		}
-	}
-	return 0;
-}
-
-/*
- * A cycle of "after" (a after b, b after a) makes every channel on it
- * unusable. Iterative depth-first search with colours: 0 unseen, 1 on the
- * current path, 2 done; the path is an explicit stack, so a long chain of
- * 100000 channels cannot overflow the C stack.
- */
-static int
-check_after_cycles(struct pol_ctx *c)
-{
-	struct cg_policy *p = c->p;
-	unsigned char *colour = calloc(p->nchannels + 1, 1);
-	uint32_t *stack = malloc((p->nchannels + 1) * sizeof(*stack));
-	uint32_t *next = calloc(p->nchannels + 1, sizeof(*next));
-	int rc = 0;
-
-	if (colour == NULL || stack == NULL || next == NULL)
-		rc = pol_fail(c, "/channels", "out of memory");
-	for (size_t root = 0; rc == 0 && root < p->nchannels; root++) {
-		size_t depth = 0;
-		if (colour[root] != 0)
-			continue;
-		stack[depth++] = (uint32_t)root;
-		colour[root] = 1;
-		while (depth > 0 && rc == 0) {
-			uint32_t v = stack[depth - 1];
-			const struct cg_channel *ch = &p->channels[v];
-			if (next[v] == ch->nafter) {
-				colour[v] = 2;
-				depth--;
-				continue;
-			}
-			uint32_t w = (uint32_t)ch->after_all[next[v]++];
-			if (colour[w] == 1) {
-				char at[512], kat[600];
-				pol_pointer(at, sizeof(at), "/channels", ch->name);
-				snprintf(kat, sizeof(kat), "%s/after", at);
-				rc = pol_fail(c, kat, "\"after\" makes a cycle through "
-				    "\"%s\": no channel on it can ever be used",
-				    p->channels[w].name);
-			} else if (colour[w] == 0) {
-				colour[w] = 1;
-				stack[depth++] = w;
-			}
-		}
-	}
-	free(colour);
-	free(stack);
-	free(next);
-	return rc;
 }
 
 int
@@ -585,22 +252,5 @@ policy_parse_channels(struct pol_ctx *c, json_t *channels)
 			return -1;
 	}
 	return 0;
-}
-
-/* Phases need the index; called after it is built. */
-int
-policy_resolve_phases(struct pol_ctx *c)
-{
-	for (size_t i = 0; i < c->p->nchannels; i++) {
-		struct cg_channel *ch = &c->p->channels[i];
-		if ((resolve_phase(c, i, "after", &ch->after_all, &ch->nafter) != 0 ||
-		    resolve_phase(c, i, "until", &ch->until_any, &ch->nuntil) != 0 ||
-		    check_phase_overlap(c, i) != 0) && pol_next(c) != 0)
-			return -1;
-		ch->after = ch->nafter > 0 ? ch->after_all[0] : -1;
-		ch->until = ch->nuntil > 0 ? ch->until_any[0] : -1;
-	}
-	/* a channel that failed above may hold unresolved entries */
-	return c->nerrors > 0 ? -1 : check_after_cycles(c);
 }
 

@@ -54,6 +54,12 @@ int pol_get_string(struct pol_ctx *c, json_t *obj, const char *pointer,
 int pol_get_string_array(struct pol_ctx *c, json_t *obj,
     const char *pointer, const char *key, json_t **out);
 
+struct cg_schema;
+/* Compiles obj[key] (absent: *out stays NULL) found at pointer at; chan is
+ * the channel's name, or NULL for a definition. */
+int pol_compile_schema(struct pol_ctx *c, json_t *obj, const char *at,
+    const char *chan, const char *key, struct cg_schema **out);
+
 int policy_parse_channels(struct pol_ctx *c, json_t *channels);
 int policy_resolve_phases(struct pol_ctx *c);
 int policy_parse_clients(struct pol_ctx *c, json_t *clients);

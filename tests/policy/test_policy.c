@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <dirent.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -650,4 +651,130 @@ Test(policy, random_edits_load_or_fail_with_a_position, .timeout = 120)
 	/* the edits must exercise both outcomes */
 	cr_assert_gt(loaded, 20, "loaded %d", loaded);
 	cr_assert_gt(failed, 200, "failed %d", failed);
+}
+
+/*
+ * The grant rules against a brute-force reference: random channel names
+ * and random globs for two clients. When the policy loads, every client's
+ * slot table must be exactly "some grant fnmatches the name"; when it is
+ * refused, the reason given must be true of the grant it names.
+ */
+static const char *const rnd_names[] = { "ui:echo", "ui:time", "ui:log",
+	"bg:log", "bg:sync", "fs:read", "fs:write", "fs:list", "ui/x", "a.b" };
+static const char *const rnd_globs[] = { "ui:*", "bg:*", "fs:*", "*:log",
+	"ui:e*", "fs:[rw]*", "?s:*", "ui:echo", "bg:log", "fs:read", "zz:*",
+	"*o*", "a.b", "ui/?", "*" };
+#define RND_N(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool
+glob_matches_any(const char *glob, unsigned used)
+{
+	for (size_t i = 0; i < RND_N(rnd_names); i++)
+		if ((used & (1u << i)) && fnmatch(glob, rnd_names[i], 0) == 0)
+			return true;
+	return false;
+}
+
+static bool
+covers(const char *a, const char *b, unsigned used)
+{
+	/* every used channel that a matches, b matches too */
+	for (size_t i = 0; i < RND_N(rnd_names); i++)
+		if ((used & (1u << i)) && fnmatch(a, rnd_names[i], 0) == 0 &&
+		    fnmatch(b, rnd_names[i], 0) != 0)
+			return false;
+	return true;
+}
+
+Test(policy, grant_tables_match_a_brute_force_reference)
+{
+	unsigned seed = 4242;
+	int loaded = 0, refused = 0;
+
+	for (int round = 0; round < 300; round++) {
+		char path[] = "/tmp/capgate-grants-XXXXXX";
+		int fd = mkstemp(path);
+		FILE *f = fdopen(fd, "w");
+		unsigned used = 0;
+		size_t g[2][3], ng[2];
+		struct cg_error err;
+		struct cg_policy *p;
+
+		while (used == 0)
+			used = (unsigned)rand_r(&seed) & ((1u << RND_N(rnd_names)) - 1);
+		fprintf(f, "{\"capgate\":1,\"channels\":{");
+		for (size_t i = 0, n = 0; i < RND_N(rnd_names); i++)
+			if (used & (1u << i))
+				fprintf(f, "%s\"%s\":{\"kind\":\"invoke\",\"to\":"
+				    "\"builtin:echo\"}", n++ ? "," : "", rnd_names[i]);
+		fprintf(f, "},\"clients\":{");
+		for (int c = 0; c < 2; c++) {
+			ng[c] = 1 + (size_t)rand_r(&seed) % 3;
+			fprintf(f, "%s\"c%d\":{\"grants\":[", c ? "," : "", c);
+			for (size_t k = 0; k < ng[c]; k++) {
+				g[c][k] = (size_t)rand_r(&seed) % RND_N(rnd_globs);
+				fprintf(f, "%s\"%s\"", k ? "," : "", rnd_globs[g[c][k]]);
+			}
+			fprintf(f, "]}");
+		}
+		fprintf(f, "}}");
+		fclose(f);
+		p = policy_load(path, handler_check, &err);
+		unlink(path);
+		if (p == NULL) {
+			const char *q = strchr(err.msg, '"');
+			char glob[64] = "";
+			refused++;
+			cr_assert_not_null(q, "%s", err.msg);
+			sscanf(q + 1, "%63[^\"]", glob);
+			if (strstr(err.msg, "matches no channel"))
+				cr_assert(!glob_matches_any(glob, used), "%s", err.msg);
+			else if (strstr(err.msg, "every channel"))
+				cr_assert_str_eq(glob, "*");
+			else if (strstr(err.msg, "listed twice") == NULL) {
+				const char *by = strstr(err.msg, "covered by grant \"");
+				char other[64] = "";
+				cr_assert_not_null(by, "unexpected refusal: %s", err.msg);
+				sscanf(by + 18, "%63[^\"]", other);
+				cr_assert(covers(glob, other, used), "%s", err.msg);
+			}
+			continue;
+		}
+		loaded++;
+		/* nothing the rules forbid got through */
+		for (int c = 0; c < 2; c++)
+			for (size_t a = 0; a < ng[c]; a++) {
+				const char *ga = rnd_globs[g[c][a]];
+				cr_assert(glob_matches_any(ga, used), "%s", ga);
+				cr_assert_str_neq(ga, "*");
+				for (size_t b = 0; b < ng[c]; b++)
+					cr_assert(a == b || !covers(ga, rnd_globs[g[c][b]],
+					    used), "\"%s\" covered by \"%s\" loaded", ga,
+					    rnd_globs[g[c][b]]);
+			}
+		for (int c = 0; c < 2; c++) {
+			char name[4];
+			snprintf(name, sizeof(name), "c%d", c);
+			const struct cg_client_policy *cl = policy_client(p, name);
+			for (size_t i = 0; i < RND_N(rnd_names); i++) {
+				bool want = false;
+				int idx = policy_channel_index(p, rnd_names[i],
+				    strlen(rnd_names[i]));
+				if (!(used & (1u << i))) {
+					cr_assert_eq(idx, -1);
+					continue;
+				}
+				for (size_t k = 0; k < ng[c]; k++)
+					want |= fnmatch(rnd_globs[g[c][k]], rnd_names[i], 0) == 0;
+				cr_assert_eq(cl->slot[idx] >= 0, want, "%s %s", name,
+				    rnd_names[i]);
+				if (want)
+					cr_assert_eq(cl->slot_channel[cl->slot[idx]],
+					    (uint32_t)idx);
+			}
+		}
+		policy_free(p);
+	}
+	cr_assert_gt(loaded, 30, "loaded %d", loaded);
+	cr_assert_gt(refused, 30, "refused %d", refused);
 }

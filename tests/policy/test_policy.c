@@ -691,7 +691,7 @@ Test(policy, grant_tables_match_a_brute_force_reference)
 	unsigned seed = 4242;
 	int loaded = 0, refused = 0;
 
-	for (int round = 0; round < 300; round++) {
+	for (int round = 0; round < 1000; round++) {
 		char path[] = "/tmp/capgate-grants-XXXXXX";
 		int fd = mkstemp(path);
 		FILE *f = fdopen(fd, "w");

@@ -444,10 +444,10 @@ read_policy(struct cg_policy *p, const char *path, char **text, size_t *len,
 static void
 finish_error(struct pol_ctx *c, struct cg_error *err)
 {
-	if (err->msg[0] != '\0' && err->pointer[0] != '\0' && c->text != NULL)
-		locate(&c->pos, err, c->text, c->len);
-	else if (err->msg[0] != '\0' && err->line == 0 && c->text != NULL &&
-	    c->p != NULL && c->p->doc != NULL)
+	/* c->text is set once the file parsed; a syntax error or a read
+	 * failure already has its position (or none) */
+	if (err->msg[0] != '\0' && c->text != NULL &&
+	    (err->pointer[0] != '\0' || err->line == 0))
 		locate(&c->pos, err, c->text, c->len);
 	if (c->report == NULL)
 		return;
@@ -513,25 +513,10 @@ policy_load_all(const char *path, cg_handler_check_fn *check,
     policy_error_fn *report, void *ctx, struct cg_error *err)
 {
 	struct cg_error local;
-	/* seen[] makes the context too big for a comfortable stack frame */
-	struct pol_ctx *c = calloc(1, sizeof(*c));
-	struct cg_policy *p;
+	struct pol_ctx c = { .check = check, .err = err ? err : &local,
+	    .report = report, .report_ctx = ctx };
 
-	if (err == NULL)
-		err = &local;
-	if (c == NULL) {
-		cg_error_clear(err);
-		cg_error_set(err, "out of memory");
-		report(ctx, err);
-		return NULL;
-	}
-	c->check = check;
-	c->err = err;
-	c->report = report;
-	c->report_ctx = ctx;
-	p = load(path, c, err);
-	free(c);
-	return p;
+	return load(path, &c, c.err);
 }
 
 void

@@ -18,6 +18,8 @@
 #error HARNESS_DIR must name the build directory of the probes
 #endif
 
+int harness_key_fd = -1;
+
 const char *
 harness_dir(void)
 {
@@ -164,7 +166,7 @@ harness_run(const char *section_json, const char *const *argv,
 	    pipe2(pipefd, O_CLOEXEC) != 0)
 		abort();
 	req = (struct cg_spawn_request){ .argv = argv, .envp = envp ? envp : default_env,
-	    .gateway_fd = sp[1], .key_fd = -1, .name = "probe" };
+	    .gateway_fd = sp[1], .key_fd = harness_key_fd, .name = "probe" };
 	if (sandbox_prepare(cfg, &req, &plan, &err) != 0)
 		set_error(res, "prepare", &err);
 	else if (spawn_with_stdout(plan, pipefd[1], &child, &err) != 0)

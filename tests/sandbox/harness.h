@@ -30,6 +30,9 @@ struct harness_result {
 int harness_run(const char *section_json, const char *const *argv,
     const char *const *envp, struct harness_result *res);
 
+/* The key fd the next harness_run() passes (fd 4 in the child); -1: none. */
+extern int harness_key_fd;
+
 /* The event whose syscall name is name, or NULL. */
 const struct cg_sandbox_event *harness_event(const struct harness_result *res,
     const char *name);

@@ -379,6 +379,19 @@ tcp_connect(void)
 }
 
 static int
+key_fd(void)
+{
+	char buf[16] = "";
+
+	if (read(4, buf, sizeof(buf) - 1) != 4 || strcmp(buf, "key!") != 0)
+		return report("FAIL", "fd 4 did not carry the key");
+	for (int fd = 5; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			return report("FAIL", "fd %d is open", fd);
+	return report("OK", "key on fd 4, nothing above");
+}
+
+static int
 run(const char *a, const char *arg)
 {
 	pid_t ppid = arg != NULL ? atoi(arg) : 1;
@@ -402,6 +415,8 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "read-sys")) return try_open("/sys/kernel/notes", O_RDONLY);
 	if (!strcmp(a, "read-kmsg")) return try_open("/dev/kmsg", O_RDONLY);
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
+	if (!strcmp(a, "exec-arg")) return try_exec(arg);
+	if (!strcmp(a, "key-fd")) return key_fd();
 	if (!strcmp(a, "exec-self")) return try_exec("/proc/self/exe");
 	if (!strcmp(a, "exec-memfd")) return try_exec_memfd();
 	if (!strcmp(a, "socket")) return try_socket(atoi(arg));

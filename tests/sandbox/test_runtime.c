@@ -4,10 +4,14 @@
  * attestation of a spawned client.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/sandbox/harness.h"
 
@@ -154,4 +158,89 @@ Test(runtime, attestation_reports_applied_layers) {
 	cr_expect_eq(json_array_size(json_object_get(r.attestation, "degraded")), 1);
 	cr_expect_geq(json_integer_value(json_object_get(r.attestation, "landlock_abi")), 6);
 	json_decref(r.attestation);
+}
+
+/* The key pipe becomes fd 4, whatever number it had in the gateway. */
+Test(runtime, key_pipe_is_fd_4) {
+	char probe[512];
+	const char *argv[] = { probe, "key-fd", NULL };
+	struct harness_result r;
+	int p[2], filler[8];
+
+	/* Put the pipe at awkward numbers: 3 and 4 themselves are taken by
+	 * other descriptors that must not survive. */
+	for (int i = 0; i < 8; i++)
+		filler[i] = open("/dev/null", O_RDONLY);
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], "key!", 4), 4);
+	close(p[1]);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	harness_key_fd = p[0];
+	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
+	harness_key_fd = -1;
+	cr_expect(strstr(r.out, "key-fd OK") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+	for (int i = 0; i < 8; i++)
+		close(filler[i]);
+	close(p[0]);
+}
+
+/* allow_exec: later execs pass the filter; Landlock's exec list decides. */
+Test(runtime, allow_exec_lets_listed_programs_run) {
+	char probe[512];
+	const char *ok[] = { probe, "exec-arg", "/usr/bin/true", NULL };
+	const char *no[] = { probe, "exec-arg", "/usr/bin/id", NULL };
+	const char *sec = "{\"profile\":\"runtime\",\"allow_exec\":true,"
+	    "\"exec\":[\"/usr/bin/true\"]}";
+	struct harness_result r;
+
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run(sec, ok, env, &r), 0, "%s", r.error);
+	cr_expect_eq(r.exit_code, 0, "%s", r.out);
+	cr_expect_str_eq(r.out, "", "exec of /usr/bin/true did not happen: %s", r.out);
+	cr_expect_eq(r.n_events, 0);
+	json_decref(r.attestation);
+	cr_assert_eq(harness_run(sec, no, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "exec-arg BLOCKED errno=13") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+}
+
+static void *
+idle_thread(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* The gateway may have threads; the child must not depend on them. */
+Test(runtime, spawn_from_a_threaded_gateway) {
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+	pthread_t t[3];
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, idle_thread, NULL), 0);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+}
+
+/* Nothing pending: the handler returns at once with no event. */
+Test(runtime, notify_handler_never_blocks) {
+	struct cg_child c = { .pid = 0, .pidfd = -1, .notify_fd = -1 };
+	struct cg_sandbox_event ev;
+	struct cg_error err = { 0 };
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c.notify_fd = sv[0];    /* not a listener, and nothing to read */
+	cr_expect_eq(sandbox_notify_handle(&c, &ev, &err), 0);
+	cr_expect_eq(ev.kind, CG_SANDBOX_EVENT_NONE);
+	close(sv[0]);
+	close(sv[1]);
+	c.notify_fd = 1000;     /* not open */
+	cr_expect_eq(sandbox_notify_handle(&c, &ev, &err), -1);
 }

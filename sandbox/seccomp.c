@@ -89,7 +89,7 @@ static const char *const runtime_names[] = {
 	"ftruncate", "truncate", "fsync", "fdatasync", "sync_file_range",
 	"getdents", "getdents64", "statfs", "fstatfs", "fadvise64", "fallocate",
 	"sendfile", "copy_file_range", "splice", "tee", "readahead",
-	"memfd_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+	"memfd_create",
 	"chdir", "fchdir", "umask", "utimensat", "fchmod", "fchmodat", "chmod",
 	"flock", "mincore", "msync", "mlock", "munlock", "timer_create",
 	"timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",

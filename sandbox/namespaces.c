@@ -120,19 +120,29 @@ sandbox_ns_hostname_enter(const struct cg_sandbox_plan *plan)
 	return sethostname("capgate", 7) != 0 ? errno : 0;
 }
 
+/* The bounding set, while we may still have CAP_SETPCAP. Without it (no
+ * user namespace, not root) the drop fails with EPERM, which is harmless:
+ * such a process has no capabilities to keep and no_new_privs follows. */
+static int
+drop_bounding_set(void)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in < 0)
+			break;          /* past the kernel's last capability */
+		if (in == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
+			return errno;
+	}
+	return 0;
+}
+
 static int
 drop_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
-	for (int cap = 0; cap < 64; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-			if (errno == EINVAL)
-				break;      /* past the last capability */
-			if (errno != EPERM || (unsigned)cap > CAP_LAST_CAP)
-				return errno;
-		}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
 	    errno != EINVAL)
 		return errno;
@@ -152,6 +162,10 @@ drop_capabilities(void)
 int
 sandbox_creds_enter(const struct cg_sandbox_plan *plan)
 {
+	int e = drop_bounding_set();
+
+	if (e != 0)
+		return e;
 	if (plan->drop_groups && syscall(SYS_setgroups, 0, NULL) != 0)
 		return errno;
 	if (syscall(SYS_setresgid, plan->inner_gid, plan->inner_gid, plan->inner_gid) != 0)

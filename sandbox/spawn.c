@@ -281,6 +281,13 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 		return cg_error_set(err, "unexpected status message from the child");
 	st->ready = true;
 	plan->applied = msg.applied;
+	/* The attestation is a fact: a required layer the child did not
+	 * apply ends the spawn here, whatever the plan said. */
+	for (uint32_t bit = 1; bit <= CG_LAYER_ALL; bit <<= 1)
+		if (plan->required & ~msg.applied & bit)
+			return cg_error_set(err, "sandbox layer \"%s\" is required by the "
+			    "policy but the child could not apply it (list it under "
+			    "\"degrade\" to run without it)", sandbox_layer_name(bit));
 	if (plan->filter != NULL && st->notify_fd < 0)
 		return cg_error_set(err, "the child did not pass its seccomp listener");
 	return 0;
@@ -326,12 +333,20 @@ static pid_t
 clone_child(uint64_t flags, int *pidfd)
 {
 	struct clone_args ca;
+	pid_t pid;
 
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = CLONE_PIDFD | flags;
 	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
 	ca.exit_signal = SIGCHLD;
-	return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	/* Container runtimes' seccomp profiles answer ENOSYS to clone3;
+	 * clone() takes the same flags and returns the pidfd through its
+	 * parent_tid argument. Without a stack it behaves like fork. */
+	if (pid < 0 && errno == ENOSYS)
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | flags | SIGCHLD),
+		    NULL, pidfd, NULL, 0UL);
+	return pid;
 }
 
 /* clone3 with every namespace; without them only if the policy allows. */
@@ -359,7 +374,7 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 		sandbox_enter(plan, status_child);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
-		return cg_error_set(err, "clone3 with namespaces failed: %s%s", strerror(e),
+		return cg_error_set(err, "creating the namespaces failed: %s%s", strerror(e),
 		    e == EPERM || e == ENOSPC ? " (are unprivileged user namespaces "
 		    "disabled?)" : "");
 	return pid;

@@ -28,6 +28,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -391,6 +393,32 @@ key_fd(void)
 	return report("OK", "key on fd 4, nothing above");
 }
 
+/* Capabilities left in any set (runtime profile: capget, PR_CAPBSET_READ). */
+static int
+caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return report("FAIL", "capget: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		if (d[i].effective || d[i].permitted || d[i].inheritable)
+			return report("ALLOWED", "capabilities %x/%x/%x", d[i].effective,
+			    d[i].permitted, d[i].inheritable);
+	for (int c = 0; c < 64; c++) {
+		int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+
+		if (in < 0)
+			break;
+		if (in == 1)
+			return report("ALLOWED", "capability %d in the bounding set", c);
+	}
+	if (getuid() == 0 || geteuid() == 0)
+		return report("ALLOWED", "uid 0");
+	return report("BLOCKED", "no capabilities, uid %d", (int)getuid());
+}
+
 static int
 run(const char *a, const char *arg)
 {
@@ -417,6 +445,7 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
 	if (!strcmp(a, "exec-arg")) return try_exec(arg);
 	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "caps")) return caps();
 	if (!strcmp(a, "exec-self")) return try_exec("/proc/self/exe");
 	if (!strcmp(a, "exec-memfd")) return try_exec_memfd();
 	if (!strcmp(a, "socket")) return try_socket(atoi(arg));

@@ -340,6 +340,11 @@ Test(escape, huge_file) {
 		expect_blocked_in(RUNTIME, probes[i], "big-file", write_dir, NULL);
 }
 
+Test(escape, no_capabilities_no_root) {
+	for (size_t i = 0; i < 2; i++)
+		expect_blocked_in(RUNTIME, probes[i], "caps", NULL, NULL);
+}
+
 /* /proc, when granted, is the sandbox's own. */
 Test(escape, granted_proc_shows_no_host_pid) {
 	struct harness_result r;

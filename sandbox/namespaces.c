@@ -93,7 +93,8 @@ sandbox_ns_write_maps(const struct cg_sandbox_plan *plan, pid_t pid,
 	return write_proc(pid, "gid_map", map, err);
 }
 
-/* Child: private mounts, then a /proc that shows only the sandbox. */
+/* Child: private mounts, then the minimal view (view.c) with a /proc that
+ * shows only the sandbox, or, without a view, that /proc over the host's. */
 int
 sandbox_ns_mounts_enter(const struct cg_sandbox_plan *plan, uint32_t *applied)
 {
@@ -103,6 +104,12 @@ sandbox_ns_mounts_enter(const struct cg_sandbox_plan *plan, uint32_t *applied)
 		return errno;
 	if ((plan->clone_flags & CLONE_NEWPID) == 0)
 		return 0;
+	if (plan->n_view_ops > 0) {
+		int e = sandbox_view_enter(plan, applied);
+
+		if (e != 0 || (*applied & CG_LAYER_ROOTFS))
+			return e;
+	}
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
 		if (plan->required & CG_LAYER_PROC)
 			return errno;
@@ -153,14 +160,17 @@ drop_capabilities(void)
 }
 
 /*
- * Child: final ids, no supplementary groups where we may drop them, no
- * capabilities in any set. Raw syscalls: glibc's wrappers broadcast id
- * changes to every thread it believes exists, and after clone3 from a
- * threaded gateway those threads are not in the child (the broadcast
- * would wait for them forever).
+ * Child: final ids and no supplementary groups where we may drop them,
+ * before any mount: as root the child starts as host uid 0, unmapped in
+ * its namespace, and could create no file in its own tmpfs. The namespace
+ * capabilities survive (inside, uid 0 is not mapped, so no "root" rule
+ * clears them) until sandbox_caps_enter() drops them. Raw syscalls:
+ * glibc's wrappers broadcast id changes to every thread it believes
+ * exists, and after clone3 from a threaded gateway those threads are not
+ * in the child (the broadcast would wait for them forever).
  */
 int
-sandbox_creds_enter(const struct cg_sandbox_plan *plan)
+sandbox_ids_enter(const struct cg_sandbox_plan *plan)
 {
 	int e = drop_bounding_set();
 
@@ -172,5 +182,12 @@ sandbox_creds_enter(const struct cg_sandbox_plan *plan)
 		return errno;
 	if (syscall(SYS_setresuid, plan->inner_uid, plan->inner_uid, plan->inner_uid) != 0)
 		return errno;
+	return 0;
+}
+
+/* Child: no capabilities in any set, once the mounts are done. */
+int
+sandbox_caps_enter(void)
+{
 	return drop_capabilities();
 }

@@ -42,11 +42,12 @@
 static const char *const step_names[] = {
 	[CG_STEP_SYNC] = "waiting for the uid/gid maps",
 	[CG_STEP_SESSION] = "new session",
-	[CG_STEP_MOUNTS] = "private mounts and /proc",
+	[CG_STEP_IDS] = "uid/gid",
+	[CG_STEP_MOUNTS] = "filesystem view",
 	[CG_STEP_HOSTNAME] = "hostname",
 	[CG_STEP_RLIMITS] = "resource limits",
 	[CG_STEP_FDS] = "file descriptors",
-	[CG_STEP_CREDS] = "uid/gid and capabilities",
+	[CG_STEP_CAPS] = "dropping capabilities",
 	[CG_STEP_NNP] = "no_new_privs",
 	[CG_STEP_LANDLOCK] = "Landlock",
 	[CG_STEP_SECCOMP] = "seccomp filter",
@@ -151,39 +152,42 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 		applied |= CG_LAYER_UTSNS;
 	if (plan->clone_flags & CLONE_NEWNS)
 		applied |= CG_LAYER_MNTNS;
-	/* 3. Filesystem view: private mounts, our own /proc, our hostname
-	 *    (needs the namespace capabilities we drop in step 6). */
+	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
+	if ((e = sandbox_ids_enter(plan)) != 0)
+		child_fail(status, CG_STEP_IDS, e);
+	/* 4. Filesystem view: private mounts, only the granted paths under
+	 *    a fresh root, our own /proc, our hostname. */
 	if ((e = sandbox_ns_mounts_enter(plan, &applied)) != 0)
 		child_fail(status, CG_STEP_MOUNTS, e);
 	if ((e = sandbox_ns_hostname_enter(plan)) != 0)
 		child_fail(status, CG_STEP_HOSTNAME, e);
-	/* 4. Resource limits, soft = hard. */
+	/* 5. Resource limits, soft = hard. */
 	if ((e = sandbox_limits_enter(plan)) != 0)
 		child_fail(status, CG_STEP_RLIMITS, e);
 	applied |= plan->planned & CG_LAYER_RLIMITS;
-	/* 5. Descriptors: 0-2, gateway on 3, key on 4, nothing else. The
+	/* 6. Descriptors: 0-2, gateway on 3, key on 4, nothing else. The
 	 *    environment is plan->envp, given to execve below. */
 	if ((e = sandbox_fds_enter(plan, &status, &ruleset)) != 0)
 		child_fail(status, CG_STEP_FDS, e);
 	applied |= CG_LAYER_FDS | CG_LAYER_ENV;
-	/* 6. Final uid/gid, no groups where droppable, no capabilities. */
-	if ((e = sandbox_creds_enter(plan)) != 0)
-		child_fail(status, CG_STEP_CREDS, e);
+	/* 7. No capabilities in any set. */
+	if ((e = sandbox_caps_enter()) != 0)
+		child_fail(status, CG_STEP_CAPS, e);
 	applied |= plan->planned & CG_LAYER_CREDS;
-	/* 7. no_new_privs: no setuid or file-capability gain across exec,
+	/* 8. no_new_privs: no setuid or file-capability gain across exec,
 	 *    and the precondition for Landlock and seccomp without privilege. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(status, CG_STEP_NNP, errno);
 	applied |= CG_LAYER_NNP;
-	/* 8. Landlock: files, TCP, abstract sockets and signals. */
+	/* 9. Landlock: files, TCP, abstract sockets and signals. */
 	if ((e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
-	/* 9. seccomp last: from here on only the profile's syscalls. */
+	/* 10. seccomp last: from here on only the profile's syscalls. */
 	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
 		child_fail(status, CG_STEP_SECCOMP, e);
 	if (notify >= 0)
 		applied |= CG_LAYER_SECCOMP;
-	/* 10. Report what was applied, hand over the listener, exec. */
+	/* 11. Report what was applied, hand over the listener, exec. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
 	child_send(status, &msg, notify);

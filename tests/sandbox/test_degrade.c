@@ -82,7 +82,7 @@ Test(degrade, allowed_degrade_runs_and_is_recorded) {
 
 	no_user_namespaces();
 	run("{\"profile\":\"strict\",\"degrade\":[\"userns\",\"pidns\",\"netns\","
-	    "\"ipcns\",\"utsns\",\"mntns\",\"proc\"]}", &r);
+	    "\"ipcns\",\"utsns\",\"mntns\",\"proc\",\"rootfs\"]}", &r);
 	cr_assert(r.spawned, "%s", r.error);
 	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
 	layers = json_object_get(r.attestation, "layers");
@@ -104,7 +104,7 @@ Test(degrade, child_report_is_checked) {
 
 	no_user_namespaces();
 	run("{\"profile\":\"strict\",\"degrade\":[\"userns\",\"pidns\",\"netns\","
-	    "\"ipcns\",\"utsns\",\"mntns\"]}", &r);
+	    "\"ipcns\",\"utsns\",\"mntns\",\"rootfs\"]}", &r);
 	cr_expect(!r.spawned);
 	cr_expect(strstr(r.error, "\"proc\" is required") != NULL, "%s", r.error);
 }

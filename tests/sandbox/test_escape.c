@@ -201,6 +201,8 @@ Test(escape, write_not_granted) {
 	snprintf(other, sizeof(other), "%s/../capgate-sbx-other", write_dir);
 	expect_blocked("write-arg", other, "openat", NULL);
 }
+/* Landlock does not cover stat(); the view does. */
+Test(escape, stat_outside_view) { expect_blocked("stat-shadow", NULL, NULL, NULL); }
 Test(escape, list_root) { expect_blocked("list-root", NULL, NULL, NULL); }
 Test(escape, dev_and_sys) {
 	expect_blocked("list-dev", NULL, NULL, NULL);
@@ -265,17 +267,25 @@ Test(escape, abstract_socket) { expect_killed("abstract", "capgate-test", "socke
 
 /* With sockets allowed by policy, the empty network namespace and
  * Landlock (TCP denied, abstract sockets scoped) still hold. */
-Test(escape, abstract_and_tcp_with_socket_allowed) {
+Test(escape, abstract_pathname_and_tcp_with_socket_allowed, .init = setup,
+    .fini = teardown) {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct harness_result r;
-	char section[512], name[64];
-	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	char section[512], name[64], sock_path[128];
+	int l = socket(AF_UNIX, SOCK_STREAM, 0), pl = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	snprintf(name, sizeof(name), "capgate-test-%d", (int)getpid());
 	memcpy(sa.sun_path + 1, name, strlen(name));
 	cr_assert_eq(bind(l, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un,
 	    sun_path) + 1 + strlen(name))), 0);
 	cr_assert_eq(listen(l, 1), 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/sock", write_dir);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	cr_assert_eq(bind(pl, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(chmod(sock_path, 0777), 0);
+	cr_assert_eq(listen(pl, 1), 0);
 	snprintf(section, sizeof(section), "{\"profile\":\"strict\",\"syscalls\":"
 	    "[\"socket\",\"connect\"]," LIMITS "}");
 	for (size_t i = 0; i < 2; i++) {
@@ -288,10 +298,15 @@ Test(escape, abstract_and_tcp_with_socket_allowed) {
 		    "abstract: %s", r.out);
 		run_probe(section, probes[i], "tcp-connect", NULL, &r);
 		cr_expect(printed(&r, "tcp-connect", "BLOCKED"), "tcp: %s", r.out);
+		/* Landlock does not cover connect() to a pathname socket: the
+		 * view does (it is not there). */
+		run_probe(section, probes[i], "pathname", sock_path, &r);
+		cr_expect(printed(&r, "pathname", "BLOCKED"), "pathname: %s", r.out);
 		run_probe(section, probes[i], "socket", "17", &r);
 		cr_expect_eq(r.signal, SIGKILL, "AF_PACKET must stay forbidden: %s", r.out);
 	}
 	close(l);
+	close(pl);
 }
 
 /* Other processes */

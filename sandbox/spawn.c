@@ -242,7 +242,7 @@ struct spawn_state {
 
 /* The first notification must be our own execve of the program. */
 static int
-answer_first_exec(struct spawn_state *st, struct cg_error *err)
+answer_first_exec(struct spawn_state *st, pid_t pid, struct cg_error *err)
 {
 	struct seccomp_notif n;
 	struct cg_sandbox_event ev;
@@ -251,7 +251,8 @@ answer_first_exec(struct spawn_state *st, struct cg_error *err)
 
 	if (rc <= 0)
 		return rc;      /* error, or the notification vanished */
-	if (!sandbox_notify_is_exec(&n) || st->exec_answered || !st->need_exec_answer) {
+	if (!sandbox_notify_is_exec(&n) || st->exec_answered || !st->need_exec_answer ||
+	    (pid_t)n.pid != pid) {
 		sandbox_notify_describe(&n, &ev);
 		return cg_error_set(err, "the child made syscall %s (%d) before its exec",
 		    ev.name, ev.nr);
@@ -322,7 +323,7 @@ await_exec(struct cg_sandbox_plan *plan, int status, int pidfd,
 			continue;
 		if (n < 0)
 			return cg_error_set(err, "poll: %s", strerror(errno));
-		if ((p[1].revents & POLLIN) && answer_first_exec(st, err) != 0)
+		if ((p[1].revents & POLLIN) && answer_first_exec(st, plan->pid, err) != 0)
 			return -1;
 		if ((p[0].revents & (POLLIN | POLLHUP)) &&
 		    handle_status(plan, status, st, &done, err) != 0)

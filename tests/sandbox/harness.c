@@ -34,6 +34,29 @@ harness_require_all(void)
 	return v != NULL && strcmp(v, "1") == 0;
 }
 
+const char *
+harness_missing_feature(void)
+{
+	static char why[700];
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+	int abi = 0;
+
+	snprintf(probe, sizeof(probe), "%s/probe", HARNESS_DIR);
+	if (harness_run("{\"profile\":\"strict\"}", argv, NULL, &r) != 0) {
+		snprintf(why, sizeof(why), "%s", r.error);
+		return why;
+	}
+	abi = (int)json_integer_value(json_object_get(r.attestation, "landlock_abi"));
+	json_decref(r.attestation);
+	if (abi < 6) {
+		snprintf(why, sizeof(why), "Landlock ABI %d < 6", abi);
+		return why;
+	}
+	return NULL;
+}
+
 const struct cg_sandbox_event *
 harness_event(const struct harness_result *res, const char *name)
 {

@@ -40,6 +40,10 @@ const struct cg_sandbox_event *harness_event(const struct harness_result *res,
 /* Directory of the test programs (probe, probe-static). */
 const char *harness_dir(void);
 
+/* NULL when this kernel gives every layer the tests rely on (user
+ * namespaces, Landlock ABI 6, seccomp notifications); otherwise why not. */
+const char *harness_missing_feature(void);
+
 /* CAPGATE_REQUIRE_ALL=1 turns a missing kernel feature into a failure. */
 bool harness_require_all(void);
 

@@ -19,6 +19,23 @@
 
 static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
 
+/* Skip loudly when the kernel lacks a layer, or fail under
+ * CAPGATE_REQUIRE_ALL=1 (CI). */
+static void
+require_kernel(void)
+{
+	const char *why = harness_missing_feature();
+
+	if (why == NULL)
+		return;
+	if (harness_require_all())
+		cr_assert_fail("kernel feature missing and CAPGATE_REQUIRE_ALL=1: %s", why);
+	fprintf(stderr, "SKIP: kernel lacks a sandbox feature: %s\n", why);
+	cr_skip_test("SKIP: kernel lacks a sandbox feature: %s", why);
+}
+
+TestSuite(degrade, .init = require_kernel);
+
 static void
 no_user_namespaces(void)
 {

@@ -22,6 +22,23 @@
 static const char *const env[] = { "PATH=/usr/bin:/bin", "HOME=/nonexistent",
 	"LANG=C.UTF-8", NULL };
 
+/* Skip loudly when the kernel lacks a layer, or fail under
+ * CAPGATE_REQUIRE_ALL=1 (CI). */
+static void
+require_kernel(void)
+{
+	const char *why = harness_missing_feature();
+
+	if (why == NULL)
+		return;
+	if (harness_require_all())
+		cr_assert_fail("kernel feature missing and CAPGATE_REQUIRE_ALL=1: %s", why);
+	fprintf(stderr, "SKIP: kernel lacks a sandbox feature: %s\n", why);
+	cr_skip_test("SKIP: kernel lacks a sandbox feature: %s", why);
+}
+
+TestSuite(runtime, .init = require_kernel);
+
 /* The "sandbox" section of a shipped policy file, as JSON text. */
 static char *
 policy_section(const char *file)

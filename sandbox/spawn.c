@@ -161,15 +161,17 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 		child_fail(status, CG_STEP_MOUNTS, e);
 	if ((e = sandbox_ns_hostname_enter(plan)) != 0)
 		child_fail(status, CG_STEP_HOSTNAME, e);
-	/* 5. Resource limits, soft = hard. */
-	if ((e = sandbox_limits_enter(plan)) != 0)
-		child_fail(status, CG_STEP_RLIMITS, e);
-	applied |= plan->planned & CG_LAYER_RLIMITS;
-	/* 6. Descriptors: 0-2, gateway on 3, key on 4, nothing else. The
+	/* 5. Descriptors: 0-2, gateway on 3, key on 4, nothing else, before
+	 *    the limits: a busy gateway's descriptors may lie above the
+	 *    client's open_files limit, and moving them needs room. The
 	 *    environment is plan->envp, given to execve below. */
 	if ((e = sandbox_fds_enter(plan, &status, &ruleset)) != 0)
 		child_fail(status, CG_STEP_FDS, e);
 	applied |= CG_LAYER_FDS | CG_LAYER_ENV;
+	/* 6. Resource limits, soft = hard. */
+	if ((e = sandbox_limits_enter(plan)) != 0)
+		child_fail(status, CG_STEP_RLIMITS, e);
+	applied |= plan->planned & CG_LAYER_RLIMITS;
 	/* 7. No capabilities in any set. */
 	if ((e = sandbox_caps_enter()) != 0)
 		child_fail(status, CG_STEP_CAPS, e);

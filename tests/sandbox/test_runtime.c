@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -265,4 +266,30 @@ Test(runtime, notify_handler_never_blocks) {
 	close(sv[1]);
 	c.notify_fd = 1000;     /* not open */
 	cr_expect_eq(sandbox_notify_handle(&c, &ev, &err), -1);
+}
+
+/* A busy gateway: its descriptors lie far above the client's open_files
+ * limit, and none of them reaches the client. */
+Test(runtime, busy_gateway_with_many_descriptors) {
+	char probe[512];
+	const char *argv[] = { probe, "leaked-fds", NULL };
+	struct rlimit rl;
+	struct harness_result r;
+	int fds[600], n = 0;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < 1024 && rl.rlim_max >= 1024) {
+		rl.rlim_cur = 1024;
+		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	while (n < 600 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	cr_assert_geq(n, 300, "could open only %d descriptors", n);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"strict\",\"limits\":{\"open_files\":64}}",
+	    argv, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "leaked-fds BLOCKED") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+	while (n > 0)
+		close(fds[--n]);
 }

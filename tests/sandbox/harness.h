@@ -11,7 +11,7 @@
 
 #include "sandbox/sandbox.h"
 
-#define HARNESS_MAX_EVENTS 16
+#define HARNESS_MAX_EVENTS 64
 
 struct harness_result {
 	bool spawned;

@@ -445,6 +445,23 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
 	if (!strcmp(a, "exec-arg")) return try_exec(arg);
 	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "exec-flood")) {
+		int n = 0;
+		for (; n < 100; n++)
+			execve("/bin/sh", (char *[]){ (char *)"sh", NULL }, environ);
+		return report("ALLOWED", "survived %d exec attempts", n);
+	}
+	if (!strcmp(a, "child-violation")) {
+		int status;
+		pid_t p = fork();
+		if (p == 0) {
+			ptrace(PTRACE_TRACEME, 0, 0, 0);
+			_exit(0);
+		}
+		waitpid(p, &status, 0);
+		sleep(1);
+		return report("ALLOWED", "the family survived a child's violation");
+	}
 	if (!strcmp(a, "caps")) return caps();
 	if (!strcmp(a, "exec-self")) return try_exec("/proc/self/exe");
 	if (!strcmp(a, "exec-memfd")) return try_exec_memfd();

@@ -245,6 +245,39 @@ Test(escape, exec_memfd) {
 	}
 }
 
+/* A client cannot keep the gateway busy with exec attempts forever. */
+Test(escape, exec_flood_is_bounded) {
+	struct harness_result r;
+	char section[512];
+
+	section_for(STRICT, section, sizeof(section));
+	run_probe(section, "probe", "exec-flood", NULL, &r);
+	cr_expect_eq(r.signal, SIGKILL, "out=%s", r.out);
+	cr_assert_eq(r.n_events, CG_SANDBOX_EXEC_DENIED_MAX + 1);
+	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
+	cr_expect_eq(r.events[r.n_events - 1].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
+	cr_expect_eq(r.events[r.n_events - 1].action, CG_SANDBOX_ACTION_KILLED);
+}
+
+/* A violation in any process of the sandbox ends all of it. */
+Test(escape, violation_in_a_child_process) {
+	for (size_t i = 0; i < 2; i++) {
+		struct harness_result r;
+		char section[512];
+		const struct cg_sandbox_event *ev;
+
+		section_for(RUNTIME, section, sizeof(section));
+		run_probe(section, probes[i], "child-violation", NULL, &r);
+		cr_expect_eq(r.signal, SIGKILL, "out=%s", r.out);
+		ev = violation(&r);
+		cr_assert_not_null(ev, "no violation reported: %s", r.out);
+		if (ev != NULL) {
+			cr_expect_str_eq(ev->name, "ptrace");
+			cr_expect_neq(ev->pid, 0);
+		}
+	}
+}
+
 /* Sockets and IPC */
 Test(escape, sockets_every_family) {
 	static const char *const families[] = { "1", "2", "10", "15", "16", "17",
@@ -391,6 +424,29 @@ Test(control, clocks_and_sleep) { require_kernel(); make_write_dir(); expect_ok(
 Test(control, fork_within_limits) { require_kernel(); make_write_dir(); expect_ok("fork"); teardown(); }
 Test(control, threads) { require_kernel(); make_write_dir(); expect_ok("threads"); teardown(); }
 Test(control, gateway_fd3) { require_kernel(); make_write_dir(); expect_ok("gateway"); teardown(); }
+/* A writable directory inside a read-only one, and a granted symlink. */
+Test(control, nested_grants, .init = setup, .fini = teardown) {
+	struct harness_result r;
+	char section[1024], sub[128], file[160], link[128];
+
+	snprintf(sub, sizeof(sub), "%s/sub", write_dir);
+	snprintf(link, sizeof(link), "%s/link", write_dir);
+	cr_assert_eq(mkdir(sub, 0777), 0);
+	cr_assert_eq(chmod(sub, 0777), 0);
+	cr_assert_eq(symlink("sub", link), 0);
+	snprintf(section, sizeof(section), "{\"profile\":\"runtime\",\"read\":[\"%s\"],"
+	    "\"write\":[\"%s\"]}", write_dir, link);
+	snprintf(file, sizeof(file), "%s/f", sub);
+	run_probe(section, "probe", "write-arg", file, &r);
+	cr_expect(printed(&r, "write-arg", "ALLOWED"), "write in nested rw: %s", r.out);
+	snprintf(file, sizeof(file), "%s/f", link);
+	run_probe(section, "probe", "write-arg", file, &r);
+	cr_expect(printed(&r, "write-arg", "ALLOWED"), "write through the link: %s", r.out);
+	snprintf(file, sizeof(file), "%s/g", write_dir);
+	run_probe(section, "probe", "write-arg", file, &r);
+	cr_expect(printed(&r, "write-arg", "BLOCKED"), "write in read-only parent: %s", r.out);
+}
+
 Test(control, write_where_granted, .init = setup, .fini = teardown) {
 	struct harness_result r;
 	char section[512], file[128];

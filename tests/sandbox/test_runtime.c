@@ -293,3 +293,27 @@ Test(runtime, busy_gateway_with_many_descriptors) {
 	while (n > 0)
 		close(fds[--n]);
 }
+
+/* A custom allowlist: exactly what the static probe needs to print, found
+ * by reading the violations the handler reports (docs/SANDBOX.md). */
+#define CUSTOM_LIST "\"arch_prctl\",\"set_tid_address\",\"set_robust_list\",\"rseq\"," \
+	"\"prlimit64\",\"readlink\",\"getrandom\""
+
+Test(runtime, custom_profile_is_exactly_its_list) {
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+
+	snprintf(probe, sizeof(probe), "%s/probe-static", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"custom\",\"syscalls\":[" CUSTOM_LIST
+	    ",\"newfstatat\"]}", argv, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
+	cr_expect_eq(r.n_events, 0, "%s", r.n_events ? r.events[0].name : "");
+	json_decref(r.attestation);
+	cr_assert_eq(harness_run("{\"profile\":\"custom\",\"syscalls\":[" CUSTOM_LIST "]}",
+	    argv, env, &r), 0, "%s", r.error);
+	cr_expect_eq(r.signal, SIGKILL);
+	cr_assert_eq(r.n_events, 1);
+	cr_expect_str_eq(r.events[0].name, "newfstatat");
+	json_decref(r.attestation);
+}

@@ -15,7 +15,9 @@
  *   - a schema keyword that draft-07 does not know ("maxLenght",
  *     "additionalProperty"): JSON Schema ignores it, so the limit the
  *     author wrote is silently not there;
- *   - a definition that no "$ref" uses.
+ *   - a definition that no "$ref" uses;
+ *   - a channel that no client is granted (with a "clients" section): it
+ *     can never be used, which is usually a grant with a typo.
  */
 #include <sodium.h>
 #include <stdarg.h>
@@ -227,6 +229,26 @@ lint_channel(struct lint *l, const struct cg_channel *ch)
 	}
 }
 
+static void
+lint_ungranted(struct lint *l)
+{
+	const struct cg_policy *p = l->p;
+	char at[512];
+
+	if (json_object_get(p->doc, "clients") == NULL)
+		return;
+	for (size_t i = 0; i < p->nchannels; i++) {
+		bool granted = false;
+		for (size_t k = 0; k < p->nclients && !granted; k++)
+			granted = p->clients[k].slot[i] >= 0;
+		if (granted)
+			continue;
+		join(at, sizeof(at), "/channels", p->channels[i].name);
+		lint_warn(l, at, "channel \"%s\" is granted to no client: it can "
+		    "never be used", p->channels[i].name);
+	}
+}
+
 /* Adds to used the NAME of every "$ref": "#/definitions/NAME..." in v. */
 static void
 collect_used(const json_t *v, json_t *used, int depth)
@@ -312,6 +334,7 @@ policy_lint(const struct cg_policy *p, policy_warn_fn *warn, void *ctx,
 	lint_definitions(&l);
 	for (size_t i = 0; i < p->nchannels; i++)
 		lint_channel(&l, &p->channels[i]);
+	lint_ungranted(&l);
 	jsonpos_free(l.pos);
 	return l.count;
 }

@@ -446,6 +446,7 @@ Test(policy, warnings_name_their_position)
 	check_warnings("open-objects");
 	check_warnings("clean");
 	check_warnings("unknown-keywords");
+	check_warnings("ungranted");
 }
 
 static int

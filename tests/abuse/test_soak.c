@@ -157,6 +157,7 @@ Test(soak, one_gateway_twenty_thousand_invokes_stays_flat)
 	long rss1 = -1, rss2 = -1;
 	int fd1 = -1, fd2 = -1;
 
+	fault_flat_allocator();
 	fault_start(&g, NULL, fault_policy_copy("traffic.json", "soak1"),
 	    e2e_audit_path("soak1"), NULL, argv);
 	for (int i = 0; i < 20000; i++) {

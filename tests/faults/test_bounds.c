@@ -137,6 +137,7 @@ Test(bounds, output_queue_is_bounded_and_gateway_memory_does_not_grow)
 	long base, peak = 0, rss;
 	int st;
 
+	fault_flat_allocator();
 	memset(body, 'y', 3000);
 	body[0] = body[2999] = '"';
 	fault_start(&g, NULL, pol("bounds.json"), audit, NULL, argv);

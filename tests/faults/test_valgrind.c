@@ -92,6 +92,23 @@ Test(valgrind, policy_check_and_show, .init = setup)
 	}
 }
 
+Test(valgrind, schema_validate, .init = setup)
+{
+	char schema[600], good[600], bad[600];
+
+	snprintf(schema, sizeof(schema), "%s/schema-%d.json", e2e_tmpdir(), (int)getpid());
+	snprintf(good, sizeof(good), "%s/good-%d.json", e2e_tmpdir(), (int)getpid());
+	snprintf(bad, sizeof(bad), "%s/bad-%d.json", e2e_tmpdir(), (int)getpid());
+	fault_write_file(schema, "{\"type\":\"object\",\"required\":[\"a\"],"
+	    "\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"^x+$\","
+	    "\"format\":\"hostname\"},\"b\":{\"$ref\":\"#/definitions/n\"}},"
+	    "\"definitions\":{\"n\":{\"type\":\"integer\",\"minimum\":3}}}");
+	fault_write_file(good, "{\"a\":\"xx\",\"b\":4}");
+	fault_write_file(bad, "{\"a\":\"yy\",\"b\":1}");
+	cr_assert_eq(vg((const char *[]){ "schema", "validate", schema, good, NULL }), 0);
+	cr_assert_eq(vg((const char *[]){ "schema", "validate", schema, bad, NULL }), 1);
+}
+
 /* A sealed log written by a real (unvalgrinded) run, then verified, shown
  * and summarised under valgrind, intact and damaged. */
 Test(valgrind, audit_review_tools, .init = setup)

@@ -181,6 +181,18 @@ fault_verify(const char *log, const char *pub, char *out, size_t len)
 	return run_quiet(v, out, len);
 }
 
+void
+fault_flat_allocator(void)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s%squarantine_size_mb=0:"
+	    "thread_local_quarantine_size_kb=0", old ? old : "",
+	    old && *old ? ":" : "");
+	setenv("ASAN_OPTIONS", buf, 1);
+}
+
 pid_t
 fault_child(pid_t pid)
 {

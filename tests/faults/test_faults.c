@@ -240,3 +240,39 @@ Test(faults, sighup_with_a_broken_policy_keeps_the_old_one)
 	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
 	    "\"line\":5", "\"column\":23", "unknown kind", NULL), 1);
 }
+
+/*
+ * SIGHUP again and again while a client invokes without pause: every
+ * request gets exactly one answer, every answer is "ok" (the channel is in
+ * both policies), and every answer has its allow record.
+ */
+Test(faults, sighup_under_traffic_loses_and_misanswers_nothing)
+{
+	const char *audit = e2e_audit_path("hupload");
+	const char *path = fault_policy_copy("reload-a.json", "hupload");
+	const char *argv[] = { fault_peer, "loop", "stay", "\"x\"", "3000", NULL };
+	struct fault_gw g;
+	int st, reloads = 0;
+
+	fault_start(&g, NULL, path, audit, NULL, argv);
+	cr_assert_eq(fault_wait_for(g.out, "ok", 10, 10000), 0, "%s",
+	    fault_slurp(g.err));
+	while (reloads < 20 && kill(g.pid, 0) == 0) {
+		/* alternate between two policies that both keep "stay" */
+		fault_write_file(path, fault_slurp(pol(reloads % 2 ?
+		    "reload-a.json" : "reload-b.json")));
+		cr_assert_eq(kill(g.pid, SIGHUP), 0);
+		reloads++;
+		cr_assert_eq(fault_wait_for(audit, "\"ev\":\"reload\"", reloads,
+		    10000), 0);
+	}
+	st = e2e_wait(g.pid, 60);
+	fault_close_stdin(&g);
+	cr_assert_eq(st, 0, "status %d: %s", st, fault_slurp(g.err));
+	cr_assert_eq(fault_count(g.out, "ok"), 3000, "%s", fault_slurp(g.out));
+	cr_assert_eq(fault_count(g.out, "error"), 0);
+	cr_assert_eq(allowed(audit, "stay"), 3000);
+	cr_assert_geq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
+	    NULL), 1);
+	cr_log_info("%d reloads during 3000 invokes", reloads);
+}

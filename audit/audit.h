@@ -108,6 +108,11 @@ int audit_append_decision(struct cg_audit *a, const struct cg_audit_decision *d)
  */
 int audit_append_event(struct cg_audit *a, const char *event, json_t *fields);
 
+/* After a policy reload: records from now on carry the new policy hash
+ * (hex, at most 64 characters). Append a "reload" event too. 0 or -1. */
+int audit_set_policy(struct cg_audit *a, const char *policy_hash,
+    struct cg_error *err);
+
 /* Writes out (and, per the sync mode, syncs) what was appended. 0 or -1. */
 int audit_commit(struct cg_audit *a);
 

@@ -250,11 +250,14 @@ write_header(struct cg_audit *a, const unsigned char *ltsk,
 	return audit_record_end(a, ltsk);
 }
 
-static int
-set_policy(struct cg_audit *a, const char *policy_hash, struct cg_error *err)
+int
+audit_set_policy(struct cg_audit *a, const char *policy_hash,
+    struct cg_error *err)
 {
 	size_t len = policy_hash ? strlen(policy_hash) : 0, i;
 
+	if (a == NULL || !a->enabled)
+		return 0;
 	if (len > 64)
 		return cg_error_set(err, "policy hash longer than 64 characters");
 	for (i = 0; i < len; i++)
@@ -325,7 +328,7 @@ audit_open(const struct cg_audit_config *cfg, const char *policy_hash,
 		cg_error_set(err, "out of memory");
 		goto fail;
 	}
-	if (set_policy(a, policy_hash, err) != 0 || open_sealed(a, cfg, err) != 0)
+	if (audit_set_policy(a, policy_hash, err) != 0 || open_sealed(a, cfg, err) != 0)
 		goto fail;
 	return a;
 fail:

@@ -9,6 +9,8 @@
 #include "audit/internal.h"
 #include "helpers.h"
 
+TestSuite(audit_chain, .fini = th_cleanup);
+
 Test(audit_chain, fresh_log_verifies)
 {
 	struct cg_audit_verify_result res;
@@ -334,4 +336,31 @@ Test(audit_chain, two_writers_cannot_share_a_log)
 	cr_assert_null(b);
 	cr_assert(strstr(err.msg, "in use") != NULL, "%s", err.msg);
 	cr_assert_eq(audit_close(a), 0);
+}
+
+Test(audit_chain, policy_reload_changes_the_recorded_hash)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_verify_result res;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	cfg = th_config(&e, 100);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	th_decisions(a, 1, 1);
+	cr_assert_eq(audit_set_policy(a, "not hex!", &err), -1);
+	cr_assert_eq(audit_set_policy(a, "bb", &err), 0);
+	cr_assert_eq(audit_append_event(a, "reload", NULL), 0);
+	th_decisions(a, 1, 2);
+	cr_assert_eq(audit_close(a), 0);
+	th_read_lines(e.log, &l);
+	cr_assert(strstr(l.line[1], "\"policy\":\"aa\"") != NULL);
+	cr_assert(strstr(l.line[2], "\"ev\":\"reload\",\"policy\":\"bb\"") != NULL, "%s", l.line[2]);
+	cr_assert(strstr(l.line[3], "\"policy\":\"bb\"") != NULL);
+	th_free_lines(&l);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
 }

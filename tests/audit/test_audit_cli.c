@@ -16,6 +16,8 @@
 #include "common/util.h"
 #include "helpers.h"
 
+TestSuite(audit_cli, .fini = th_cleanup);
+
 static int
 cg_read_file_for_test(const char *path, char **out)
 {

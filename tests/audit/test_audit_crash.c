@@ -19,6 +19,8 @@
 #include "audit/internal.h"
 #include "helpers.h"
 
+TestSuite(audit_crash, .fini = th_cleanup);
+
 /* Starts the crash writer, waits until `ready` records are on disk, lets
  * it run for delay_us more, then kills it with SIGKILL. */
 static void

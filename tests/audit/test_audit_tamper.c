@@ -15,6 +15,8 @@
 #include "audit/writer_priv.h"
 #include "helpers.h"
 
+TestSuite(audit_tamper, .fini = th_cleanup);
+
 /* 1-based line number of lines index i */
 #define LINE(i) ((uint64_t)(i) + 1)
 

@@ -6,12 +6,13 @@
  * records are on disk before any client sees its reply (group commit).
  *
  * Integrity (docs/AUDIT.md has the argument): every record carries the
- * BLAKE2b hash of the line before it; each run of the writer starts a
- * segment with a header signed by the long-term Ed25519 key from
- * `capgate keygen`, which commits to a one-way ratchet of per-epoch
- * signing keys; each epoch ends with a seal (a signed checkpoint) made with
- * that epoch's key, which is then wiped. The long-term secret is wiped as
- * soon as the header is signed.
+ * BLAKE2b hash of the line before it; records are grouped in epochs, and
+ * each epoch ends with a seal (an Ed25519-signed checkpoint) made with that
+ * epoch's key, which names the next epoch's public key. Epoch keys come
+ * from a one-way ratchet whose state is the secret key file of
+ * `capgate keygen`; it moves on (in memory and in the file) at every seal,
+ * so a later compromise of the gateway or of the key file cannot sign for
+ * an earlier epoch. BASENAME.pub is epoch 0's public key.
  *
  * audit/ is pure: it writes its own files and nothing else.
  */
@@ -89,9 +90,12 @@ struct cg_audit;
  * of the policy file, recorded in every record. Returns NULL and fills err
  * on failure. cfg->path == NULL gives a writer that records nothing.
  * Appending to an existing log reads its tail, checks that the last records
- * chain, drops a torn last line (a crash mid-write) and starts a new
- * segment whose header continues the chain. Without cfg->key_path the log
- * is hash-chained but unsealed, and `audit verify` rejects it.
+ * chain, drops a torn last line (a crash mid-write), brings the key's
+ * ratchet to the log's epoch and writes a signed "open" record that
+ * continues the chain. One key seals one log (and its rotated files): a
+ * key that has moved past the log, or that sealed another log, is refused.
+ * Without cfg->key_path the log is hash-chained but unsealed, and
+ * `audit verify` rejects it.
  */
 struct cg_audit *audit_open(const struct cg_audit_config *cfg,
     const char *policy_hash, struct cg_error *err);
@@ -171,7 +175,8 @@ void audit_channel_free(struct cg_audit_channel *ch);
 
 /* --- keys (capgate keygen) --- */
 
-/* Writes BASENAME.key (mode 0600) and BASENAME.pub; refuses to overwrite. */
+/* Writes BASENAME.key (the ratchet's initial state, mode 0600) and
+ * BASENAME.pub (epoch 0's public key); refuses to overwrite either. */
 int audit_keygen(const char *basename, struct cg_error *err);
 int audit_key_load_public(const char *path,
     unsigned char pk[AUDIT_PUBKEY_LEN], struct cg_error *err);
@@ -192,7 +197,7 @@ struct cg_audit_verify_result {
 	char msg[512];         /* what is wrong with it */
 	uint64_t records;      /* lines read */
 	uint64_t seals;
-	uint64_t segments;
+	uint64_t segments;     /* runs of the writer ("open" records) */
 	char sealed_file[256]; /* the last line covered by a signature */
 	uint64_t sealed_line;
 };

@@ -117,6 +117,12 @@ flush_buf(struct cg_audit *a)
 	a->unsynced += a->pending;
 	a->pending = 0;
 	a->dirty = 1;
+	if (a->key_pending) {
+		if (audit_keyfile_store(a->key_fd, a->epoch, a->sec->seed) != 0)
+			return mark_failed(a);
+		a->key_pending = 0;
+		a->key_dirty = 1;
+	}
 	return 0;
 }
 
@@ -127,6 +133,9 @@ sync_now(struct cg_audit *a)
 		return 0;
 	if (fdatasync(a->fd) != 0)
 		return mark_failed(a);
+	if (a->key_dirty && fdatasync(a->key_fd) != 0)
+		return mark_failed(a);
+	a->key_dirty = 0;
 	a->dirty = 0;
 	a->unsynced = 0;
 	a->sync_due_ns = 0;
@@ -167,53 +176,47 @@ rotate(struct cg_audit *a)
 	return audit_sync_dir(a->path);
 }
 
+/* Moves to the next epoch: its seed, key and public key replace the
+ * current ones, which are overwritten. */
+static void
+ratchet(struct audit_secret *sec)
+{
+	memcpy(sec->seed, sec->nseed, sizeof(sec->seed));
+	memcpy(sec->sk, sec->nsk, sizeof(sec->sk));
+	memcpy(sec->pk, sec->npk, sizeof(sec->pk));
+	sodium_memzero(sec->nseed, sizeof(sec->nseed));
+	sodium_memzero(sec->nsk, sizeof(sec->nsk));
+}
+
 /*
- * Ends the current epoch with a seal signed by its key, then ratchets: the
- * seed and key of the sealed epoch are overwritten before this returns, so
- * nothing in this process can sign for it again. The last epoch of a batch
- * also commits to the next batch's chain in its signed "next" field.
+ * Ends the current epoch with a seal signed by its key that names the next
+ * epoch's public key, then ratchets: the sealed epoch's seed and key are
+ * overwritten before this returns, so nothing in this process can sign for
+ * it again. The key file follows once the seal is written (flush_buf):
+ * never before, or a crash in between would leave an epoch nobody can seal.
  */
 int
 audit_seal(struct cg_audit *a, int final)
 {
 	struct audit_secret *sec = a->sec;
-	uint32_t idx = (uint32_t)(a->epoch % AUDIT_BATCH);
-	unsigned char (*nextc)[AUDIT_DIGEST_LEN] = NULL;
-	unsigned char seed2[AUDIT_SEED_LEN];
-	const unsigned char *next = a->commit[idx + 1];
 
-	if (idx == AUDIT_BATCH - 1) {
-		nextc = malloc((AUDIT_BATCH + 1) * AUDIT_DIGEST_LEN);
-		memcpy(seed2, sec->seed, sizeof(seed2));
-		audit_ratchet_next(seed2);
-		if (nextc == NULL || audit_batch_commit(seed2, AUDIT_BATCH, nextc) != 0) {
-			sodium_memzero(seed2, sizeof(seed2));
-			free(nextc);
-			return mark_failed(a);
-		}
-		sodium_memzero(seed2, sizeof(seed2));
-		next = nextc[0];
-	}
+	memcpy(sec->nseed, sec->seed, sizeof(sec->nseed));
+	audit_ratchet_next(sec->nseed);
+	audit_epoch_keypair(sec->nseed, sec->npk, sec->nsk);
 	if (audit_record_begin(a, "seal") != 0 ||
 	    audit_put_key_u64(&a->buf, "epoch", a->epoch) != 0 ||
 	    audit_put_key_u64(&a->buf, "records", a->epoch_records) != 0 ||
 	    audit_put_raw(&a->buf, final ? ",\"final\":true" : ",\"final\":false",
 	    final ? 13 : 14) != 0 ||
-	    audit_put_key_hex(&a->buf, "pk", sec->pk, AUDIT_PUBKEY_LEN) != 0 ||
-	    audit_put_key_hex(&a->buf, "next", next, AUDIT_DIGEST_LEN) != 0 ||
+	    audit_put_key_hex(&a->buf, "next", sec->npk, AUDIT_PUBKEY_LEN) != 0 ||
 	    audit_record_end(a, sec->sk) != 0) {
-		free(nextc);
 		record_abort(a);
 		return mark_failed(a);
 	}
-	if (nextc != NULL) {
-		memcpy(a->commit, nextc, (AUDIT_BATCH + 1) * AUDIT_DIGEST_LEN);
-		free(nextc);
-	}
-	audit_ratchet_next(sec->seed);
-	audit_epoch_keypair(sec->seed, sec->pk, sec->sk);
+	ratchet(sec);
 	a->epoch++;
 	a->epoch_records = 0;
+	a->key_pending = 1;
 	a->seal_due_ns = cg_now_ns() + (uint64_t)a->checkpoint_interval_ms * 1000000u;
 	a->force_sync = 1;
 	if (a->rotate_bytes != 0 && !final &&
@@ -464,10 +467,11 @@ audit_free(struct cg_audit *a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
+	if (a->key_fd >= 0)
+		close(a->key_fd);
 	if (a->sec != NULL)
 		sodium_free(a->sec);
 	audit_buf_free(&a->buf);
-	free(a->commit);
 	free(a->path);
 	free(a);
 }

@@ -87,8 +87,8 @@ static int run_keygen(struct opts *o);
 
 static const struct subcmd subcmds[] = {
 	{ "verify", S_VERIFY, "capgate audit verify LOG... --key FILE.pub",
-	  "Checks every record's hash chain, every epoch seal and segment header\n"
-	  "against the public key. Give rotated files oldest first (log.2 log.1 log).\n"
+	  "Checks every record's hash chain and every epoch seal, starting from\n"
+	  "the public key. Give rotated files oldest first (log.2 log.1 log).\n"
 	  "Exit 0: intact, sealed and closed cleanly. 1: the first bad record is\n"
 	  "named (FILE:LINE: what is wrong). 2: intact, but the log (or a segment\n"
 	  "of it) ended without its clean-shutdown seal: a crash or a truncation.",
@@ -103,16 +103,18 @@ static const struct subcmd subcmds[] = {
 	{ "follow", S_FOLLOW, "capgate audit follow LOG [filters] [--key FILE.pub] "
 	  "[--max-records N]",
 	  "Like tail -f: prints records as they are appended, checking the hash\n"
-	  "chain and the epoch seals as it goes (segment headers too with --key).\n"
+	  "chain and the epoch seals as it goes (from the first epoch's key with\n"
+	  "--key, else trusting the key the log starts with).\n"
 	  "Exits 0 at the log's clean-shutdown seal or after --max-records, 1 at\n"
 	  "the first bad record.", 1, 1, run_follow },
 };
 
 static const struct subcmd keygen_cmd = {
 	"keygen", S_KEYGEN, "capgate keygen BASENAME",
-	"Writes a new Ed25519 key pair for sealing audit logs: BASENAME.key\n"
-	"(secret, mode 0600; name it as the policy's audit.sign_key) and\n"
-	"BASENAME.pub (for audit verify). Never overwrites an existing key.",
+	"Makes a key for sealing one audit log: BASENAME.key (secret, mode 0600;\n"
+	"the policy's audit.sign_key; the gateway advances it at every seal) and\n"
+	"BASENAME.pub (epoch 0's Ed25519 public key, for audit verify). Never\n"
+	"overwrites an existing key. Use a new key for each new log.",
 	1, 1, run_keygen,
 };
 
@@ -266,8 +268,8 @@ run_keygen(struct opts *o)
 		fprintf(stderr, "capgate keygen: %s\n", err.msg);
 		return 1;
 	}
-	printf("wrote %s.key (secret: keep it readable by the gateway only) and "
-	    "%s.pub (for capgate audit verify)\n", o->args[0], o->args[0]);
+	printf("wrote %s.key (secret; it seals one log) and %s.pub (for capgate "
+	    "audit verify)\n", o->args[0], o->args[0]);
 	return 0;
 }
 

@@ -1,12 +1,14 @@
 /* The writer and the verifier on untampered logs: what a good log is. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit/internal.h"
+#include "common/util.h"
 #include "helpers.h"
 
 TestSuite(audit_chain, .fini = th_cleanup);
@@ -187,18 +189,139 @@ Test(audit_chain, empty_epochs_are_sealed_on_the_timer)
 	cr_assert_eq(res.seals, 3);
 }
 
-/* More epochs than one batch of committed keys: the last seal of a batch
- * hands on the next batch's commitment. */
-Test(audit_chain, epoch_batches_roll_over)
+/* Hundreds of epochs, each seal certifying the next epoch's key. */
+Test(audit_chain, many_epochs)
 {
 	struct cg_audit_verify_result res;
 	struct th_env e;
 
 	th_setup(&e);
-	th_write_log(&e, 2 * AUDIT_BATCH + 5, 1);
+	th_write_log(&e, 600, 1);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s:%llu: %s",
 	    res.file, (unsigned long long)res.line, res.msg);
-	cr_assert_eq(res.seals, 2 * AUDIT_BATCH + 5 + 1);
+	cr_assert_eq(res.seals, 601);
+}
+
+/* The key file is the ratchet's state: it moves on with every seal and the
+ * old seed is overwritten in place. */
+Test(audit_chain, key_file_evolves)
+{
+	char *before, *after, seedhex[65];
+	unsigned char seed[AUDIT_SEED_LEN];
+	struct cg_error err;
+	struct th_env e;
+	uint64_t epoch;
+	int fd;
+
+	th_setup(&e);
+	cr_assert_eq(cg_read_file(e.key, 4096, &before, NULL), 0);
+	th_write_log(&e, 30, 10);
+	cr_assert_eq(cg_read_file(e.key, 4096, &after, NULL), 0);
+	cr_assert_eq(strlen(before), strlen(after), "rewritten in place");
+	cr_assert(strstr(before, "slot 00000000000000000000 ") != NULL);
+	/* epoch 0's seed is gone from the file */
+	cr_assert(strncmp(before + 28 + 26, after + 28 + 26, 64) != 0);
+	memcpy(seedhex, before + 28 + 26, 64);
+	seedhex[64] = '\0';
+	cr_assert_null(strstr(after, seedhex));
+	fd = audit_keyfile_open(e.key, &epoch, seed, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(epoch, 4, "3 seals and the final one");
+	close(fd);
+	free(before);
+	free(after);
+}
+
+Test(audit_chain, key_is_bound_to_one_log)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	char other[320];
+
+	th_setup(&e);
+	th_write_log(&e, 3, 10);
+	cfg = th_config(&e, 10);
+	snprintf(other, sizeof(other), "%s/other.log", e.dir);
+	cfg.path = other;
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err));
+	cr_assert(strstr(err.msg, "another log") != NULL, "%s", err.msg);
+}
+
+/* A log cut back past a seal cannot be continued: its key has moved on. */
+Test(audit_chain, truncated_log_cannot_be_continued)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	th_write_log(&e, 25, 10);
+	th_read_lines(e.log, &l);
+	l.n -= 8;
+	th_write_lines(e.log, &l);
+	l.n += 8;
+	th_free_lines(&l);
+	cfg = th_config(&e, 10);
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err));
+	cr_assert(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+}
+
+/* A crash between writing a seal and storing the next state leaves the key
+ * file one seal behind: the next run catches up from the log. */
+Test(audit_chain, key_file_one_seal_behind_catches_up)
+{
+	struct cg_audit_verify_result res;
+	char *saved;
+	struct th_env e;
+	FILE *f;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);
+	cr_assert_eq(cg_read_file(e.key, 4096, &saved, NULL), 0);
+	th_write_log(&e, 5, 10);
+	f = fopen(e.key, "w");
+	fputs(saved, f);
+	fclose(f);
+	free(saved);
+	th_write_log(&e, 5, 10);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s:%llu: %s",
+	    res.file, (unsigned long long)res.line, res.msg);
+	cr_assert_eq(res.segments, 3);
+}
+
+/* A crash while the new slot is written leaves it torn and the old slot
+ * intact (it is wiped only after the new one is complete). */
+Test(audit_chain, torn_key_slot_falls_back_to_the_other)
+{
+	unsigned char seed[AUDIT_SEED_LEN], seed1[AUDIT_SEED_LEN];
+	char before[256];
+	struct cg_error err;
+	struct th_env e;
+	uint64_t epoch;
+	int fd;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);     /* one final seal: state at epoch 1, slot 1 */
+	fd = audit_keyfile_open(e.key, &epoch, seed1, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(epoch, 1);
+	cr_assert_eq(pread(fd, before, sizeof(before), 0), 244);
+	memcpy(seed, seed1, sizeof(seed));
+	audit_ratchet_next(seed);
+	cr_assert_eq(audit_keyfile_store(fd, 2, seed), 0);
+	/* undo the wipe of slot 1, tear slot 0 (epoch 2) */
+	cr_assert_eq(pwrite(fd, before + 28 + 108, 108, 28 + 108), 108);
+	cr_assert_eq(pwrite(fd, "XX", 2, 28 + 40), 2);
+	close(fd);
+	fd = audit_keyfile_open(e.key, &epoch, seed, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(epoch, 1);
+	cr_assert_arr_eq(seed, seed1, sizeof(seed));
+	close(fd);
 }
 
 Test(audit_chain, rotation_keeps_the_chain_across_files)

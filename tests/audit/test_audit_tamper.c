@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/internal.h"
 #include "audit/writer_priv.h"
@@ -319,6 +320,7 @@ compromised_log(struct th_env *e, struct th_lines *l, unsigned char sk3[64],
 	uint64_t epoch;
 
 	th_setup(e);
+	(void)pk3;
 	cfg = th_config(e, 10);
 	a = audit_open(&cfg, "aa", &err);
 	cr_assert_not_null(a);
@@ -344,14 +346,15 @@ Test(audit_tamper, sealed_epoch_resealed_with_a_later_key)
 	cr_assert_not_null(p, "%s", l.line[15]);
 	memcpy(p + 12, "nope", 4);          /* the attacker's edit */
 	rechain(&l, 16);
-	set_hex_field(&l, 22, "pk", pk3, 32);
 	resign(&l, 22, sk3);
 	th_write_lines(e.log, &l);
-	expect_bad(&e, LINE(22), "not committed");
+	expect_bad(&e, LINE(22), "signature does not verify");
 	th_free_lines(&l);
 }
 
-Test(audit_tamper, sealed_epoch_signed_with_a_later_key_keeping_its_pk)
+/* ... and also points the certificate in seal 0 at its own key: seal 0 was
+ * signed by epoch 0's key, which is long gone. */
+Test(audit_tamper, certificate_chain_redirected_to_a_later_key)
 {
 	unsigned char sk3[64], pk3[32];
 	struct th_env e;
@@ -362,9 +365,45 @@ Test(audit_tamper, sealed_epoch_signed_with_a_later_key_keeping_its_pk)
 	p = strstr(l.line[14], "\"reason\":\"");
 	p[10] = 'X';
 	rechain(&l, 15);
+	set_hex_field(&l, 11, "next", pk3, 32);
+	rechain(&l, 12);
 	resign(&l, 22, sk3);
 	th_write_lines(e.log, &l);
+	expect_bad(&e, LINE(11), "signature does not verify");
+	th_free_lines(&l);
+}
+
+/* The key file read after the fact (a stolen BASENAME.key) holds the state
+ * of the epoch after the last seal: it can neither re-seal old epochs nor
+ * start a fabricated log. */
+Test(audit_tamper, stolen_key_file_cannot_rewrite_history)
+{
+	unsigned char seed[AUDIT_SEED_LEN], pk[32], sk[64];
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+	uint64_t epoch;
+	char *p;
+	int fd;
+
+	good_log(&e, &l);
+	fd = audit_keyfile_open(e.key, &epoch, seed, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(epoch, 5);
+	audit_epoch_keypair(seed, pk, sk);
+	/* re-seal epoch 1 */
+	p = strstr(l.line[14], "\"reason\":\"");
+	p[10] = 'X';
+	rechain(&l, 15);
+	resign(&l, 22, sk);
+	th_write_lines(e.log, &l);
 	expect_bad(&e, LINE(22), "signature does not verify");
+	/* a fabricated log whose first run is signed with the stolen key */
+	set_hex_field(&l, 0, "pk", pk, 32);
+	resign(&l, 0, sk);
+	th_write_lines(e.log, &l);
+	expect_bad(&e, 1, "another key");
 	th_free_lines(&l);
 }
 
@@ -390,7 +429,7 @@ Test(audit_tamper, epochs_removed_and_later_ones_relabelled)
 	p[8] = '1';
 	resign(&l, 22, sk3);
 	th_write_lines(e.log, &l);
-	expect_bad(&e, LINE(22), "not committed");
+	expect_bad(&e, LINE(22), "signature does not verify");
 	th_free_lines(&l);
 }
 

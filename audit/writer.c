@@ -374,8 +374,9 @@ audit_append_event(struct cg_audit *a, const char *event, json_t *fields)
 	json_object_foreach(fields, key, val)
 		if (reserved_name(key))
 			return -1;
+	/* names whose records the writer and the verifier interpret */
 	if (strcmp(event, "seal") == 0 || strcmp(event, "open") == 0 ||
-	    strcmp(event, "decision") == 0)
+	    strcmp(event, "decision") == 0 || strcmp(event, "close") == 0)
 		return -1;
 	if (format_event(a, event, fields) != 0) {
 		record_abort(a);

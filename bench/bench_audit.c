@@ -52,40 +52,55 @@ fill(struct cg_audit_decision *d, unsigned char *digest, uint32_t i)
 	d->digest = digest;
 }
 
+/* A fresh log with a fresh key (one key seals one log). Both files are
+ * unlinked at once; the writer keeps its descriptors. */
 static struct cg_audit *
-open_log(const char *dir, enum cg_audit_sync sync, const char *key)
+open_log(const char *dir, enum cg_audit_sync sync)
 {
+	static unsigned serial;
 	struct cg_audit_config cfg;
 	struct cg_error err;
-	char path[4096];
+	char path[4096], base[4096], key[4200], pub[4200];
 	struct cg_audit *a;
+
+	snprintf(base, sizeof(base), "%s/bench-audit-key-%d-%u", dir,
+	    (int)getpid(), serial++);
+	snprintf(key, sizeof(key), "%s.key", base);
+	snprintf(pub, sizeof(pub), "%s.pub", base);
+	cg_error_clear(&err);
+	if (audit_keygen(base, &err) != 0) {
+		fprintf(stderr, "bench_audit: %s\n", err.msg);
+		exit(1);
+	}
 
 	snprintf(path, sizeof(path), "%s/bench-audit-%d.log", dir, (int)getpid());
 	unlink(path);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.path = path;
-	cfg.key_path = key;
 	cfg.sync = sync;
 	cfg.checkpoint_every = 1000;
 	cg_error_clear(&err);
+	cfg.key_path = key;
 	a = audit_open(&cfg, "3f2a9c0d5e6b7a8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e",
 	    &err);
 	if (a == NULL) {
 		fprintf(stderr, "bench_audit: %s\n", err.msg);
 		exit(1);
 	}
-	unlink(path);   /* the writer keeps its descriptor */
+	unlink(path);
+	unlink(key);
+	unlink(pub);
 	return a;
 }
 
 /* Runs `records` decisions committing every `group`; fills r. */
 static void
-run(const char *dir, const char *key, enum cg_audit_sync sync, const char *name,
+run(const char *dir, enum cg_audit_sync sync, const char *name,
     unsigned group, unsigned records, struct result *r)
 {
 	unsigned char digest[AUDIT_DIGEST_LEN];
 	struct cg_audit_decision d;
-	struct cg_audit *a = open_log(dir, sync, key);
+	struct cg_audit *a = open_log(dir, sync);
 	unsigned nsamples = records / group, i, j;
 	double *samples = calloc(nsamples, sizeof(double));
 	uint64_t t0, t1, start;
@@ -115,11 +130,11 @@ run(const char *dir, const char *key, enum cg_audit_sync sync, const char *name,
 /* The formatting + hashing cost alone (never committed: the batch is
  * flushed by the writer when it grows, so writes are amortised in). */
 static double
-format_cost(const char *dir, const char *key)
+format_cost(const char *dir)
 {
 	unsigned char digest[AUDIT_DIGEST_LEN];
 	struct cg_audit_decision d;
-	struct cg_audit *a = open_log(dir, CG_AUDIT_SYNC_INTERVAL, key);
+	struct cg_audit *a = open_log(dir, CG_AUDIT_SYNC_INTERVAL);
 	double samples[201];
 	unsigned i, j;
 	uint64_t t0;
@@ -150,8 +165,6 @@ main(int argc, char **argv)
 	const char *dir = "/tmp";
 	unsigned records = 20000, i, g, n = 0;
 	struct result res[6];
-	struct cg_error err;
-	char base[4200], key[4300];
 	double fmt;
 	int json = 0;
 
@@ -167,22 +180,12 @@ main(int argc, char **argv)
 			return 64;
 		}
 	}
-	snprintf(base, sizeof(base), "%s/bench-audit-key-%d", dir, (int)getpid());
-	snprintf(key, sizeof(key), "%s.key", base);
-	cg_error_clear(&err);
-	if (audit_keygen(base, &err) != 0) {
-		fprintf(stderr, "bench_audit: %s\n", err.msg);
-		return 1;
-	}
-	fmt = format_cost(dir, key);
+	fmt = format_cost(dir);
 	for (i = 0; i < 3; i++)
 		for (g = 0; g < 2; g++)
-			run(dir, key, modes[i].s, modes[i].name, groups[g],
+			run(dir, modes[i].s, modes[i].name, groups[g],
 			    modes[i].s == CG_AUDIT_SYNC_EVERY && groups[g] == 1 ?
 			    records / 10 : records, &res[n++]);
-	unlink(key);
-	snprintf(key, sizeof(key), "%s.pub", base);
-	unlink(key);
 	if (json) {
 		printf("{\"format_ns\":%.0f,\"modes\":[", fmt);
 		for (i = 0; i < n; i++)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -638,8 +639,28 @@ follow_lines(struct follower *f)
 	return 0;
 }
 
+/* After a rotation the name points at a new file: continue there once
+ * everything of the old one has been read. */
 static int
-follow_loop(struct follower *f, int fd)
+follow_rotated(struct follower *f, int *fd)
+{
+	struct stat a, b;
+	int nfd;
+
+	if (f->len != 0 || fstat(*fd, &a) != 0 || stat(f->o->args[0], &b) != 0 ||
+	    (a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+		return 0;
+	nfd = open(f->o->args[0], O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		return 0;
+	close(*fd);
+	*fd = nfd;
+	audit_verifier_file(f->v, f->o->args[0]);
+	return 1;
+}
+
+static int
+follow_loop(struct follower *f, int *fd)
 {
 	struct timespec pause = { 0, 100 * 1000000L };
 	ssize_t n;
@@ -653,14 +674,15 @@ follow_loop(struct follower *f, int fd)
 			f->buf = p;
 			f->cap += 65536;
 		}
-		n = read(fd, f->buf + f->len, f->cap - f->len);
+		n = read(*fd, f->buf + f->len, f->cap - f->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return 1;
 		if (n == 0) {
 			fflush(stdout);
-			nanosleep(&pause, NULL);
+			if (!follow_rotated(f, fd))
+				nanosleep(&pause, NULL);
 			continue;
 		}
 		f->len += (size_t)n;
@@ -694,7 +716,7 @@ run_follow(struct opts *o)
 		return 1;
 	}
 	audit_verifier_file(f.v, o->args[0]);
-	rc = follow_loop(&f, fd);
+	rc = follow_loop(&f, &fd);
 	fflush(stdout);
 	audit_verifier_free(f.v);
 	free(f.buf);

@@ -422,6 +422,11 @@ print_table_row(struct printer *p, json_t *rec)
 			fputs("  at ", stdout);
 			term_str(str_field(rec, "pointer"), 80, 0);
 		}
+		if (json_object_get(rec, "detail") != NULL) {
+			fputs("  (", stdout);
+			term_str(str_field(rec, "detail"), 120, 0);
+			putchar(')');
+		}
 	} else {
 		event_summary(rec);
 	}
@@ -542,7 +547,7 @@ stats_json(const struct cg_audit_stats *s)
 		    "denied_by_reason", reasons, "errors", (json_int_t)r->errors,
 		    "rate_per_s", rate_of(s, r), "p50_us", r->p50, "p90_us", r->p90,
 		    "p99_us", r->p99, "max_us", r->max);
-		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 		if (text != NULL)
 			printf("%s\n", text);
 		free(text);

@@ -609,8 +609,8 @@ struct follower {
 	size_t len, cap;
 };
 
-/* Feeds the complete lines in f->buf to the verifier. 1 when follow should
- * stop with success, -1 on a bad record, 0 to go on. */
+/* Feeds the complete lines in f->buf to the verifier. 1 after
+ * --max-records, -1 on a bad record, 0 to go on. */
 static int
 follow_lines(struct follower *f)
 {
@@ -635,8 +635,7 @@ follow_lines(struct follower *f)
 		}
 		json_decref(rec);
 		start += len + 1;
-		if (audit_verifier_closed(f->v) ||
-		    (f->o->max_records && f->printed >= f->o->max_records))
+		if (f->o->max_records && f->printed >= f->o->max_records)
 			return 1;
 	}
 	memmove(f->buf, f->buf + start, f->len - start);
@@ -685,6 +684,11 @@ follow_loop(struct follower *f, int *fd)
 		if (n < 0)
 			return 1;
 		if (n == 0) {
+			/* At the end of what is written: stop if the run being
+			 * written has closed (an earlier run's final seal is
+			 * followed by the next run's records, not by the end). */
+			if (audit_verifier_closed(f->v) && f->len == 0)
+				return 0;
 			fflush(stdout);
 			if (!follow_rotated(f, fd))
 				nanosleep(&pause, NULL);

@@ -247,12 +247,17 @@ Test(audit_cli, follow_stops_at_clean_shutdown_or_max_records)
 	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 0);
 	cr_assert_eq(count_lines(out), 1 + 12 + 3);
 	free(out);
+	/* two runs: the first run's final seal is not the end */
+	th_write_log(&e, 2, 5);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 0);
+	cr_assert_eq(count_lines(out), 1 + 12 + 3 + 1 + 2 + 1);
+	free(out);
 	cr_assert_eq(run(&out, "audit", "follow", e.log, "--max-records", "3",
 	    "--decision", "deny", NULL), 0);
 	cr_assert_eq(count_lines(out), 3);
 	free(out);
 	th_read_lines(e.log, &l);
-	l.line[4][strlen(l.line[4]) - 5] ^= 1;
+	l.line[4][strlen(l.line[4]) - 5] ^= 1;      /* in the first run */
 	th_write_lines(e.log, &l);
 	th_free_lines(&l);
 	cr_assert_eq(run(&out, "audit", "follow", e.log, NULL), 1);

@@ -50,6 +50,9 @@ int audit_keyfile_store(int fd, uint64_t epoch,
 int audit_debug_state(const struct cg_audit *a,
     unsigned char s[AUDIT_SEED_LEN], uint64_t *epoch);
 
+/* Test hook: how many times the writer has fdatasync'd the log. */
+uint64_t audit_debug_syncs(const struct cg_audit *a);
+
 /* --- record formatting (record.c) --- */
 
 struct audit_buf {

@@ -133,6 +133,7 @@ sync_now(struct cg_audit *a)
 		return 0;
 	if (fdatasync(a->fd) != 0)
 		return mark_failed(a);
+	a->syncs++;
 	if (a->key_dirty && fdatasync(a->key_fd) != 0)
 		return mark_failed(a);
 	a->key_dirty = 0;
@@ -459,6 +460,12 @@ audit_debug_state(const struct cg_audit *a, unsigned char s[AUDIT_SEED_LEN],
 	memcpy(s, a->sec->seed, AUDIT_SEED_LEN);
 	*epoch = a->epoch;
 	return 0;
+}
+
+uint64_t
+audit_debug_syncs(const struct cg_audit *a)
+{
+	return a != NULL ? a->syncs : 0;
 }
 
 void

@@ -43,6 +43,7 @@ struct cg_audit {
 	int dirty;                   /* written since the last fdatasync */
 	int force_sync;              /* a seal or a timer asks for a sync */
 	uint64_t sync_due_ns;        /* 0: no sync timer running */
+	uint64_t syncs;              /* fdatasyncs of the log, for tests */
 
 	struct audit_secret *sec;    /* NULL: unsealed log (no key) */
 	int key_fd;                  /* the key file, locked; -1 without key */

@@ -487,3 +487,77 @@ Test(audit_chain, policy_reload_changes_the_recorded_hash)
 	th_free_lines(&l);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
 }
+
+/* Group commit: with sync "every" each commit syncs once, however many
+ * records it carries; "batch" syncs per sync_batch records; "interval" on
+ * the timer only. */
+Test(audit_chain, sync_points_per_mode)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	uint64_t base;
+	int i;
+
+	memset(&d, 0, sizeof(d));
+	d.client = "main";
+	d.decision = CG_DECISION_ALLOW;
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_EVERY;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 32; i++)
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_debug_syncs(a), base, "no sync before the commit");
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "one sync for 32 records");
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "nothing new, no sync");
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 2);
+	cr_assert_eq(audit_close(a), 0);
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_BATCH;
+	cfg.sync_batch = 3;
+	cfg.sync_interval_ms = 60000;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+		cr_assert_eq(audit_commit(a), 0);
+	}
+	cr_assert_eq(audit_debug_syncs(a), base);
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "third record syncs");
+	cr_assert_eq(audit_close(a), 0);
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_INTERVAL;
+	cfg.sync_interval_ms = 20;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 100; i++) {
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+		cr_assert_eq(audit_commit(a), 0);
+	}
+	cr_assert_eq(audit_debug_syncs(a), base);
+	cr_assert_eq(audit_tick(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base, "not due yet");
+	usleep(30000);
+	cr_assert_eq(audit_next_timeout_ms(a), 0);
+	cr_assert_eq(audit_tick(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "the timer syncs");
+	cr_assert_eq(audit_close(a), 0);
+}

@@ -45,6 +45,7 @@ int audit_keyfile_open(const char *path, uint64_t *epoch,
 int audit_keyfile_store(int fd, uint64_t epoch,
     const unsigned char seed[AUDIT_SEED_LEN]);
 
+#ifdef CG_AUDIT_TEST_HOOKS
 /* Test hook: copies the writer's current ratchet seed and epoch number, as
  * an attacker who takes over the running gateway would read them. */
 int audit_debug_state(const struct cg_audit *a,
@@ -52,6 +53,7 @@ int audit_debug_state(const struct cg_audit *a,
 
 /* Test hook: how many times the writer has fdatasync'd the log. */
 uint64_t audit_debug_syncs(const struct cg_audit *a);
+#endif
 
 /* --- record formatting (record.c) --- */
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "audit/audit.h"
 
@@ -74,6 +75,14 @@ int audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
 int audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v);
 int audit_put_key_hex(struct audit_buf *b, const char *key,
     const unsigned char *bin, size_t len);
+/*
+ * Reads one line of at most AUDIT_LINE_MAX bytes from f into b (without
+ * the newline, NUL-terminated; *complete = 0 when the file ended first).
+ * Returns 1, 0 at the end of the file, or -1 for a longer line (the log is
+ * attacker-writable: no unbounded allocation) or a read error.
+ */
+int audit_read_line(FILE *f, struct audit_buf *b, int *complete);
+
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ", caching the part that changes once a
  * second (gmtime is the slowest step of a decision record otherwise). */
 int audit_put_time(struct audit_buf *b, uint64_t wall_ns);

@@ -467,30 +467,22 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 static int
 feed_file(struct cg_audit_verifier *v, const char *path)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct audit_buf line = { 0 };
 	FILE *f = fopen(path, "re");
-	int rc = 0;
+	int complete, got, rc = 0;
 
 	audit_verifier_file(v, path);
 	if (f == NULL)
 		return fail_at(v, path, 0, "cannot open: %s", strerror(errno));
-	while ((n = getline(&line, &cap, f)) > 0) {
-		int complete = line[n - 1] == '\n';
-		if ((size_t)n > AUDIT_LINE_MAX) {
-			rc = fail_at(v, path, v->line + 1, "line too long");
-			break;
-		}
-		if (audit_verifier_line(v, line, (size_t)n - (size_t)complete,
-		    complete, NULL) != 0) {
+	while ((got = audit_read_line(f, &line, &complete)) > 0)
+		if (audit_verifier_line(v, line.p, line.len, complete, NULL) != 0) {
 			rc = -1;
 			break;
 		}
-	}
-	if (rc == 0 && ferror(f))
-		rc = fail_at(v, path, v->line, "read error");
-	free(line);
+	if (got < 0)
+		rc = fail_at(v, path, v->line + 1, ferror(f) ? "read error" :
+		    "line longer than %u bytes", AUDIT_LINE_MAX);
+	audit_buf_free(&line);
 	fclose(f);
 	return rc;
 }

@@ -26,6 +26,11 @@
 #include "common/util.h"
 
 #define FLUSH_AT (256u * 1024u)  /* write out an uncommitted batch this big */
+/* Longest string field and payload a decision record keeps: escaped (at
+ * most 6 bytes per input byte) they stay far below AUDIT_LINE_MAX, the
+ * longest line the verifier reads. */
+#define FIELD_MAX 1024u
+#define PAYLOAD_MAX (64u * 1024u)
 
 void
 audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg)
@@ -255,9 +260,28 @@ decision_name(enum cg_decision d)
 }
 
 static int
+put_capped(struct audit_buf *b, const char *key, const char *s, size_t len,
+    size_t cap)
+{
+	char flag[48];
+	int n;
+
+	if (len <= cap)
+		return audit_put_key_str(b, key, s, len);
+	/* cut, and say so with "<key>_truncated"; a cut mid-character shows
+	 * as U+FFFD */
+	n = snprintf(flag, sizeof(flag), ",\"%s_truncated\":true", key);
+	if (n < 0 || (size_t)n >= sizeof(flag) ||
+	    audit_put_key_str(b, key, s, cap) != 0)
+		return -1;
+	return audit_put_raw(b, flag, (size_t)n);
+}
+
+static int
 put_opt_str(struct audit_buf *b, const char *key, const char *s)
 {
-	return s == NULL ? 0 : audit_put_key_str(b, key, s, strlen(s));
+	return s == NULL ? 0 : put_capped(b, key, s, strnlen(s, FIELD_MAX + 1),
+	    FIELD_MAX);
 }
 
 static int
@@ -288,8 +312,9 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	    put_opt_str(b, "client", d->client) != 0 ||
 	    audit_put_key_u64(b, "pid", (uint64_t)(d->pid < 0 ? 0 : d->pid)) != 0)
 		return -1;
-	if (d->channel != NULL && audit_put_key_str(b, "channel", d->channel,
-	    d->channel_len ? d->channel_len : strlen(d->channel)) != 0)
+	if (d->channel != NULL && put_capped(b, "channel", d->channel,
+	    d->channel_len ? d->channel_len : strnlen(d->channel, FIELD_MAX + 1),
+	    FIELD_MAX) != 0)
 		return -1;
 	if (put_opt_str(b, "kind", d->kind) != 0 ||
 	    audit_put_key_u64(b, "req", d->request_id) != 0 ||
@@ -302,8 +327,8 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	if (d->digest != NULL && audit_put_key_hex(b, "digest", d->digest,
 	    AUDIT_DIGEST_LEN) != 0)
 		return -1;
-	if (d->payload != NULL && audit_put_key_str(b, "payload", d->payload,
-	    d->payload_len) != 0)
+	if (d->payload != NULL && put_capped(b, "payload", d->payload,
+	    d->payload_len, PAYLOAD_MAX) != 0)
 		return -1;
 	return audit_record_end(a, NULL);
 }

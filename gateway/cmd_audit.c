@@ -455,11 +455,9 @@ static int
 each_record(struct opts *o, void (*fn)(void *, const char *, size_t, json_t *),
     void *arg)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct audit_buf line = { 0 };
 	json_t *rec;
-	int i, rc = 0;
+	int i, got, complete, rc = 0;
 
 	for (i = 0; i < o->nargs; i++) {
 		FILE *f = fopen(o->args[i], "re");
@@ -470,23 +468,26 @@ each_record(struct opts *o, void (*fn)(void *, const char *, size_t, json_t *),
 			rc = 1;
 			continue;
 		}
-		while ((n = getline(&line, &cap, f)) > 0) {
+		while ((got = audit_read_line(f, &line, &complete)) > 0) {
 			lineno++;
-			if (line[n - 1] == '\n')
-				line[--n] = '\0';
-			rec = json_loadb(line, (size_t)n, 0, NULL);
+			rec = json_loadb(line.p, line.len, 0, NULL);
 			if (!json_is_object(rec)) {
 				fprintf(stderr, "capgate audit: %s:%llu: not a record\n",
 				    o->args[i], (unsigned long long)lineno);
 				rc = 1;
 			} else if (audit_filter_match(&o->f, rec)) {
-				fn(arg, line, (size_t)n, rec);
+				fn(arg, line.p, line.len, rec);
 			}
 			json_decref(rec);
 		}
+		if (got < 0) {
+			fprintf(stderr, "capgate audit: %s:%llu: unreadable or too "
+			    "long\n", o->args[i], (unsigned long long)lineno + 1);
+			rc = 1;
+		}
 		fclose(f);
 	}
-	free(line);
+	audit_buf_free(&line);
 	return rc;
 }
 

@@ -561,3 +561,54 @@ Test(audit_chain, sync_points_per_mode)
 	cr_assert_eq(audit_debug_syncs(a), base + 1, "the timer syncs");
 	cr_assert_eq(audit_close(a), 0);
 }
+
+/* Oversized fields are cut (and flagged) so that no record outgrows what
+ * the verifier reads; a line longer than that is rejected, not allocated. */
+Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_audit_verify_result res;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	struct th_lines l;
+	char *big;
+	json_t *r;
+	FILE *f;
+
+	th_setup(&e);
+	big = malloc(300000);
+	memset(big, '\x01', 299999);     /* worst case for escaping: 6 bytes each */
+	big[299999] = '\0';
+	cfg = th_config(&e, 100);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	memset(&d, 0, sizeof(d));
+	d.client = "main";
+	d.channel = big;
+	d.detail = big;
+	d.payload = big;
+	d.payload_len = 299999;
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_close(a), 0);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
+	th_read_lines(e.log, &l);
+	r = json_loads(l.line[1], JSON_REJECT_DUPLICATES, NULL);
+	cr_assert_not_null(r);
+	cr_assert_eq(json_string_length(json_object_get(r, "payload")), 65536);
+	cr_assert_eq(json_string_length(json_object_get(r, "channel")), 1024);
+	cr_assert(json_is_true(json_object_get(r, "payload_truncated")));
+	cr_assert(json_is_true(json_object_get(r, "channel_truncated")));
+	cr_assert(json_is_true(json_object_get(r, "detail_truncated")));
+	json_decref(r);
+	th_free_lines(&l);
+	/* a 2 MB line in the middle */
+	f = fopen(e.log, "a");
+	for (int i = 0; i < 7; i++)
+		fwrite(big, 1, 299999, f);
+	fclose(f);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
+	cr_assert(strstr(res.msg, "longer than") != NULL, "%s", res.msg);
+	free(big);
+}

@@ -126,6 +126,20 @@ fail_at(struct cg_audit_verifier *v, const char *file, uint64_t line,
 
 #define FAIL(v, ...) fail_at((v), (v)->file, (v)->line, __VA_ARGS__)
 
+/* Lower-case hex only: the writer never writes anything else, and an
+ * upper-case digit would decode to the same bytes, so a log could be
+ * changed (the last signature's case, say) and still verify. */
+static int
+hex_decode(const char *s, size_t n, unsigned char *out)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return -1;
+	return sodium_hex2bin(out, n, s, 2 * n, NULL, NULL, NULL);
+}
+
 static int
 get_hex(json_t *rec, const char *key, unsigned char *out, size_t len)
 {
@@ -133,7 +147,7 @@ get_hex(json_t *rec, const char *key, unsigned char *out, size_t len)
 
 	if (s == NULL || strlen(s) != 2 * len)
 		return -1;
-	return sodium_hex2bin(out, len, s, 2 * len, NULL, NULL, NULL);
+	return hex_decode(s, len, out);
 }
 
 static int
@@ -158,8 +172,9 @@ check_sig(const char *line, size_t len, const unsigned char *pk)
 		return -1;
 	body = len - AUDIT_SIG_TAIL_LEN;
 	if (memcmp(line + body, AUDIT_SIG_FIELD, sizeof(AUDIT_SIG_FIELD) - 1) != 0 ||
-	    sodium_hex2bin(sig, sizeof(sig), line + body + sizeof(AUDIT_SIG_FIELD) - 1,
-	    2 * AUDIT_SIG_LEN, NULL, NULL, NULL) != 0)
+	    line[len - 2] != '"' ||
+	    hex_decode(line + body + sizeof(AUDIT_SIG_FIELD) - 1, AUDIT_SIG_LEN,
+	    sig) != 0)
 		return -1;
 	return crypto_sign_verify_detached(sig, (const unsigned char *)line, body,
 	    pk);
@@ -345,6 +360,12 @@ dispatch(struct cg_audit_verifier *v, json_t *rec, const char *ev,
 		return on_open(v, rec, line, len);
 	if (strcmp(ev, "seal") == 0)
 		return on_seal(v, rec, line, len);
+	/* Only seals and open records are signed; a signed line of another
+	 * kind is one whose "ev" was changed (a seal made to look like an
+	 * ordinary record, to drop it without breaking the chain). */
+	if (json_object_get(rec, "sig") != NULL)
+		return FAIL(v, "a signed record of kind \"%s\": its kind was "
+		    "altered", ev);
 	return on_record(v);
 }
 

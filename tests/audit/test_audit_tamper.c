@@ -14,6 +14,7 @@
 
 #include "audit/internal.h"
 #include "audit/writer_priv.h"
+#include "common/util.h"
 #include "helpers.h"
 
 TestSuite(audit_tamper, .fini = th_cleanup);
@@ -547,4 +548,124 @@ Test(audit_tamper, empty_file)
 	fclose(f);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
 	cr_assert(strstr(res.msg, "empty") != NULL, "%s", res.msg);
+}
+
+/* Feeds a whole log held in memory to a verifier. */
+static enum cg_audit_verdict
+verify_buffer(const unsigned char pk[32], const char *buf, size_t len,
+    struct cg_audit_verify_result *res)
+{
+	struct cg_audit_verifier *v = audit_verifier_new(pk);
+	const char *p = buf, *end = buf + len, *nl;
+	enum cg_audit_verdict verdict;
+
+	cr_assert_not_null(v);
+	audit_verifier_file(v, "mem");
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (audit_verifier_line(v, p, (size_t)((nl ? nl : end) - p),
+		    nl != NULL, NULL) != 0)
+			break;
+		p = nl ? nl + 1 : end;
+	}
+	verdict = audit_verifier_result(v, res);
+	audit_verifier_free(v);
+	return verdict;
+}
+
+/* Every byte of the log is covered by a hash or a signature: flipping any
+ * single bit anywhere must never verify as intact. */
+Test(audit_tamper, every_single_bit_flip_is_detected)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	char *text;
+	size_t len, i;
+	int bad = 0, unclean = 0;
+
+	th_setup(&e);
+	th_write_log(&e, 9, 4);
+	cr_assert_eq(cg_read_file(e.log, 1 << 20, &text, &len), 0);
+	cr_assert_eq(verify_buffer(e.pk, text, len, &res), CG_AUDIT_INTACT, "%s", res.msg);
+	for (i = 0; i < len; i++) {
+		text[i] ^= (char)(1 << (i % 8));
+		switch (verify_buffer(e.pk, text, len, &res)) {
+		case CG_AUDIT_INTACT:
+			cr_assert_fail("bit %zu of byte %zu flipped and the log verified", i % 8, i);
+			break;
+		case CG_AUDIT_BAD:
+			bad++;
+			break;
+		case CG_AUDIT_UNCLEAN:
+			unclean++;
+			break;
+		}
+		text[i] ^= (char)(1 << (i % 8));
+	}
+	/* only the last newline: without it the last record looks torn */
+	cr_assert_eq(unclean, 1, "%d flips read as a crash", unclean);
+	cr_assert_eq((size_t)(bad + unclean), len);
+	free(text);
+}
+
+/* Cutting the log at any byte never verifies as intact: inside the first
+ * record it is bad, anywhere else it reads as a log that ended early. */
+Test(audit_tamper, every_truncation_is_reported)
+{
+	struct cg_audit_verify_result res;
+	enum cg_audit_verdict verdict;
+	struct th_env e;
+	size_t len, cut, first_nl;
+	char *text;
+
+	th_setup(&e);
+	th_write_log(&e, 9, 4);
+	cr_assert_eq(cg_read_file(e.log, 1 << 20, &text, &len), 0);
+	first_nl = (size_t)(strchr(text, '\n') - text);
+	for (cut = 0; cut < len; cut++) {
+		verdict = verify_buffer(e.pk, text, cut, &res);
+		cr_assert_neq(verdict, CG_AUDIT_INTACT, "cut at %zu verified", cut);
+		if (cut > first_nl)
+			cr_assert_eq(verdict, CG_AUDIT_UNCLEAN, "cut at %zu: %s", cut,
+			    res.msg);
+	}
+	free(text);
+}
+
+/* Removing any one line, or swapping any two neighbours, is bad (removing
+ * the last line is a truncation: unclean). */
+Test(audit_tamper, every_deletion_and_swap_is_detected)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	struct th_lines l;
+	char buf[1 << 16], *t;
+	size_t i, j, len;
+
+	good_log(&e, &l);
+	for (i = 0; i < l.n; i++) {
+		for (j = 0, len = 0; j < l.n; j++)
+			if (j != i)
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				    "%s\n", l.line[j]);
+		cr_assert_lt(len, sizeof(buf));
+		cr_assert_eq(verify_buffer(e.pk, buf, len, &res),
+		    i + 1 == l.n ? CG_AUDIT_UNCLEAN : CG_AUDIT_BAD,
+		    "line %zu removed: %s", i + 1, res.msg);
+	}
+	for (i = 0; i + 1 < l.n; i++) {
+		t = l.line[i];
+		l.line[i] = l.line[i + 1];
+		l.line[i + 1] = t;
+		for (j = 0, len = 0; j < l.n; j++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\n",
+			    l.line[j]);
+		cr_assert_eq(verify_buffer(e.pk, buf, len, &res), CG_AUDIT_BAD,
+		    "lines %zu and %zu swapped: %s", i + 1, i + 2, res.msg);
+		cr_assert_eq(res.line, i + 1, "swap at %zu reported at %llu", i + 1,
+		    (unsigned long long)res.line);
+		l.line[i + 1] = l.line[i];
+		l.line[i] = t;
+	}
+	th_free_lines(&l);
 }

@@ -186,7 +186,7 @@ int audit_key_load_public(const char *path,
 enum cg_audit_verdict {
 	CG_AUDIT_INTACT = 0,   /* every record intact, sealed, closed cleanly */
 	CG_AUDIT_BAD = 1,      /* altered, forged, unsealed, wrong key, ... */
-	CG_AUDIT_UNCLEAN = 2,  /* nothing altered, but a segment ended without
+	CG_AUDIT_UNCLEAN = 2,  /* nothing altered, but a run ended without
 	                          its clean-shutdown seal (crash or truncation) */
 };
 
@@ -216,7 +216,7 @@ void audit_verifier_file(struct cg_audit_verifier *v, const char *name);
 int audit_verifier_line(struct cg_audit_verifier *v, const char *line,
     size_t len, int complete, json_t **rec);
 /* The verdict so far, treating the input as ended. 1 if the clean-shutdown
- * seal of the last segment has been seen. */
+ * seal of the run being read has been seen. */
 enum cg_audit_verdict audit_verifier_result(const struct cg_audit_verifier *v,
     struct cg_audit_verify_result *res);
 int audit_verifier_closed(const struct cg_audit_verifier *v);

@@ -59,7 +59,7 @@ struct cg_audit_verifier {
 	uint64_t epoch_records;      /* since the last seal */
 	uint64_t run_records;        /* since the last seal or "open" */
 
-	int unclean;                 /* an earlier segment ended without seal */
+	int unclean;                 /* an earlier run ended without final seal */
 	char unclean_file[256];
 	uint64_t unclean_line;
 	char last_file[256];         /* where the previous line was */

@@ -1,6 +1,6 @@
 /*
  * The writer's state, shared by writer.c (the record path) and open.c
- * (opening, tail recovery, the segment header).
+ * (opening, tail recovery, the "open" record).
  */
 #ifndef CG_AUDIT_WRITER_PRIV_H
 #define CG_AUDIT_WRITER_PRIV_H

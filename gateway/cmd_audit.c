@@ -91,7 +91,7 @@ static const struct subcmd subcmds[] = {
 	  "Checks every record's hash chain and every epoch seal, starting from\n"
 	  "the public key. Give rotated files oldest first (log.2 log.1 log).\n"
 	  "Exit 0: intact, sealed and closed cleanly. 1: the first bad record is\n"
-	  "named (FILE:LINE: what is wrong). 2: intact, but the log (or a segment\n"
+	  "named (FILE:LINE: what is wrong). 2: intact, but the log (or a run\n"
 	  "of it) ended without its clean-shutdown seal: a crash or a truncation.",
 	  1, 4096, run_verify },
 	{ "show", S_SHOW, "capgate audit show LOG... [filters] [--json]",

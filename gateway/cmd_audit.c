@@ -28,7 +28,7 @@
 
 enum opt_id {
 	OPT_KEY = 1000, OPT_CLIENT, OPT_CHANNEL, OPT_DECISION, OPT_SINCE,
-	OPT_UNTIL, OPT_JSON, OPT_MAX, OPT_HELP,
+	OPT_UNTIL, OPT_JSON, OPT_TABLE, OPT_MAX, OPT_HELP,
 };
 
 enum { S_VERIFY = 1, S_SHOW = 2, S_STATS = 4, S_FOLLOW = 8, S_KEYGEN = 16 };
@@ -56,6 +56,8 @@ static const struct opt_spec opt_table[] = {
 	{ "until", 1, OPT_UNTIL, S_FILTER, "TIME", "records before TIME" },
 	{ "json", 0, OPT_JSON, S_FILTER, NULL,
 	  "JSON lines even on a terminal (the default when not a terminal)" },
+	{ "table", 0, OPT_TABLE, S_SHOW | S_STATS, NULL,
+	  "an aligned table even when not a terminal (no colour)" },
 	{ "max-records", 1, OPT_MAX, S_FOLLOW, "N",
 	  "exit 0 after printing N matching records" },
 	{ "help", 0, OPT_HELP, ~0u, NULL, "show this help" },
@@ -65,6 +67,7 @@ struct opts {
 	const char *key;
 	struct cg_audit_filter f;
 	int json;
+	int table;
 	uint64_t max_records;
 	int help;
 	char **args;
@@ -147,6 +150,7 @@ set_opt(struct opts *o, int id, const char *arg, struct cg_error *err)
 	case OPT_CHANNEL: o->f.channel = arg; break;
 	case OPT_DECISION: o->f.decision = arg; break;
 	case OPT_JSON: o->json = 1; break;
+	case OPT_TABLE: o->table = 1; break;
 	case OPT_HELP: o->help = 1; break;
 	case OPT_SINCE:
 	case OPT_UNTIL:
@@ -446,8 +450,8 @@ static void
 printer_init(struct printer *p, const struct opts *o)
 {
 	memset(p, 0, sizeof(*p));
-	p->table = !o->json && isatty(STDOUT_FILENO);
-	p->colour = p->table && getenv("NO_COLOR") == NULL;
+	p->table = !o->json && (o->table || isatty(STDOUT_FILENO));
+	p->colour = p->table && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 }
 
 /* Calls fn for each record of each file that passes the filters. */
@@ -590,7 +594,7 @@ run_stats(struct opts *o)
 	memset(&s, 0, sizeof(s));
 	rc = each_record(o, stats_one, &s);
 	audit_stats_finish(&s);
-	if (o->json || !isatty(STDOUT_FILENO))
+	if (o->json || (!o->table && !isatty(STDOUT_FILENO)))
 		stats_json(&s);
 	else
 		stats_table(&s);

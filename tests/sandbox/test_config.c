@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "tests/sandbox/harness.h"
 
 static void
@@ -206,4 +207,56 @@ Test(config, script_interpreter_is_granted) {
 	sandbox_plan_free(plan);
 	sandbox_config_free(cfg);
 	unlink(script);
+}
+
+/* The ELF walk reads files at offsets the files themselves give: broken
+ * and hostile headers must end in an error, never in a wild read (the
+ * ASan build checks the latter). */
+Test(config, malformed_elf_files_fail_cleanly, .timeout = 120) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	char path[] = "/tmp/capgate-elf-XXXXXX", *orig;
+	size_t len;
+	int fd = mkstemp(path), failures = 0;
+	struct cg_sandbox_config *cfg = parse_ok("{\"degrade\":[\"landlock\","
+	    "\"landlock_net\",\"landlock_scope\"]}");
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(cg_read_file("/usr/bin/true", 1u << 20, &orig, &len), 0);
+	srand(12345);
+	for (int i = 0; i < 400; i++) {
+		const char *argv[] = { path, NULL };
+		struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+		    .key_fd = -1 };
+		struct cg_sandbox_plan *plan = NULL;
+		struct cg_error err = { 0 };
+		char *buf = malloc(len);
+		size_t n = len;
+		FILE *f;
+
+		memcpy(buf, orig, len);
+		if (i < 100) {
+			n = (size_t)i * 23;         /* truncated */
+		} else {
+			for (int k = 0; k < 1 + i % 8; k++) {
+				size_t at = (size_t)rand() % (i % 2 ? 128 : 4096);
+
+				buf[at] = (char)rand();
+			}
+		}
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fwrite(buf, 1, n, f);
+		fclose(f);
+		if (sandbox_prepare(cfg, &req, &plan, &err) != 0) {
+			failures++;
+			cr_expect(err.msg[0] != '\0');
+		}
+		sandbox_plan_free(plan);
+		free(buf);
+	}
+	cr_expect_gt(failures, 100, "only %d of 400 broken files were refused", failures);
+	free(orig);
+	sandbox_config_free(cfg);
+	unlink(path);
 }

@@ -168,6 +168,10 @@ struct cg_sandbox_plan {
 	/* landlock */
 	int landlock_abi;           /* 0: unavailable */
 	int ruleset_fd;             /* -1 if no Landlock */
+	/* Grants under /proc: the child's /proc is a new mount, so their
+	 * rules are added in the child, on its own /proc. */
+	struct cg_path_list proc_paths;
+	uint64_t *proc_access;
 
 	/* seccomp */
 	struct sock_filter *filter;
@@ -202,6 +206,7 @@ int sandbox_landlock_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_landlock_enter(const struct cg_sandbox_plan *plan, int ruleset_fd,
     uint32_t *applied);
+int sandbox_landlock_proc_enter(const struct cg_sandbox_plan *plan, int ruleset_fd);
 
 /* seccomp.c */
 int sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,

@@ -148,6 +148,8 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 	free(plan->filter);
 	sandbox_path_list_free(&plan->implicit);
 	sandbox_path_list_free(&plan->refs);
+	sandbox_path_list_free(&plan->proc_paths);
+	free(plan->proc_access);
 	sandbox_view_free(plan);
 	sandbox_path_list_free(&plan->read);
 	sandbox_path_list_free(&plan->write);

@@ -181,8 +181,10 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(status, CG_STEP_NNP, errno);
 	applied |= CG_LAYER_NNP;
-	/* 9. Landlock: files, TCP, abstract sockets and signals. */
-	if ((e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
+	/* 9. Landlock: files, TCP, abstract sockets and signals (the /proc
+	 *    grants are ours to add: only this process has that /proc). */
+	if ((e = sandbox_landlock_proc_enter(plan, ruleset)) != 0 ||
+	    (e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
 	/* 10. seccomp last: from here on only the profile's syscalls. */
 	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)

@@ -445,6 +445,13 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
 	if (!strcmp(a, "exec-arg")) return try_exec(arg);
 	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "cpu-burn")) {
+		volatile unsigned long spin = 0;
+		time_t start = time(NULL);
+		while (time(NULL) - start < 30)
+			spin++;
+		return report("ALLOWED", "burnt 30 s of CPU");
+	}
 	if (!strcmp(a, "exec-flood")) {
 		int n = 0;
 		for (; n < 100; n++)

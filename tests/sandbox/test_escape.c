@@ -384,6 +384,17 @@ Test(escape, no_capabilities_no_root) {
 		expect_blocked_in(RUNTIME, probes[i], "caps", NULL, NULL);
 }
 
+/* The client is pid 1 of its namespace, which ignores SIGXCPU; the hard
+ * limit's SIGKILL must still end it. */
+Test(escape, cpu_limit) {
+	struct harness_result r;
+
+	run_probe("{\"profile\":\"strict\",\"limits\":{\"cpu_seconds\":1}}", "probe",
+	    "cpu-burn", NULL, &r);
+	cr_expect_eq(r.signal, SIGKILL, "out=%s exit=%d", r.out, r.exit_code);
+	cr_expect_eq(r.n_events, 0);
+}
+
 /* /proc, when granted, is the sandbox's own. */
 Test(escape, granted_proc_shows_no_host_pid) {
 	struct harness_result r;

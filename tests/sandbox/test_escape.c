@@ -291,8 +291,7 @@ Test(escape, abstract_socket) { expect_killed("abstract", "capgate-test", "socke
 
 /* With sockets allowed by policy, the empty network namespace and
  * Landlock (TCP denied, abstract sockets scoped) still hold. */
-Test(escape, abstract_pathname_and_tcp_with_socket_allowed, .init = setup,
-    .fini = teardown) {
+Test(escape, abstract_pathname_and_tcp_with_socket_allowed) {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct harness_result r;
 	char section[512], name[64], sock_path[128];

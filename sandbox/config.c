@@ -339,8 +339,11 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 		return NULL;
 	}
 	config_defaults(cfg);
-	if (section == NULL)
-		return cfg;
+	if (section == NULL) {
+		if (sandbox_seccomp_build(cfg, err) == 0)
+			return cfg;
+		goto fail;
+	}
 	if (!json_is_object(section)) {
 		fail_at(err, "", "%s must be an object", "sandbox");
 		goto fail;
@@ -361,6 +364,8 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 		fail_at(err, "/profile", "profile \"%s\" needs a \"syscalls\" list", "custom");
 		goto fail;
 	}
+	if (sandbox_seccomp_build(cfg, err) != 0)
+		goto fail;
 	return cfg;
 fail:
 	sandbox_config_free(cfg);
@@ -373,6 +378,7 @@ sandbox_config_free(struct cg_sandbox_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->syscalls);
+	free(cfg->filter);
 	sandbox_path_list_free(&cfg->read);
 	sandbox_path_list_free(&cfg->write);
 	sandbox_path_list_free(&cfg->exec);

@@ -79,6 +79,10 @@ struct cg_sandbox_config {
 	bool allow_exec;
 	struct cg_sandbox_limits limits;
 	uint32_t degrade;           /* layers allowed to be missing */
+	/* The seccomp filter depends on the policy only: compiled once,
+	 * at parse time, and copied into each plan. */
+	struct sock_filter *filter;
+	unsigned short filter_len;
 };
 
 /* Child → parent status messages over the status socket (SEQPACKET). */
@@ -209,6 +213,7 @@ int sandbox_landlock_enter(const struct cg_sandbox_plan *plan, int ruleset_fd,
 int sandbox_landlock_proc_enter(const struct cg_sandbox_plan *plan, int ruleset_fd);
 
 /* seccomp.c */
+int sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err);
 int sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_seccomp_enter(const struct cg_sandbox_plan *plan, int *notify_fd);

@@ -250,7 +250,7 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 }
 
 static int
-export_filter(scmp_filter_ctx ctx, struct cg_sandbox_plan *plan,
+export_filter(scmp_filter_ctx ctx, struct cg_sandbox_config *cfg,
     struct cg_error *err)
 {
 	int fd = memfd_create("capgate-bpf", MFD_CLOEXEC);
@@ -266,13 +266,13 @@ export_filter(scmp_filter_ctx ctx, struct cg_sandbox_plan *plan,
 		close(fd);
 		return cg_error_set(err, "seccomp: export failed (%s)", strerror(rc ? -rc : EINVAL));
 	}
-	plan->filter = malloc((size_t)size);
-	if (plan->filter == NULL || pread(fd, plan->filter, (size_t)size, 0) != size) {
+	cfg->filter = malloc((size_t)size);
+	if (cfg->filter == NULL || pread(fd, cfg->filter, (size_t)size, 0) != size) {
 		close(fd);
 		return cg_error_set(err, "seccomp: reading the exported filter failed");
 	}
 	close(fd);
-	plan->filter_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	cfg->filter_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
 	return 0;
 }
 
@@ -299,9 +299,9 @@ build_rules(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 	return 0;
 }
 
+/* At parse time: the policy's filter, compiled once. */
 int
-sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
-    struct cg_sandbox_plan *plan, struct cg_error *err)
+sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	int rc;
@@ -318,11 +318,26 @@ sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	rc = build_rules(ctx, cfg, err);
 	if (rc == 0)
-		rc = export_filter(ctx, plan, err);
+		rc = export_filter(ctx, cfg, err);
 	seccomp_release(ctx);
-	if (rc == 0)
-		plan->planned |= CG_LAYER_SECCOMP;
 	return rc;
+}
+
+int
+sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
+    struct cg_sandbox_plan *plan, struct cg_error *err)
+{
+	size_t size = (size_t)cfg->filter_len * sizeof(struct sock_filter);
+
+	if (cfg->filter == NULL)
+		return cg_error_set(err, "seccomp: the policy has no filter");
+	plan->filter = malloc(size);
+	if (plan->filter == NULL)
+		return cg_error_set(err, "out of memory");
+	memcpy(plan->filter, cfg->filter, size);
+	plan->filter_len = cfg->filter_len;
+	plan->planned |= CG_LAYER_SECCOMP;
+	return 0;
 }
 
 /* Child side: the filter goes in last; the listener comes back in *fd. */

@@ -64,8 +64,8 @@ sandbox_step_name(int step)
 }
 
 /* Child: one message, optionally with one fd. sendmsg is in every seccomp
- * profile, so this works before and after the filter. */
-static void
+ * profile, so this works before and after the filter. 0 or an errno. */
+static int
 child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -83,8 +83,14 @@ child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
 	}
-	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (n == (ssize_t)sizeof(*msg))
+			return 0;
+		if (n >= 0 || errno != EINTR)
+			return n < 0 ? errno : EIO;
+	}
 }
 
 static void __attribute__((noreturn))
@@ -93,7 +99,7 @@ child_fail(int fd, int step, int e)
 	struct cg_child_msg msg = { .kind = CG_CHILD_FAILED, .step = (uint32_t)step,
 	    .err = e };
 
-	child_send(fd, &msg, -1);
+	(void)child_send(fd, &msg, -1);     /* nothing more to do if it fails */
 	_exit(127);
 }
 
@@ -194,7 +200,8 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	/* 11. Report what was applied, hand over the listener, exec. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
-	child_send(status, &msg, notify);
+	if ((e = child_send(status, &msg, notify)) != 0)
+		child_fail(status, CG_STEP_REPORT, e);
 	if (notify >= 0 && close(notify) != 0)
 		child_fail(status, CG_STEP_REPORT, errno);
 	execve(plan->program, plan->argv, plan->envp);

@@ -119,6 +119,26 @@ reset_signals(void)
 	return sigprocmask(SIG_SETMASK, &none, NULL) != 0 ? errno : 0;
 }
 
+static uint32_t
+namespaces_applied(uint64_t flags)
+{
+	uint32_t applied = 0;
+
+	if (flags & CLONE_NEWUSER)
+		applied |= CG_LAYER_USERNS;
+	if (flags & CLONE_NEWPID)
+		applied |= CG_LAYER_PIDNS;
+	if (flags & CLONE_NEWNET)
+		applied |= CG_LAYER_NETNS;
+	if (flags & CLONE_NEWIPC)
+		applied |= CG_LAYER_IPCNS;
+	if (flags & CLONE_NEWUTS)
+		applied |= CG_LAYER_UTSNS;
+	if (flags & CLONE_NEWNS)
+		applied |= CG_LAYER_MNTNS;
+	return applied;
+}
+
 /*
  * The child, between clone and exec: every layer in a fixed order. Never
  * returns; any failure is reported to the gateway and ends the child.
@@ -130,6 +150,7 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	struct cg_child_msg msg = { .kind = CG_CHILD_READY };
 	int ruleset = plan->ruleset_fd, notify = -1, e;
 	uint32_t applied = 0;
+	ssize_t n;
 	char sync;
 
 	/* Die with the gateway; then make signals default and unblocked. */
@@ -138,26 +159,15 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if ((e = reset_signals()) != 0)
 		child_fail(status, CG_STEP_SYNC, e);
 	/* 0. The gateway writes our uid/gid maps; nothing works before. */
-	if (read(status, &sync, 1) != 1)
-		child_fail(status, CG_STEP_SYNC, errno ? errno : EPIPE);
+	if ((n = read(status, &sync, 1)) != 1)
+		child_fail(status, CG_STEP_SYNC, n < 0 ? errno : EPIPE);
 	/* 1. New session: no controlling terminal, so TIOCSTI cannot push
 	 *    keystrokes into the user's shell. */
 	if (setsid() < 0)
 		child_fail(status, CG_STEP_SESSION, errno);
 	applied |= CG_LAYER_SESSION;
 	/* 2. Namespaces exist since clone3; record which. */
-	if (plan->clone_flags & CLONE_NEWUSER)
-		applied |= CG_LAYER_USERNS;
-	if (plan->clone_flags & CLONE_NEWPID)
-		applied |= CG_LAYER_PIDNS;
-	if (plan->clone_flags & CLONE_NEWNET)
-		applied |= CG_LAYER_NETNS;
-	if (plan->clone_flags & CLONE_NEWIPC)
-		applied |= CG_LAYER_IPCNS;
-	if (plan->clone_flags & CLONE_NEWUTS)
-		applied |= CG_LAYER_UTSNS;
-	if (plan->clone_flags & CLONE_NEWNS)
-		applied |= CG_LAYER_MNTNS;
+	applied |= namespaces_applied(plan->clone_flags);
 	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
 	if ((e = sandbox_ids_enter(plan)) != 0)
 		child_fail(status, CG_STEP_IDS, e);

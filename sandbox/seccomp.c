@@ -77,7 +77,7 @@ static const char *const strict_names[] = {
 	"recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
 	"wait4", "waitid", "membarrier", "timerfd_create", "timerfd_settime",
 	"timerfd_gettime", "alarm", "setitimer", "getitimer", "rt_sigtimedwait",
-	"rt_sigsuspend", "pause", "fcntl", "sysinfo", "getrusage", "times",
+	"rt_sigsuspend", "pause", "sysinfo", "getrusage", "times",
 	"sched_getparam", "sched_getscheduler", "getpgrp", "getpgid", "getsid",
 	"getpriority", "vfork",
 };
@@ -103,6 +103,14 @@ static const char *const runtime_names[] = {
 
 static const unsigned long ioctl_allowed[] = {
 	TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
+};
+
+/* fcntl without leases (a lease on a file the client can read stalls a
+ * host process opening it for writing), F_NOTIFY or F_SETOWN/F_SETSIG. */
+static const unsigned long fcntl_allowed[] = {
+	F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK,
+	F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_ADD_SEALS,
+	F_GET_SEALS, F_GETPIPE_SZ, F_SETPIPE_SZ,
 };
 
 static const unsigned long prctl_strict[] = { PR_SET_NAME, PR_GET_NAME };
@@ -172,6 +180,8 @@ add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 	    CG_ARRAY_LEN(ioctl_allowed));
 	rc |= allow_arg_in(ctx, SCMP_SYS(prctl), 0, prctl_strict,
 	    CG_ARRAY_LEN(prctl_strict));
+	rc |= allow_arg_in(ctx, SCMP_SYS(fcntl), 1, fcntl_allowed,
+	    CG_ARRAY_LEN(fcntl_allowed));
 	/* Query or lower this process's own limits (the hard limits are set
 	 * by sandbox_enter and cannot be raised without privilege). */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
@@ -214,6 +224,8 @@ add_custom_checked(scmp_filter_ctx ctx, int nr)
 		return allow_arg_in(ctx, nr, 1, ioctl_allowed, CG_ARRAY_LEN(ioctl_allowed));
 	if (nr == SCMP_SYS(prctl))
 		return allow_arg_in(ctx, nr, 0, prctl_strict, CG_ARRAY_LEN(prctl_strict));
+	if (nr == SCMP_SYS(fcntl))
+		return allow_arg_in(ctx, nr, 1, fcntl_allowed, CG_ARRAY_LEN(fcntl_allowed));
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
 }
 
@@ -227,7 +239,8 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 	for (size_t i = 0; i < cfg->n_syscalls; i++) {
 		int nr = cfg->syscalls[i], rc;
 		bool checked = nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
-		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64);
+		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
+		    nr == SCMP_SYS(fcntl);
 
 		if (checked && cfg->profile != CG_PROFILE_CUSTOM)
 			continue;       /* already present, with their checks */

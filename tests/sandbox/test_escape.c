@@ -358,6 +358,7 @@ Test(escape, tiocsti) {
 	expect_killed("tiocsti", NULL, "ioctl");
 	expect_killed("tiocsti-high", NULL, "ioctl");
 }
+Test(escape, file_lease) { expect_killed("lease", NULL, "fcntl"); }
 Test(escape, i386_entry) { expect_killed("i386", NULL, "i386:getpid"); }
 Test(escape, x32_entry) { expect_killed("x32", NULL, "x32:getpid"); }
 Test(escape, kernel_module) { expect_killed("module", NULL, "finit_module"); }

@@ -340,6 +340,8 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 	}
 	config_defaults(cfg);
 	if (section == NULL) {
+		/* no cgroups yet: see below */
+		cfg->degrade |= CG_LAYER_CGROUP;
 		if (sandbox_seccomp_build(cfg, err) == 0)
 			return cfg;
 		goto fail;

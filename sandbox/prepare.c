@@ -156,3 +156,10 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 	sandbox_path_list_free(&plan->exec);
 	free(plan);
 }
+
+void
+sandbox_plan_ids(const struct cg_sandbox_plan *plan, uid_t *uid, gid_t *gid)
+{
+	*uid = plan->outer_uid;
+	*gid = plan->outer_gid;
+}

@@ -69,6 +69,11 @@ int sandbox_prepare(const struct cg_sandbox_config *cfg,
     struct cg_error *err);
 void sandbox_plan_free(struct cg_sandbox_plan *plan);
 
+/* The uid and gid the child runs as, as the gateway sees them (the
+ * credentials the kernel will attach to the child's messages). */
+void sandbox_plan_ids(const struct cg_sandbox_plan *plan, uid_t *uid,
+    gid_t *gid);
+
 struct cg_child {
 	pid_t pid;          /* as the gateway sees it */
 	int pidfd;          /* CLOEXEC pidfd for the child, owned by the caller */

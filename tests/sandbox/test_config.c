@@ -115,6 +115,30 @@ prepare(const char *json, struct cg_error *err)
 	return rc;
 }
 
+/* A policy without a "sandbox" section gets the defaults, which must be
+ * preparable (cgroup is the one layer that is never there). */
+Test(config, default_section_prepares) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/bin/true", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = sandbox_config_parse(NULL, "/", NULL);
+	struct cg_sandbox_plan *plan = NULL;
+	struct cg_error err = { 0 };
+	uid_t uid;
+	gid_t gid;
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	if (plan != NULL) {
+		sandbox_plan_ids(plan, &uid, &gid);
+		cr_expect_eq(uid, geteuid() == 0 ? 65534 : geteuid());
+		cr_expect_eq(gid, geteuid() == 0 ? 65534 : getegid());
+	}
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+}
+
 Test(config, limit_that_cannot_be_applied) {
 	struct rlimit rl = { 256, 256 };
 	struct cg_error err = { 0 };

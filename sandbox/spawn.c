@@ -452,6 +452,12 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 		return -1;
 	}
 	close(sp[0]);
+	/* The child has its copy; the gateway keeps no descriptor per client
+	 * beyond the two it is handed. */
+	if (plan->ruleset_fd >= 0) {
+		close(plan->ruleset_fd);
+		plan->ruleset_fd = -1;
+	}
 	out->pid = pid;
 	out->pidfd = pidfd;
 	out->notify_fd = st.notify_fd;

@@ -432,6 +432,7 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "write-devshm")) return try_open("/dev/shm/capgate-probe", O_WRONLY | O_CREAT);
 	if (!strcmp(a, "write-self")) return try_open("/proc/self/exe", O_WRONLY);
 	if (!strcmp(a, "write-arg")) return try_open(arg, O_WRONLY | O_CREAT);
+	if (!strcmp(a, "read-arg")) return try_open(arg, O_RDONLY);
 	if (!strcmp(a, "list-root")) return try_list("/");
 	if (!strcmp(a, "list-dev")) return try_list("/dev");
 	if (!strcmp(a, "read-proc-parent")) {

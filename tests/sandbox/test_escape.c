@@ -192,6 +192,18 @@ Test(escape, write_not_granted) {
 	snprintf(other, sizeof(other), "%s/../capgate-sbx-other", write_dir);
 	expect_blocked("write-arg", other, "openat", NULL);
 }
+/* A symlink inside a granted directory leads nowhere outside it. */
+Test(escape, symlink_out_of_a_grant) {
+	char link[128];
+
+	snprintf(link, sizeof(link), "%s/passwd", write_dir);
+	cr_assert_eq(symlink("/etc/passwd", link), 0);
+	expect_blocked("read-arg", link, NULL, NULL);
+	snprintf(link, sizeof(link), "%s/up", write_dir);
+	cr_assert_eq(symlink("../../etc/passwd", link), 0);
+	expect_blocked("read-arg", link, NULL, NULL);
+}
+
 /* Landlock does not cover stat(); the view does. */
 Test(escape, stat_outside_view) { expect_blocked("stat-shadow", NULL, NULL, NULL); }
 Test(escape, list_root) { expect_blocked("list-root", NULL, NULL, NULL); }

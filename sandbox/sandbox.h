@@ -128,8 +128,13 @@ struct cg_sandbox_event {
 	uint32_t arch;          /* AUDIT_ARCH_* of the call */
 	int nr;                 /* syscall number (x32 calls keep their bit) */
 	char name[32];          /* resolved name, or "unknown" */
-	uint64_t args[6];       /* raw arguments, never dereferenced */
+	uint64_t args[6];       /* raw arguments */
 	uint64_t ip;            /* instruction pointer of the call */
+	/* For exec events: the path the client passed, copied from its memory
+	 * after the decision (which never depends on it) and printable only.
+	 * Another thread of the client may have changed it meanwhile: it is
+	 * what the client claims, for the audit log, not a fact. */
+	char exec_path[128];
 };
 
 /*

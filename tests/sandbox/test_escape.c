@@ -220,7 +220,7 @@ Test(escape, proc_of_others) {
 /* A second exec: denied by the gateway, reported, probe survives. */
 static void
 expect_exec_denied(enum profile p, const char *probe, const char *attempt,
-    const char *name)
+    const char *name, const char *path)
 {
 	struct harness_result r;
 	char section[512];
@@ -235,25 +235,30 @@ expect_exec_denied(enum profile p, const char *probe, const char *attempt,
 	cr_expect_eq(r.events[0].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
 	cr_expect_str_eq(r.events[0].name, name);
 	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
+	if (path != NULL && path[0] == '(')
+		cr_expect(strncmp(r.events[0].exec_path, path, strlen(path)) == 0,
+		    "exec path %s", r.events[0].exec_path);
+	else if (path != NULL)
+		cr_expect_str_eq(r.events[0].exec_path, path);
 }
 
 Test(escape, exec_shell) {
 	for (size_t i = 0; i < 2; i++) {
-		expect_exec_denied(STRICT, probes[i], "exec-shell", "execve");
-		expect_exec_denied(RUNTIME, probes[i], "exec-shell", "execve");
+		expect_exec_denied(STRICT, probes[i], "exec-shell", "execve", "/bin/sh");
+		expect_exec_denied(RUNTIME, probes[i], "exec-shell", "execve", "/bin/sh");
 	}
 }
 Test(escape, exec_self) {
 	for (size_t i = 0; i < 2; i++) {
-		expect_exec_denied(STRICT, probes[i], "exec-self", "execve");
-		expect_exec_denied(RUNTIME, probes[i], "exec-self", "execve");
+		expect_exec_denied(STRICT, probes[i], "exec-self", "execve", "/proc/self/exe");
+		expect_exec_denied(RUNTIME, probes[i], "exec-self", "execve", "/proc/self/exe");
 	}
 }
 Test(escape, exec_memfd) {
 	for (size_t i = 0; i < 2; i++) {
 		/* strict has no memfd_create at all; runtime has, but not exec. */
 		expect_blocked_in(STRICT, probes[i], "exec-memfd", NULL, "memfd_create");
-		expect_exec_denied(RUNTIME, probes[i], "exec-memfd", "execveat");
+		expect_exec_denied(RUNTIME, probes[i], "exec-memfd", "execveat", "(fd ");
 	}
 }
 

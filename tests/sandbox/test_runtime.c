@@ -110,8 +110,9 @@ Test(runtime, python3_cannot_start_a_shell) {
 	run("python.json", argv, &r);
 	cr_expect(strstr(r.out, "denied 1") != NULL, "%s", r.out);
 	cr_expect(strstr(r.out, "RAN") == NULL, "%s", r.out);
-	cr_expect_geq(r.n_events, 1);
+	cr_assert_geq(r.n_events, 1);
 	cr_expect_eq(r.events[0].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
+	cr_expect_str_eq(r.events[0].exec_path, "/bin/sh");
 	json_decref(r.attestation);
 }
 

@@ -306,6 +306,8 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 	if (msg.kind != CG_CHILD_READY || st->ready)
 		return cg_error_set(err, "unexpected status message from the child");
 	st->ready = true;
+	/* The cgroup is the one layer the gateway applies itself. */
+	msg.applied |= plan->cgroup_applied ? CG_LAYER_CGROUP : 0;
 	plan->applied = msg.applied;
 	/* The attestation is a fact: a required layer the child did not
 	 * apply ends the spawn here, whatever the plan said. */
@@ -406,6 +408,21 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 	return pid;
 }
 
+/* Before the child runs code of its own (it waits for the sync byte). A
+ * cgroup that fails is a missing layer: fatal only if required. */
+static int
+attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
+{
+	int e = plan->n_cgroups > 0 ? sandbox_cgroup_attach(plan, pid) : 0;
+
+	if (e != 0) {
+		plan->cgroup_applied = false;
+		if (plan->required & CG_LAYER_CGROUP)
+			return cg_error_set(err, "cgroup: %s", strerror(e));
+	}
+	return 0;
+}
+
 static void
 kill_and_reap(int pidfd)
 {
@@ -439,7 +456,8 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 	}
 	plan->spawned = true;
 	plan->pid = pid;
-	if (sandbox_ns_write_maps(plan, pid, err) != 0 ||
+	if (attach_cgroup(plan, pid, err) != 0 ||
+	    sandbox_ns_write_maps(plan, pid, err) != 0 ||
 	    cg_write_full(sp[0], "g", 1) != 1 ||
 	    await_exec(plan, sp[0], pidfd, &st, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')

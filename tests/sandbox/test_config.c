@@ -154,11 +154,34 @@ Test(config, limit_that_cannot_be_applied) {
 	cr_expect_str_eq(err.pointer, "/limits/open_files");
 }
 
+/* "require" turns a layer this machine cannot give into a failure before
+ * anything runs: the cgroup layer is there only where the gateway's
+ * cgroup is writable (root here, delegation elsewhere). */
 Test(config, required_layer_that_cannot_be_had) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/bin/true", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = parse_ok("{}");
+	struct cg_sandbox_plan *plan = NULL;
 	struct cg_error err = { 0 };
+	json_t *att;
+	bool have;
+	int rc;
 
-	cr_expect_eq(prepare("{\"require\":[\"cgroup\"]}", &err), -1);
-	cr_expect(strstr(err.msg, "\"cgroup\" is required") != NULL, "%s", err.msg);
+	cr_assert_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	att = sandbox_attestation(plan);
+	have = json_is_true(json_object_get(json_object_get(att, "layers"), "cgroup"));
+	json_decref(att);
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+	rc = prepare("{\"require\":[\"cgroup\"]}", &err);
+	if (have) {
+		cr_expect_eq(rc, 0, "%s", err.msg);
+	} else {
+		cr_expect_eq(rc, -1);
+		cr_expect(strstr(err.msg, "\"cgroup\" is required") != NULL, "%s", err.msg);
+	}
 }
 
 Test(config, program_not_found) {

@@ -3,17 +3,18 @@
  *
  * The child is made with clone3(CLONE_PIDFD | namespaces): the gateway gets
  * a pidfd at once (no pid-reuse race) and the child is pid 1 of its own pid
- * namespace. Being pid 1 has two consequences we accept rather than add an
- * init process: orphans of the client are reparented to the client (a
- * client that never waits keeps zombies, bounded by "processes"), and when
- * the client exits the kernel kills everything left in the namespace, so
- * nothing it forked outlives it.
+ * namespace. After the layers it forks: the parent stays as the init
+ * (init.c: forwards signals, reaps orphans, exits with the program's
+ * status), the child goes on to the seccomp filter and the exec, so the
+ * program is an ordinary process that signals can kill.
  *
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
- *   child → parent   READY (the layers it applied, with the seccomp
- *                    listener fd attached) or FAILED (step, errno);
- *   EOF              the child's end is close-on-exec: exec succeeded.
+ *   child → parent   READY from the program child (the layers applied,
+ *                    the seccomp listener fd attached, its pid in the
+ *                    kernel's SCM_CREDENTIALS) or FAILED (step, errno);
+ *   EOF              the child's end is close-on-exec and the init
+ *                    closed its copy: exec succeeded.
  * The child's first execve stops in the seccomp notification; the parent
  * answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE. That is safe here
  * because the child is single-threaded and runs only capgate's code until

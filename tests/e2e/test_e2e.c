@@ -172,9 +172,11 @@ Test(e2e, exit_status_propagates)
 Test(e2e, orphans_are_reaped)
 {
 	const char *argv[] = { e2e_hostile, "orphan", NULL };
+	const char *audit = e2e_audit_path("orphan");
 
-	e2e_run(POLICY("proc.json"), e2e_audit_path("orphan"), NULL, argv, 20, &r);
+	e2e_run(POLICY("proc.json"), audit, NULL, argv, 20, &r);
 	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"spawn\"", "\"init\":true", NULL), 1);
 }
 
 Test(e2e, missing_program_fails_clearly)

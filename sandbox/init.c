@@ -26,6 +26,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,7 +120,10 @@ sandbox_init_run(pid_t program, int status, int ruleset)
 	 * fork): blocked signals are queued even for pid 1, and are taken
 	 * here one by one instead of by handlers. */
 	sigfillset(&all);
-	if (init_close_fds(status, ruleset) != 0 || init_install_filter() != 0)
+	/* Not dumpable: the program (same uid) cannot open /proc/1/mem even
+	 * where /proc is granted and Yama is off. */
+	if (init_close_fds(status, ruleset) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || init_install_filter() != 0)
 		syscall(SYS_exit_group, 127);
 	for (;;) {
 		int sig = (int)syscall(SYS_rt_sigtimedwait, &all, &si, NULL, _NSIG / 8);

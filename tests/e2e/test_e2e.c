@@ -169,6 +169,18 @@ Test(e2e, exit_status_propagates)
 	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s", r.status, r.err);
 }
 
+/* A regression guard: the init is non-dumpable (sandbox_enter's uid
+ * change already makes it so; init.c says it explicitly), so the program
+ * cannot read or patch its memory through a granted /proc. */
+Test(e2e, the_init_memory_is_out_of_the_programs_reach)
+{
+	const char *argv[] = { e2e_hostile, "init-mem", NULL };
+
+	e2e_run(POLICY("proc.json"), e2e_audit_path("initmem"), NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_assert_not_null(strstr(r.out, "refused"), "%s", r.out);
+}
+
 Test(e2e, orphans_are_reaped)
 {
 	const char *argv[] = { e2e_hostile, "orphan", NULL };

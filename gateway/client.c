@@ -42,7 +42,7 @@ client_new(struct cg_gateway *gw, const struct cg_client_policy *pol,
 	c->gw = gw;
 	c->pol = pol;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->fd = c->pidfd = c->notify_fd = -1;
+	c->fd = c->child.pidfd = c->child.notify_fd = -1;
 	c->exit_status = -1;
 	return c;
 }
@@ -54,10 +54,10 @@ client_free(struct cg_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	if (c->notify_fd >= 0)
-		close(c->notify_fd);
+	if (c->child.pidfd >= 0)
+		close(c->child.pidfd);
+	if (c->child.notify_fd >= 0)
+		close(c->child.notify_fd);
 	frame_session_wipe(&c->sess);
 	free(c->chan);
 	free(c->out.data);
@@ -78,9 +78,9 @@ int
 client_watch(struct cg_client *c)
 {
 	if (watch(c, c->fd, CG_WATCH_SOCKET, EPOLLIN) != 0 ||
-	    watch(c, c->pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0)
+	    watch(c, c->child.pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0)
 		return -1;
-	if (c->notify_fd >= 0 && watch(c, c->notify_fd, CG_WATCH_NOTIFY,
+	if (c->child.notify_fd >= 0 && watch(c, c->child.notify_fd, CG_WATCH_NOTIFY,
 	    EPOLLIN) != 0)
 		return -1;
 	return 0;
@@ -380,7 +380,7 @@ client_close(struct cg_client *c, const char *reason)
 void
 client_kill(struct cg_client *c, const char *reason)
 {
-	if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL,
+	if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->child.pidfd, SIGKILL,
 	    NULL, 0) != 0 && errno != ESRCH)
 		log_warn("cannot kill client %s: %s", c->name, strerror(errno));
 	client_close(c, reason);
@@ -399,19 +399,19 @@ client_handle_exit(struct cg_client *c)
 		if (r <= 0)
 			break;
 	}
-	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) != 0 ||
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->child.pidfd, &si, WEXITED | WNOHANG) != 0 ||
 	    si.si_pid == 0)
 		return;
 	c->exited = true;
 	c->exit_status = si.si_code == CLD_EXITED ? si.si_status :
 	    128 + si.si_status;
-	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-	close(c->pidfd);
-	c->pidfd = -1;
-	if (c->notify_fd >= 0) {
-		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->notify_fd, NULL);
-		close(c->notify_fd);
-		c->notify_fd = -1;
+	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
+	close(c->child.pidfd);
+	c->child.pidfd = -1;
+	if (c->child.notify_fd >= 0) {
+		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.notify_fd, NULL);
+		close(c->child.notify_fd);
+		c->child.notify_fd = -1;
 	}
 	client_close(c, "exited");
 	f = json_pack("{s:s,s:i,s:s,s:i}", "client", c->name, "pid", (int)c->pid,

@@ -14,7 +14,6 @@
  * Every request gets exactly one audit record and, for an invoke, exactly
  * one reply. The client sees an opaque status; the reason is audited.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +42,50 @@ deny(struct decision *d, enum cg_decision dec, enum cg_status st,
 	d->reason = reason;
 }
 
+/* What the record keeps of the payload: by default only its digest. */
+static char *
+record_payload(const struct cg_channel *ch, const struct cg_frame *f,
+    json_t *args, struct cg_audit_decision *rec, unsigned char *digest)
+{
+	char *text = NULL;
+
+	switch (ch != NULL ? ch->audit.mode : CG_AUDIT_PAYLOAD_DIGEST) {
+	case CG_AUDIT_PAYLOAD_FULL:
+		rec->payload = f->body;
+		rec->payload_len = f->body_len;
+		break;
+	case CG_AUDIT_PAYLOAD_REDACT:
+		if (args != NULL) {
+			json_t *copy = json_deep_copy(args);
+			audit_redact(copy, (const char *const *)ch->audit.redact);
+			text = json_dumps(copy, JSON_COMPACT | JSON_ENCODE_ANY);
+			json_decref(copy);
+			rec->payload = text;
+			rec->payload_len = text ? strlen(text) : 0;
+			break;
+		}
+		/* not parsed (denied before the body was read): digest only */
+		/* FALLTHROUGH */
+	case CG_AUDIT_PAYLOAD_DIGEST:
+		if (f->body_len > 0) {
+			audit_digest(f->body, f->body_len, digest);
+			rec->digest = digest;
+		}
+		break;
+	case CG_AUDIT_PAYLOAD_NONE:
+		break;
+	}
+	return text;
+}
+
 static void
 audit_decision(struct cg_client *c, const struct cg_frame *f,
-    const struct cg_channel *ch, const struct decision *d, uint64_t start_ns)
+    const struct cg_channel *ch, json_t *args, const struct decision *d,
+    uint64_t start_ns)
 {
 	struct cg_audit_decision rec = { 0 };
-	unsigned char digest[32];
+	unsigned char digest[AUDIT_DIGEST_LEN];
+	char *text;
 
 	rec.client = c->name;
 	rec.pid = c->pid;
@@ -61,14 +98,7 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.pointer = d->pointer[0] ? d->pointer : NULL;
 	rec.detail = d->detail;
 	rec.latency_ns = cg_now_ns() - start_ns;
-	if (ch != NULL && ch->audit_payload) {
-		rec.payload = f->body;
-		rec.payload_len = f->body_len;
-	} else if (f->body_len > 0) {
-		crypto_generichash(digest, sizeof(digest),
-		    (const unsigned char *)f->body, f->body_len, NULL, 0);
-		rec.digest = digest;
-	}
+	text = record_payload(ch, f, args, &rec, digest);
 	if (audit_append_decision(c->gw->audit, &rec) != 0 &&
 	    !c->gw->audit_warned) {
 		c->gw->audit_warned = true;
@@ -76,6 +106,7 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 		    c->gw->policy->audit.fail_open ? "continuing (policy "
 		    "says on_failure: allow)" : "denying every request");
 	}
+	free(text);
 }
 
 static void
@@ -320,8 +351,8 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 	} else {
 		reply_error(c, f, d.status);
 	}
+	audit_decision(c, f, ch, args, &d, start);
 	json_decref(args);
-	audit_decision(c, f, ch, &d, start);
 }
 
 void

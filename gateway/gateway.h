@@ -14,6 +14,7 @@
 #include "audit/audit.h"
 #include "gateway/frame.h"
 #include "policy/policy.h"
+#include "sandbox/sandbox.h"
 
 struct cg_sandbox_plan;
 
@@ -53,8 +54,7 @@ struct cg_client {
 	char name[64];
 	int fd;                  /* gateway end of the socketpair, or -1 */
 	pid_t pid;               /* as this gateway sees it */
-	int pidfd;               /* -1 once reaped */
-	int notify_fd;           /* seccomp notifications, or -1 */
+	struct cg_child child;   /* pidfd (-1 once reaped), seccomp notify fd */
 	uid_t uid;               /* expected sender credentials */
 	gid_t gid;
 	struct cg_frame_session sess;

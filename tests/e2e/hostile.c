@@ -1,0 +1,341 @@
+/*
+ * A front-end that misbehaves on purpose, one way per run (argv[1]). It
+ * speaks the protocol with the frame codec directly (not the client
+ * library), so it can do what a compromised front-end would: crash
+ * mid-request, flood, send garbage, replay, speak from a forked child.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gateway/frame.h"
+
+#define GW_FD 3
+#define KEY_FD 4
+
+static struct cg_frame_session sess;
+static unsigned char buf[CG_FRAME_MAX + 1];
+static unsigned char last[CG_FRAME_MAX];
+static size_t last_len;
+static uint32_t next_id = 1;
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "hostile: %s: %s\n", what, strerror(errno));
+	exit(99);
+}
+
+static void
+read_key(void)
+{
+	unsigned char key[CG_SESSION_KEY_LEN];
+
+	if (read(KEY_FD, key, sizeof(key)) != (ssize_t)sizeof(key))
+		die("key");
+	close(KEY_FD);
+	frame_session_init(&sess, key, 0);
+}
+
+static void
+send_frame(uint8_t type, const char *channel, const char *body)
+{
+	struct cg_frame f = { 0 };
+
+	f.type = type;
+	f.request_id = next_id++;
+	f.channel = channel;
+	f.channel_len = channel ? strlen(channel) : 0;
+	f.body = body;
+	f.body_len = body ? strlen(body) : 0;
+	last_len = frame_seal(&sess, &f, last, sizeof(last));
+	if (send(GW_FD, last, last_len, MSG_NOSIGNAL) != (ssize_t)last_len)
+		die("send");
+}
+
+/* Receives one frame; returns its type, or -1 on EOF/bad frame. */
+static int
+recv_frame(struct cg_frame *f)
+{
+	ssize_t n = recv(GW_FD, buf, sizeof(buf), 0);
+
+	if (n <= 0)
+		return -1;
+	if (frame_open(&sess, buf, (size_t)n, 0, 0, f) != CG_FRAME_OK)
+		return -2;
+	return f->type;
+}
+
+static void
+handshake(void)
+{
+	struct cg_frame f;
+
+	read_key();
+	send_frame(CG_MSG_HELLO, NULL, "{\"version\":1}");
+	if (recv_frame(&f) != CG_MSG_WELCOME) {
+		fprintf(stderr, "hostile: no welcome\n");
+		exit(98);
+	}
+}
+
+/* Invokes and prints "ok BODY" or "error CODE"; returns the status. */
+static int
+invoke(const char *channel, const char *body)
+{
+	struct cg_frame f;
+	int t;
+
+	send_frame(CG_MSG_INVOKE, channel, body);
+	t = recv_frame(&f);
+	if (t == CG_MSG_REPLY)
+		printf("ok %.*s\n", (int)f.body_len, f.body);
+	else if (t == CG_MSG_ERROR)
+		printf("error %s\n", frame_status_name(f.status));
+	else
+		printf("transport %d\n", t);
+	fflush(stdout);
+	return t == CG_MSG_ERROR ? f.status : t == CG_MSG_REPLY ? 0 : -1;
+}
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	_exit(42);
+}
+
+static int
+mode_fds(void)
+{
+	/* Before anything else: which fds did we inherit? */
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			printf("fd %d\n", fd);
+	return 0;
+}
+
+static int
+mode_flood_send(int n)
+{
+	handshake();
+	for (int i = 0; i < n; i++)
+		send_frame(CG_MSG_SEND, "log:line", "\"flood\"");
+	/* One invoke at the end: the gateway must still answer it. */
+	return invoke("echo", "\"after the flood\"") == 0 ? 0 : 1;
+}
+
+static int
+mode_rate(int n)
+{
+	int ok = 0, limited = 0;
+
+	handshake();
+	for (int i = 0; i < n; i++) {
+		struct cg_frame f;
+		send_frame(CG_MSG_INVOKE, "slow", "1");
+		int t = recv_frame(&f);
+		if (t == CG_MSG_REPLY)
+			ok++;
+		else if (t == CG_MSG_ERROR && f.status == CG_STATUS_LIMITED)
+			limited++;
+	}
+	printf("ok=%d limited=%d\n", ok, limited);
+	return 0;
+}
+
+static int
+mode_fork_send(void)
+{
+	pid_t pid;
+	int st;
+
+	handshake();
+	pid = fork();
+	if (pid == 0) {
+		/* The child knows the key and the next sequence number: only
+		 * the kernel's word on who sent the frame can stop it. */
+		send_frame(CG_MSG_INVOKE, "echo", "\"from the child\"");
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	/* The child's frame did not advance the gateway's counter, and the
+	 * parent's own counter never saw it: the parent carries on with the
+	 * very sequence number the child used. */
+	return invoke("echo", "\"from the parent\"") == 0 ? 0 : 1;
+}
+
+static int
+mode_replay(void)
+{
+	handshake();
+	if (invoke("echo", "\"once\"") != 0)
+		return 1;
+	if (send(GW_FD, last, last_len, MSG_NOSIGNAL) != (ssize_t)last_len)
+		die("send");
+	struct cg_frame f;
+	int t = recv_frame(&f);
+	printf("after replay: %d\n", t);
+	return 0;
+}
+
+/*
+ * Tampering after the MAC was computed. The frame is sealed properly (so the
+ * session's counter advances as if it had been sent), altered, and sent.
+ * Then, unless the gateway ended us, the same request is re-sealed and sent
+ * intact: in on_violation "deny" mode it must go through.
+ */
+static int
+mode_tamper(const char *how)
+{
+	struct cg_frame f = { 0 };
+	unsigned char copy[CG_FRAME_MAX];
+	size_t len;
+	uint64_t base;
+
+	handshake();
+	base = sess.send_seq;
+	f.type = CG_MSG_INVOKE;
+	f.request_id = next_id++;
+	f.channel = "echo";
+	f.channel_len = 4;
+	f.body = "\"tampered\"";
+	f.body_len = strlen(f.body);
+	len = frame_seal(&sess, &f, copy, sizeof(copy));
+	if (strcmp(how, "bitflip") == 0) {
+		copy[len - 3] ^= 0x01;                     /* inside the body */
+	} else if (strcmp(how, "badmac") == 0) {
+		memset(copy + 32, 0, CG_FRAME_MAC_LEN);
+	} else if (strcmp(how, "truncated") == 0) {
+		len -= 2;
+	} else if (strcmp(how, "skip-seq") == 0) {
+		/* a validly MAC'd frame that skips a number */
+		sess.send_seq++;
+		len = frame_seal(&sess, &f, copy, sizeof(copy));
+	} else if (strcmp(how, "repeat-seq") == 0) {
+		/* the first frame goes through; the same number again fails */
+		if (send(GW_FD, copy, len, 0) != (ssize_t)len)
+			die("send");
+		struct cg_frame g;
+		(void)recv_frame(&g);
+		sess.send_seq--;
+		len = frame_seal(&sess, &f, copy, sizeof(copy));
+	} else {
+		return 97;
+	}
+	if (send(GW_FD, copy, len, 0) != (ssize_t)len)
+		die("send");
+	/* The gateway counted only what it accepted. */
+	sess.send_seq = strcmp(how, "repeat-seq") == 0 ? base + 1 : base;
+	usleep(200000);
+	return invoke("echo", "\"intact\"") == 0 ? 0 : 1;
+}
+
+/* Prints the environment and argv, then the key from fd 4 in hex on the
+ * last line: the test checks the key appears nowhere else. */
+static int
+mode_keyenv(int argc, char **argv)
+{
+	extern char **environ;
+	unsigned char key[CG_SESSION_KEY_LEN];
+
+	for (char **e = environ; *e != NULL; e++)
+		printf("%s\n", *e);
+	for (int i = 0; i < argc; i++)
+		printf("%s\n", argv[i]);
+	if (read(KEY_FD, key, sizeof(key)) != (ssize_t)sizeof(key))
+		die("key");
+	for (size_t i = 0; i < sizeof(key); i++)
+		printf("%02x", key[i]);
+	printf("\n");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "";
+	int n = argc > 2 ? atoi(argv[2]) : 0;
+	struct cg_frame f;
+
+	if (strcmp(m, "fds") == 0)
+		return mode_fds();
+	if (strcmp(m, "ptrace") == 0) {
+		/* a syscall no profile allows: the gateway records it, kills */
+		long r = syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+		printf("ptrace returned %ld\n", r);
+		return 0;
+	}
+	if (strcmp(m, "exec-again") == 0) {
+		char *const sh[] = { "/bin/sh", "-c", "echo escaped", NULL };
+		execv(sh[0], sh);
+		printf("exec refused: %s\n", strerror(errno));
+		return 0;
+	}
+	if (strcmp(m, "keyenv") == 0)
+		return mode_keyenv(argc, argv);
+	if (strcmp(m, "exit") == 0)
+		return n;
+	if (strcmp(m, "no-hello") == 0) {
+		sleep((unsigned)n);
+		return 0;
+	}
+	if (strcmp(m, "trap-term") == 0) {
+		signal(SIGTERM, on_term);
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	if (strcmp(m, "garbage") == 0) {
+		read_key();
+		memset(buf, 'x', 100);
+		if (send(GW_FD, buf, 100, 0) != 100)
+			die("send");
+		/* The gateway ends us; if it did not, say so. */
+		sleep(5);
+		printf("still alive\n");
+		return 0;
+	}
+	if (strcmp(m, "crash-mid-request") == 0) {
+		handshake();
+		send_frame(CG_MSG_INVOKE, "echo", "\"bye\"");
+		abort();
+	}
+	if (strcmp(m, "exit-without-reading") == 0) {
+		handshake();
+		send_frame(CG_MSG_INVOKE, "echo", "\"nobody reads this\"");
+		return 0;
+	}
+	if (strcmp(m, "flood-no-read") == 0) {
+		handshake();
+		for (int i = 0; i < n; i++)
+			send_frame(CG_MSG_INVOKE, "echo", "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"");
+		printf("sent all\n");
+		return 0;
+	}
+	if (strcmp(m, "flood-send") == 0)
+		return mode_flood_send(n);
+	if (strcmp(m, "rate") == 0)
+		return mode_rate(n);
+	if (strcmp(m, "fork-send") == 0)
+		return mode_fork_send();
+	if (strcmp(m, "replay") == 0)
+		return mode_replay();
+	if (strcmp(m, "tamper") == 0 && argc == 3)
+		return mode_tamper(argv[2]);
+	if (strcmp(m, "invoke") == 0 && argc == 4) {
+		handshake();
+		return invoke(argv[2], argv[3]);
+	}
+	(void)f;
+	fprintf(stderr, "hostile: unknown mode \"%s\"\n", m);
+	return 97;
+}

@@ -1,0 +1,308 @@
+/*
+ * End to end: the real capgate binary, the real client binaries, real
+ * processes. Run as the invoking user and (in CI, as root) again as an
+ * unprivileged uid through setpriv (CAPGATE_TEST_UID).
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define POLICY(name) (snprintf(policy_buf, sizeof(policy_buf), "%s/%s", \
+	e2e_policy_dir, name), policy_buf)
+
+static char policy_buf[1024];
+static struct e2e_result r;
+
+static void
+check_uid(void)
+{
+	const char *uid = getenv("CAPGATE_TEST_UID");
+
+	if (uid != NULL && *uid != '\0' && geteuid() != 0) {
+		if (getenv("CAPGATE_REQUIRE_ALL") != NULL &&
+		    strcmp(getenv("CAPGATE_REQUIRE_ALL"), "1") == 0 &&
+		    getenv("CAPGATE_ALLOW_NONROOT") == NULL)
+			cr_assert_fail("CAPGATE_TEST_UID needs root to switch uid");
+		cr_skip_test("already unprivileged: the setpriv variant needs root "
+		    "(this run is the unprivileged one)");
+	}
+}
+
+TestSuite(e2e, .init = check_uid, .timeout = 60);
+
+Test(e2e, allowed_call_returns_the_reply_and_is_audited)
+{
+	const char *audit = e2e_audit_path("allowed");
+	const char *argv[] = { e2e_client, "invoke", "echo", "\"hi there\"", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d, stderr: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "\"hi there\"\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"", "\"channel\":\"echo\"",
+	    "\"decision\":\"allow\"", NULL), 1);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"spawn\"", NULL), 1);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exit\"", "\"status\":0", NULL), 1);
+}
+
+Test(e2e, channel_not_in_policy_is_denied_opaquely)
+{
+	const char *audit = e2e_audit_path("denied");
+	const char *argv[] = { e2e_client, "invoke", "fs:read", "\"/etc/shadow\"", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 1, "status %d, stderr: %s", r.status, r.err);
+	cr_assert_str_eq(r.out, "error: denied\n");
+	/* the client learns nothing of why; the audit log does */
+	cr_assert_null(strstr(r.out, "not-found"));
+	cr_assert_null(strstr(r.err, "not-found"));
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"fs:read\"",
+	    "\"decision\":\"deny\"", "\"reason\":\"not-found\"", NULL), 1);
+}
+
+Test(e2e, wrong_kind_is_denied)
+{
+	const char *audit = e2e_audit_path("kind");
+	const char *argv[] = { e2e_client, "send", "echo", "\"x\"", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"echo\"",
+	    "\"reason\":\"wrong-kind\"", NULL), 1);
+}
+
+Test(e2e, malformed_payload_is_invalid_not_fatal)
+{
+	const char *audit = e2e_audit_path("malformed");
+	const char *argv[] = { e2e_client, "invoke", "echo", "{\"unterminated\":", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 1);
+	cr_assert_str_eq(r.out, "error: invalid\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"json-malformed\"", NULL), 1);
+}
+
+Test(e2e, client_crashing_mid_request)
+{
+	const char *audit = e2e_audit_path("crash");
+	const char *argv[] = { e2e_hostile, "crash-mid-request", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	/* pid 1 of its namespace cannot deliver SIGABRT to itself, so abort()
+	 * ends in its last-resort fault: any death by signal is the crash */
+	cr_assert_gt(r.status, 128, "status %d: %s", r.status, r.err);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exit\"", "\"how\":\"signal\"",
+	    NULL), 1);
+	/* the request it sent before dying was still decided and recorded */
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"", "\"channel\":\"echo\"",
+	    NULL), 1);
+}
+
+Test(e2e, client_exiting_without_reading_its_reply)
+{
+	const char *audit = e2e_audit_path("noread");
+	const char *argv[] = { e2e_hostile, "exit-without-reading", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d: %s", r.status, r.err);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"stop\"", NULL), 1);
+}
+
+Test(e2e, client_that_floods_without_reading_is_dropped)
+{
+	const char *audit = e2e_audit_path("flood");
+	const char *argv[] = { e2e_hostile, "flood-no-read", "200000", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 40, &r);
+	/* its replies pile up past queue_bytes: the gateway kills it rather
+	 * than grow */
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s", r.status, r.err);
+	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"output-queue-full\"", NULL), 1);
+}
+
+Test(e2e, send_flood_is_mediated_and_gateway_stays_responsive)
+{
+	const char *audit = e2e_audit_path("sendflood");
+	const char *argv[] = { e2e_hostile, "flood-send", "20000", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 40, &r);
+	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_assert_str_eq(r.out, "ok \"after the flood\"\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"log:line\"",
+	    "\"decision\":\"allow\"", NULL), 20000);
+}
+
+Test(e2e, rate_limit_is_enforced)
+{
+	const char *audit = e2e_audit_path("rate");
+	const char *argv[] = { e2e_hostile, "rate", "100", NULL };
+	int ok = -1, limited = -1;
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(sscanf(r.out, "ok=%d limited=%d", &ok, &limited), 2, "%s", r.out);
+	/* a burst of 5, then 5/s: 100 back-to-back calls get very few through */
+	cr_assert_geq(ok, 5);
+	cr_assert_leq(ok, 15, "ok=%d", ok);
+	cr_assert_eq(ok + limited, 100);
+	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"rate\"", NULL), limited);
+}
+
+Test(e2e, exit_status_propagates)
+{
+	const char *argv[] = { e2e_hostile, "exit", "7", NULL };
+	const char *zero[] = { e2e_hostile, "exit", "0", NULL };
+
+	e2e_run(POLICY("basic.json"), e2e_audit_path("status"), NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 7);
+	e2e_run(POLICY("basic.json"), e2e_audit_path("status0"), NULL, zero, 20, &r);
+	cr_assert_eq(r.status, 0);
+	/* death by signal is covered by the tests that get a client killed
+	 * (garbage_frame_ends_the_client: 128 + SIGKILL) */
+}
+
+Test(e2e, missing_program_fails_clearly)
+{
+	const char *argv[] = { "/nonexistent/program", NULL };
+
+	e2e_run(POLICY("basic.json"), e2e_audit_path("missing"), NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 127);
+	cr_assert_not_null(strstr(r.err, "/nonexistent/program"), "%s", r.err);
+}
+
+static void
+forward_signal(int sig, int want)
+{
+	const char *audit = e2e_audit_path("signal");
+	const char *argv[] = { e2e_hostile, "trap-term", NULL };
+	const char *argv2[] = { "/bin/sleep", "30", NULL };
+	char line[64] = "";
+	int fd;
+	pid_t pid = e2e_start(POLICY("basic.json"), audit,
+	    want == 42 ? argv : argv2, &fd);
+
+	if (want == 42) {
+		cr_assert_gt(read(fd, line, sizeof(line) - 1), 0);
+		cr_assert_str_eq(line, "ready\n");
+	} else {
+		usleep(300000);
+	}
+	cr_assert_eq(kill(pid, sig), 0);
+	cr_assert_eq(e2e_wait(pid, 20), want);
+	close(fd);
+}
+
+Test(e2e, sigterm_reaches_the_client)
+{
+	forward_signal(SIGTERM, 42);
+}
+
+Test(e2e, sigint_ends_a_client_without_a_handler)
+{
+	/* without a handler the client dies of the signal (or, as pid 1 of
+	 * its namespace, of the SIGKILL that follows the grace period) */
+	int st;
+	const char *audit = e2e_audit_path("sigint");
+	const char *argv[] = { "/bin/sleep", "30", NULL };
+	int fd;
+	pid_t pid = e2e_start(POLICY("basic.json"), audit, argv, &fd);
+
+	usleep(300000);
+	cr_assert_eq(kill(pid, SIGINT), 0);
+	st = e2e_wait(pid, 20);
+	cr_assert(st == 128 + SIGINT || st == 128 + SIGKILL, "status %d", st);
+	close(fd);
+}
+
+Test(e2e, only_the_gateway_fds_are_inherited)
+{
+	const char *argv[] = { e2e_hostile, "fds", NULL };
+
+	e2e_run(POLICY("basic.json"), e2e_audit_path("fds"), NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0);
+	cr_assert_str_eq(r.out, "fd 0\nfd 1\nfd 2\nfd 3\nfd 4\n");
+}
+
+Test(e2e, environment_is_an_allowlist)
+{
+	const char *argv[] = { "/usr/bin/env", NULL };
+	const char *extra[] = { "--env", "FROM_CLI=yes", NULL };
+
+	setenv("CAPGATE_TEST_SECRET", "must-not-leak", 1);
+	e2e_run(POLICY("basic.json"), e2e_audit_path("env"), extra, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert_null(strstr(r.out, "must-not-leak"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "PATH="), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "FROM_CLI=yes\n"));
+	cr_assert_not_null(strstr(r.out, "CAPGATE_FD=3\n"));
+}
+
+Test(e2e, garbage_frame_ends_the_client)
+{
+	const char *audit = e2e_audit_path("garbage");
+	const char *argv[] = { e2e_hostile, "garbage", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d out %s", r.status, r.out);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"", "\"reason\":\"frame-bad-magic\"", NULL), 1);
+}
+
+Test(e2e, replayed_frame_is_rejected)
+{
+	const char *audit = e2e_audit_path("replay");
+	const char *argv[] = { e2e_hostile, "replay", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d out %s", r.status, r.out);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"", "\"reason\":\"frame-bad-seq\"", NULL), 1);
+}
+
+Test(e2e, forked_child_cannot_speak_for_the_client)
+{
+	const char *audit = e2e_audit_path("fork");
+	const char *argv[] = { e2e_hostile, "fork-send", NULL };
+
+	/* on_violation: deny — the forged frame is dropped and recorded, the
+	 * legitimate client carries on */
+	e2e_run(POLICY("lenient.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d out %s err %s", r.status, r.out, r.err);
+	cr_assert_str_eq(r.out, "ok \"from the parent\"\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"forged-sender\"", NULL), 1);
+	cr_assert_eq(e2e_audit_count(audit, "\"decision\":\"allow\"", NULL), 1);
+}
+
+Test(e2e, silent_client_loses_its_connection_after_the_handshake_deadline)
+{
+	const char *audit = e2e_audit_path("nohello");
+	const char *argv[] = { e2e_hostile, "no-hello", "1", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"handshake-timeout\"", NULL), 1);
+}
+
+Test(e2e, a_forbidden_syscall_is_named_in_the_audit_and_ends_the_client)
+{
+	const char *audit = e2e_audit_path("violation");
+	const char *argv[] = { e2e_hostile, "ptrace", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d out %s", r.status, r.out);
+	cr_assert_str_eq(r.out, "");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"violation\"", "\"ptrace\"",
+	    "\"killed\"", NULL), 1);
+}
+
+Test(e2e, a_second_exec_is_refused_and_recorded)
+{
+	const char *audit = e2e_audit_path("exec");
+	const char *argv[] = { e2e_hostile, "exec-again", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d out %s", r.status, r.out);
+	cr_assert_str_eq(r.out, "exec refused: Operation not permitted\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exec\"", "execve", NULL), 1);
+}

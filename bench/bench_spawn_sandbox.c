@@ -4,7 +4,8 @@
  *   spawn     sandbox_spawn + wait with a plan prepared once per run
  *             (what the gateway pays per client after policy load)
  *   fork      plain fork + execve + wait
- *   bwrap     bwrap --unshare-all --die-with-parent /bin/true
+ *   bwrap     bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true
+ *             (without a bind bwrap's empty root has no /bin/true to run)
  *
  *   bench_spawn_sandbox [ITERATIONS] [--json FILE]
  */
@@ -71,6 +72,8 @@ one_sandbox(const struct cg_sandbox_config *cfg, int full)
 	req.gateway_fd = sp[1];
 	t0 = cg_now_ns();
 	if (full || plan == NULL) {
+		sandbox_plan_free(plan);
+		plan = NULL;
 		if (sandbox_prepare(cfg, &req, &plan, &err) != 0) {
 			fprintf(stderr, "prepare: %s\n", err.msg);
 			exit(1);
@@ -125,7 +128,7 @@ main(int argc, char **argv)
 	struct cg_sandbox_config *cfg;
 	struct cg_error err = { 0 };
 	json_t *section;
-	uint64_t *t = calloc((size_t)n, sizeof(*t)), m[4];
+	uint64_t *t[4], m[4];
 	int have_bwrap = access(bwrap_argv[0], X_OK) == 0;
 
 	for (int i = 1; i + 1 < argc; i++)
@@ -133,23 +136,21 @@ main(int argc, char **argv)
 			json_out = argv[i + 1];
 	section = json_pack("{s:s}", "profile", "strict");
 	cfg = sandbox_config_parse(section, "/", &err);
-	if (cfg == NULL || t == NULL || n < 1)
+	for (int k = 0; k < 4; k++)
+		if ((t[k] = calloc((size_t)n, sizeof(uint64_t))) == NULL)
+			return 1;
+	if (cfg == NULL || n < 1)
 		return 1;
-	for (int i = 0; i < n; i++)
-		t[i] = one_sandbox(cfg, 1);
-	m[0] = median(t, n);
-	for (int i = 0; i < n; i++)
-		t[i] = one_sandbox(cfg, 0);
-	m[1] = median(t, n);
-	for (int i = 0; i < n; i++)
-		t[i] = one_exec(true_argv);
-	m[2] = median(t, n);
-	m[3] = 0;
-	if (have_bwrap) {
-		for (int i = 0; i < n; i++)
-			t[i] = one_exec(bwrap_argv);
-		m[3] = median(t, n);
+	/* Round-robin, so that load from elsewhere on the machine falls on
+	 * every variant alike and the ratios stay meaningful. */
+	for (int i = 0; i < n; i++) {
+		t[0][i] = one_sandbox(cfg, 1);
+		t[1][i] = one_sandbox(cfg, 0);
+		t[2][i] = one_exec(true_argv);
+		t[3][i] = have_bwrap ? one_exec(bwrap_argv) : 0;
 	}
+	for (int k = 0; k < 4; k++)
+		m[k] = median(t[k], n);
 	printf("spawn /bin/true, median of %d:\n", n);
 	printf("  sandbox (prepare+spawn+wait) %8.3f ms\n", (double)m[0] / 1e6);
 	printf("  sandbox (spawn+wait)         %8.3f ms\n", (double)m[1] / 1e6);
@@ -171,6 +172,7 @@ main(int argc, char **argv)
 	}
 	json_decref(section);
 	sandbox_config_free(cfg);
-	free(t);
+	for (int k = 0; k < 4; k++)
+		free(t[k]);
 	return 0;
 }

@@ -23,7 +23,7 @@
 #include "gateway/gateway.h"
 #include "sandbox/sandbox.h"
 
-#define RX_BATCH 32              /* frames per client per loop turn: fairness */
+#define RX_BATCH CG_GATEWAY_RX_BATCH
 #define OUT_REC_HDR (2 * sizeof(uint32_t) + CG_FRAME_MAX_FDS * sizeof(int))
 
 struct cg_client *
@@ -132,80 +132,100 @@ take_cmsgs(struct msghdr *mh, struct ucred *cred, bool *have_cred, int *fds)
 	return n;
 }
 
-/* Reads and handles one datagram. Returns 1 if one was read, 0 if none was
- * waiting, -1 if the connection is gone. */
-static int
-receive_one(struct cg_client *c)
+/* Per received datagram: its control buffer, big enough for credentials
+ * and one fd more than a frame may carry (so a surplus is noticed). */
+#define RX_CTL_LEN (CMSG_SPACE(sizeof(struct ucred)) + \
+	CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1)))
+
+/* Checks and handles one received datagram of len bytes. */
+static void
+handle_datagram(struct cg_client *c, unsigned char *data, size_t len,
+    struct msghdr *mh)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred)) +
-		    CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { c->gw->rxbuf, CG_FRAME_MAX + 1 };
-	struct msghdr mh = { 0 };
 	int fds[CG_FRAME_MAX_FDS + 1];
 	struct ucred cred = { 0 };
 	enum cg_frame_result r;
 	struct cg_frame f;
 	bool have_cred;
-	unsigned nfds;
-	ssize_t n;
+	unsigned nfds = take_cmsgs(mh, &cred, &have_cred, fds);
+	unsigned nkept = nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds;
 
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	do
-		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	if (n == 0)
-		return -1;
-	nfds = take_cmsgs(&mh, &cred, &have_cred, fds);
-
+	if (c->state == CG_CLIENT_CLOSED) {
+		close_fds(fds, nkept);
+		return;
+	}
 	/* 1. size: MSG_TRUNC means the datagram was larger than any frame. */
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
-		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
-		dispatch_violation(c, (mh.msg_flags & MSG_TRUNC) ?
+	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+		close_fds(fds, nkept);
+		dispatch_violation(c, (mh->msg_flags & MSG_TRUNC) ?
 		    "frame-too-big" : "too-many-fds", NULL, 0);
-		return 1;
+		return;
 	}
 	/* 2. sender: the kernel's credentials must be the process we started.
 	 * A child the client forked, or any process it handed the socket to,
 	 * has another pid and is refused before its bytes are looked at. */
 	if (!have_cred || cred.pid != c->pid || cred.uid != c->uid ||
 	    cred.gid != c->gid) {
-		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		close_fds(fds, nkept);
 		dispatch_violation(c, "forged-sender", NULL,
 		    have_cred ? cred.pid : 0);
-		return 1;
+		return;
 	}
 	/* 3. frame: header, lengths, MAC and sequence number. */
-	r = frame_open(&c->sess, c->gw->rxbuf, (size_t)n,
-	    c->gw->policy->limits.frame_max, nfds, &f);
+	r = frame_open(&c->sess, data, len, c->gw->policy->limits.frame_max,
+	    nfds, &f);
 	if (r != CG_FRAME_OK) {
-		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		close_fds(fds, nkept);
 		dispatch_violation(c, frame_result_name(r), NULL, 0);
-		return 1;
+		return;
 	}
 	dispatch_frame(c, &f, fds, nfds);
-	return 1;
+}
+
+/*
+ * Reads up to RX_BATCH datagrams with one recvmmsg and handles them in
+ * order. Returns how many were read (0: none waiting), or -1 if the
+ * connection is gone.
+ */
+static int
+receive_batch(struct cg_client *c)
+{
+	static char ctl[RX_BATCH][RX_CTL_LEN] __attribute__((aligned(8)));
+	struct mmsghdr mm[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	int n;
+
+	for (int i = 0; i < RX_BATCH; i++) {
+		iov[i].iov_base = c->gw->rxbuf + (size_t)i * (CG_FRAME_MAX + 1);
+		iov[i].iov_len = CG_FRAME_MAX + 1;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = ctl[i];
+		mm[i].msg_hdr.msg_controllen = RX_CTL_LEN;
+	}
+	do
+		n = recvmmsg(c->fd, mm, RX_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC,
+		    NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		/* A zero-length datagram is the peer's end of file. */
+		if (mm[i].msg_len == 0)
+			return -1;
+		handle_datagram(c, iov[i].iov_base, mm[i].msg_len, &mm[i].msg_hdr);
+	}
+	return n == 0 ? -1 : n;
 }
 
 void
 client_handle_readable(struct cg_client *c)
 {
-	for (int i = 0; i < RX_BATCH && c->state != CG_CLIENT_CLOSED; i++) {
-		int r = receive_one(c);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			client_close(c, "connection-closed");
-			return;
-		}
-	}
+	/* One batch per turn: a flooding client waits for the next turn
+	 * while the others are served. */
+	if (c->state != CG_CLIENT_CLOSED && receive_batch(c) < 0)
+		client_close(c, "connection-closed");
 }
 
 /* Appends one sealed datagram to the output queue. */
@@ -394,11 +414,9 @@ client_handle_exit(struct cg_client *c)
 
 	/* Whatever it said before it died is still in the socket: hear it
 	 * out, so a send followed by exit is decided and recorded. */
-	while (c->state != CG_CLIENT_CLOSED && c->fd >= 0) {
-		int r = receive_one(c);
-		if (r <= 0)
-			break;
-	}
+	while (c->state != CG_CLIENT_CLOSED && c->fd >= 0 &&
+	    receive_batch(c) > 0)
+		;
 	if (waitid((idtype_t)P_PIDFD, (id_t)c->child.pidfd, &si, WEXITED | WNOHANG) != 0 ||
 	    si.si_pid == 0)
 		return;

@@ -81,13 +81,17 @@ struct cg_gateway {
 	size_t nclients;
 	size_t nlive;            /* clients whose process has not been reaped */
 	struct cg_client *flush_list;
-	unsigned char *rxbuf;    /* one datagram, CG_FRAME_MAX + 1 bytes */
+	unsigned char *rxbuf;    /* CG_GATEWAY_RX_BATCH datagrams of CG_FRAME_MAX + 1 */
 	unsigned char *txbuf;    /* one datagram being built */
 	bool audit_warned;
+	bool audit_path_set;     /* --audit named a log */
 	bool stopping;           /* a signal asked us to stop */
 	uint64_t kill_deadline_ns;
 	int stop_signal;
 };
+
+/* Datagrams read from one client per loop turn (one recvmmsg). */
+#define CG_GATEWAY_RX_BATCH 32
 
 /* epoll tags: the low bits of the data pointer say what became ready. */
 enum cg_watch_kind {

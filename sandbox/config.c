@@ -39,6 +39,7 @@ static const struct {
 	{ "landlock_scope", CG_LAYER_LANDLOCK_SCOPE },
 	{ "seccomp", CG_LAYER_SECCOMP },
 	{ "credentials", CG_LAYER_CREDS },
+	{ "rootfs", CG_LAYER_ROOTFS },
 };
 
 const char *
@@ -62,10 +63,17 @@ sandbox_layer_from_name(const char *name)
 int
 sandbox_path_list_add(struct cg_path_list *list, const char *path)
 {
-	char **grown;
-
 	if (sandbox_path_list_has(list, path))
 		return 0;
+	return sandbox_path_list_add_dup(list, path);
+}
+
+/* Appends even if present (for lists kept parallel to another). */
+int
+sandbox_path_list_add_dup(struct cg_path_list *list, const char *path)
+{
+	char **grown;
+
 	grown = realloc(list->paths, (list->n + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return -1;

@@ -32,6 +32,7 @@
 
 struct elf_walk {
 	struct cg_path_list *out;
+	struct cg_path_list *refs;      /* names used, when not the real path */
 	struct cg_path_list dirs;       /* ld.so.conf + standard directories */
 	const char *path_env;
 	uint16_t machine;
@@ -59,23 +60,27 @@ search_path(const char *path_env, const char *name, char *out, size_t len)
 {
 	const char *p = path_env;
 
-	if (strchr(name, '/') != NULL) {
-		if (realpath(name, out) == NULL)
+	if (name[0] == '/') {
+		if (!is_file(name) || strlen(name) >= len)
 			return -1;
+		memcpy(out, name, strlen(name) + 1);
 		return 0;
 	}
+	if (strchr(name, '/') != NULL)
+		return realpath(name, out) == NULL ? -1 : 0;
 	while (p != NULL && *p != '\0') {
 		const char *end = strchr(p, ':');
 		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
 		char cand[PATH_MAX];
 
 		if (n > 0 && (size_t)snprintf(cand, sizeof(cand), "%.*s/%s",
-		    (int)n, p, name) < sizeof(cand) && is_file(cand) &&
-		    access(cand, X_OK) == 0 && realpath(cand, out) != NULL)
+		    (int)n, p, name) < sizeof(cand) && cand[0] == '/' && is_file(cand) &&
+		    access(cand, X_OK) == 0 && strlen(cand) < len) {
+			memcpy(out, cand, strlen(cand) + 1);
 			return 0;
+		}
 		p = end != NULL ? end + 1 : NULL;
 	}
-	(void)len;
 	errno = ENOENT;
 	return -1;
 }
@@ -150,11 +155,12 @@ search_dirs(const char *list, const char *origin, const char *name,
 		snprintf(one, sizeof(one), "%.*s", (int)n, p);
 		expand_origin(one, origin, dir, sizeof(dir));
 		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
-		if (is_file(cand) && realpath(cand, out) != NULL)
+		if (cand[0] == '/' && is_file(cand) && strlen(cand) < len) {
+			memcpy(out, cand, strlen(cand) + 1);
 			return true;
+		}
 		p = end != NULL ? end + 1 : NULL;
 	}
-	(void)len;
 	return false;
 }
 
@@ -357,6 +363,9 @@ walk_file(struct elf_walk *w, const char *path, int depth)
 		return cg_error_set(w->err, "%s: dependencies nested too deeply", path);
 	if (realpath(path, real) == NULL)
 		return cg_error_set(w->err, "%s: %s", path, strerror(errno));
+	if (strcmp(real, path) != 0 && path[0] == '/' &&
+	    sandbox_path_list_add(w->refs, path) != 0)
+		return cg_error_set(w->err, "out of memory");
 	if (sandbox_path_list_has(w->out, real))
 		return 0;
 	if (add_found(w, real) != 0)
@@ -382,9 +391,10 @@ walk_file(struct elf_walk *w, const char *path, int depth)
 
 int
 sandbox_elf_resolve(const char *program, const char *const *envp,
-    char **resolved, struct cg_path_list *list, struct cg_error *err)
+    char **resolved, struct cg_path_list *list, struct cg_path_list *refs,
+    struct cg_error *err)
 {
-	struct elf_walk w = { .out = list, .err = err,
+	struct elf_walk w = { .out = list, .refs = refs, .err = err,
 	    .path_env = "/usr/local/bin:/usr/bin:/bin" };
 	char found[PATH_MAX];
 	int rc;
@@ -392,9 +402,12 @@ sandbox_elf_resolve(const char *program, const char *const *envp,
 	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
 		if (strncmp(envp[i], "PATH=", 5) == 0)
 			w.path_env = envp[i] + 5;
-	if (search_path(w.path_env, program, found, sizeof(found)) != 0)
+	char real[PATH_MAX];
+
+	if (search_path(w.path_env, program, found, sizeof(found)) != 0 ||
+	    realpath(found, real) == NULL)
 		return cg_error_set(err, "program %s: %s", program, strerror(errno));
-	*resolved = strdup(found);
+	*resolved = strdup(real);
 	if (*resolved == NULL)
 		return cg_error_set(err, "out of memory");
 	if (read_ldso_conf(&w.dirs, "/etc/ld.so.conf", 0) != 0)

@@ -41,10 +41,11 @@ enum cg_layer {
 	CG_LAYER_LANDLOCK_SCOPE = 1u << 15, /* abstract unix + signals (ABI 6) */
 	CG_LAYER_SECCOMP = 1u << 16,
 	CG_LAYER_CREDS = 1u << 17,          /* uid/gid set, capabilities dropped */
+	CG_LAYER_ROOTFS = 1u << 18,         /* minimal filesystem view (view.c) */
 };
 #define CG_LAYER_NAMESPACES (CG_LAYER_USERNS | CG_LAYER_PIDNS | CG_LAYER_NETNS | \
 	CG_LAYER_IPCNS | CG_LAYER_UTSNS | CG_LAYER_MNTNS)
-#define CG_LAYER_ALL ((CG_LAYER_CREDS << 1) - 1)
+#define CG_LAYER_ALL ((CG_LAYER_ROOTFS << 1) - 1)
 
 const char *sandbox_layer_name(uint32_t layer);
 uint32_t sandbox_layer_from_name(const char *name);
@@ -90,11 +91,12 @@ enum cg_child_msg_kind {
 enum cg_step {
 	CG_STEP_SYNC = 1,
 	CG_STEP_SESSION,
-	CG_STEP_MOUNTS,
+	CG_STEP_IDS,
+	CG_STEP_MOUNTS,             /* private mounts, view, /proc */
 	CG_STEP_HOSTNAME,
 	CG_STEP_RLIMITS,
 	CG_STEP_FDS,
-	CG_STEP_CREDS,
+	CG_STEP_CAPS,
 	CG_STEP_NNP,
 	CG_STEP_LANDLOCK,
 	CG_STEP_SECCOMP,
@@ -118,6 +120,22 @@ struct cg_rlimit_item {
 	struct rlimit value;
 };
 
+/* One step of building the filesystem view, replayed by the child. */
+enum cg_view_kind {
+	CG_VIEW_DIR = 1,            /* mkdir dst */
+	CG_VIEW_FILE = 2,           /* create dst (a mount point for a file) */
+	CG_VIEW_LINK = 3,           /* symlink src -> dst */
+	CG_VIEW_BIND_RO = 4,        /* bind src on dst, read-only */
+	CG_VIEW_BIND_RW = 5,        /* bind src on dst */
+};
+
+struct cg_view_op {
+	enum cg_view_kind kind;
+	char *path;                 /* the path as the client sees it */
+	char *dst;                  /* "/newroot" + path */
+	char *src;                  /* "/oldroot" + path, or a link's target */
+};
+
 struct cg_sandbox_plan {
 	char *name;
 	char *program;              /* resolved absolute path that is exec'd */
@@ -131,6 +149,9 @@ struct cg_sandbox_plan {
 	uint32_t planned;           /* layers that will be attempted */
 
 	struct cg_path_list implicit;   /* program, interpreter, libraries */
+	struct cg_path_list refs;       /* the names they are opened by */
+	struct cg_view_op *view_ops;
+	size_t n_view_ops;
 	struct cg_path_list read, write, exec;  /* copies, for the attestation */
 	struct cg_sandbox_limits limits;
 
@@ -160,12 +181,20 @@ struct cg_sandbox_plan {
 
 /* config.c */
 int sandbox_path_list_add(struct cg_path_list *list, const char *path);
+int sandbox_path_list_add_dup(struct cg_path_list *list, const char *path);
 void sandbox_path_list_free(struct cg_path_list *list);
 bool sandbox_path_list_has(const struct cg_path_list *list, const char *path);
 
 /* elf.c: adds program, interpreter(s) and libraries to list. */
 int sandbox_elf_resolve(const char *program, const char *const *envp,
-    char **resolved, struct cg_path_list *list, struct cg_error *err);
+    char **resolved, struct cg_path_list *list, struct cg_path_list *refs,
+    struct cg_error *err);
+
+/* view.c */
+int sandbox_view_prepare(const struct cg_sandbox_config *cfg,
+    struct cg_sandbox_plan *plan, struct cg_error *err);
+void sandbox_view_free(struct cg_sandbox_plan *plan);
+int sandbox_view_enter(const struct cg_sandbox_plan *plan, uint32_t *applied);
 
 /* landlock.c */
 int sandbox_landlock_abi(void);
@@ -186,7 +215,8 @@ int sandbox_ns_write_maps(const struct cg_sandbox_plan *plan, pid_t pid,
     struct cg_error *err);
 int sandbox_ns_mounts_enter(const struct cg_sandbox_plan *plan, uint32_t *applied);
 int sandbox_ns_hostname_enter(const struct cg_sandbox_plan *plan);
-int sandbox_creds_enter(const struct cg_sandbox_plan *plan);
+int sandbox_ids_enter(const struct cg_sandbox_plan *plan);
+int sandbox_caps_enter(void);
 
 /* limits.c */
 int sandbox_limits_prepare(const struct cg_sandbox_config *cfg,

@@ -93,7 +93,8 @@ sandbox_ns_write_maps(const struct cg_sandbox_plan *plan, pid_t pid,
 	return write_proc(pid, "gid_map", map, err);
 }
 
-/* Child: private mounts, then a /proc that shows only the sandbox. */
+/* Child: private mounts, then the minimal view (view.c) with a /proc that
+ * shows only the sandbox, or, without a view, that /proc over the host's. */
 int
 sandbox_ns_mounts_enter(const struct cg_sandbox_plan *plan, uint32_t *applied)
 {
@@ -103,6 +104,12 @@ sandbox_ns_mounts_enter(const struct cg_sandbox_plan *plan, uint32_t *applied)
 		return errno;
 	if ((plan->clone_flags & CLONE_NEWPID) == 0)
 		return 0;
+	if (plan->n_view_ops > 0) {
+		int e = sandbox_view_enter(plan, applied);
+
+		if (e != 0 || (*applied & CG_LAYER_ROOTFS))
+			return e;
+	}
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
 		if (plan->required & CG_LAYER_PROC)
 			return errno;
@@ -120,19 +127,29 @@ sandbox_ns_hostname_enter(const struct cg_sandbox_plan *plan)
 	return sethostname("capgate", 7) != 0 ? errno : 0;
 }
 
+/* The bounding set, while we may still have CAP_SETPCAP. Without it (no
+ * user namespace, not root) the drop fails with EPERM, which is harmless:
+ * such a process has no capabilities to keep and no_new_privs follows. */
+static int
+drop_bounding_set(void)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in < 0)
+			break;          /* past the kernel's last capability */
+		if (in == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
+			return errno;
+	}
+	return 0;
+}
+
 static int
 drop_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
-	for (int cap = 0; cap < 64; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-			if (errno == EINVAL)
-				break;      /* past the last capability */
-			if (errno != EPERM || (unsigned)cap > CAP_LAST_CAP)
-				return errno;
-		}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
 	    errno != EINVAL)
 		return errno;
@@ -143,20 +160,34 @@ drop_capabilities(void)
 }
 
 /*
- * Child: final ids, no supplementary groups where we may drop them, no
- * capabilities in any set. Raw syscalls: glibc's wrappers broadcast id
- * changes to every thread it believes exists, and after clone3 from a
- * threaded gateway those threads are not in the child (the broadcast
- * would wait for them forever).
+ * Child: final ids and no supplementary groups where we may drop them,
+ * before any mount: as root the child starts as host uid 0, unmapped in
+ * its namespace, and could create no file in its own tmpfs. The namespace
+ * capabilities survive (inside, uid 0 is not mapped, so no "root" rule
+ * clears them) until sandbox_caps_enter() drops them. Raw syscalls:
+ * glibc's wrappers broadcast id changes to every thread it believes
+ * exists, and after clone3 from a threaded gateway those threads are not
+ * in the child (the broadcast would wait for them forever).
  */
 int
-sandbox_creds_enter(const struct cg_sandbox_plan *plan)
+sandbox_ids_enter(const struct cg_sandbox_plan *plan)
 {
+	int e = drop_bounding_set();
+
+	if (e != 0)
+		return e;
 	if (plan->drop_groups && syscall(SYS_setgroups, 0, NULL) != 0)
 		return errno;
 	if (syscall(SYS_setresgid, plan->inner_gid, plan->inner_gid, plan->inner_gid) != 0)
 		return errno;
 	if (syscall(SYS_setresuid, plan->inner_uid, plan->inner_uid, plan->inner_uid) != 0)
 		return errno;
+	return 0;
+}
+
+/* Child: no capabilities in any set, once the mounts are done. */
+int
+sandbox_caps_enter(void)
+{
 	return drop_capabilities();
 }

@@ -107,13 +107,14 @@ sandbox_prepare(const struct cg_sandbox_config *cfg,
 	plan->planned = CG_LAYER_SESSION | CG_LAYER_NNP;
 	if (copy_request(cfg, req, plan, err) != 0 ||
 	    sandbox_elf_resolve(plan->argv[0], req->envp, &plan->program,
-	    &plan->implicit, err) != 0 ||
+	    &plan->implicit, &plan->refs, err) != 0 ||
 	    (access("/etc/ld.so.cache", R_OK) == 0 &&
 	    sandbox_path_list_add(&plan->implicit, "/etc/ld.so.cache") != 0) ||
 	    sandbox_env_prepare(req, plan, err) != 0 ||
 	    sandbox_ns_prepare(plan, err) != 0 ||
 	    sandbox_limits_prepare(cfg, plan, err) != 0 ||
 	    sandbox_landlock_prepare(cfg, plan, err) != 0 ||
+	    sandbox_view_prepare(cfg, plan, err) != 0 ||
 	    sandbox_seccomp_prepare(cfg, plan, err) != 0 ||
 	    check_required(plan, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')
@@ -146,6 +147,8 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 	free_strv(plan->envp);
 	free(plan->filter);
 	sandbox_path_list_free(&plan->implicit);
+	sandbox_path_list_free(&plan->refs);
+	sandbox_view_free(plan);
 	sandbox_path_list_free(&plan->read);
 	sandbox_path_list_free(&plan->write);
 	sandbox_path_list_free(&plan->exec);

@@ -89,7 +89,7 @@ static const char *const runtime_names[] = {
 	"ftruncate", "truncate", "fsync", "fdatasync", "sync_file_range",
 	"getdents", "getdents64", "statfs", "fstatfs", "fadvise64", "fallocate",
 	"sendfile", "copy_file_range", "splice", "tee", "readahead",
-	"memfd_create", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+	"memfd_create",
 	"chdir", "fchdir", "umask", "utimensat", "fchmod", "fchmodat", "chmod",
 	"flock", "mincore", "msync", "mlock", "munlock", "timer_create",
 	"timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
@@ -177,6 +177,13 @@ add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
 	    SCMP_A0(SCMP_CMP_EQ, 0));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* The client library waits for answers with a receive timeout on its
+	 * gateway socket (one syscall per frame instead of poll + recv): only
+	 * SOL_SOCKET / SO_RCVTIMEO (both layouts), nothing else. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO_OLD));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO_NEW));
 	if (profile == CG_PROFILE_STRICT) {
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0));
@@ -203,6 +210,20 @@ add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 	return rc;
 }
 
+/* For custom profiles: the checked form of a listed syscall. */
+static int
+add_custom_checked(scmp_filter_ctx ctx, int nr)
+{
+	if (nr == SCMP_SYS(clone))
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0));
+	if (nr == SCMP_SYS(ioctl))
+		return allow_arg_in(ctx, nr, 1, ioctl_allowed, CG_ARRAY_LEN(ioctl_allowed));
+	if (nr == SCMP_SYS(prctl))
+		return allow_arg_in(ctx, nr, 0, prctl_strict, CG_ARRAY_LEN(prctl_strict));
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
+}
+
 /* Syscalls a policy adds by name; the argument-checked ones keep checks. */
 static int
 add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
@@ -212,18 +233,26 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 
 	for (size_t i = 0; i < cfg->n_syscalls; i++) {
 		int nr = cfg->syscalls[i], rc;
+		bool checked = nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
+		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64);
 
-		if (nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
-		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
-		    nr == SCMP_SYS(openat) || nr == SCMP_SYS(open))
+		if (checked && cfg->profile != CG_PROFILE_CUSTOM)
 			continue;       /* already present, with their checks */
-		if (nr == SCMP_SYS(socket) || nr == SCMP_SYS(socketpair))
+		if (checked)
+			rc = add_custom_checked(ctx, nr);
+		else if (cfg->profile != CG_PROFILE_CUSTOM &&
+		    (nr == SCMP_SYS(openat) || nr == SCMP_SYS(open)))
+			continue;       /* strict stays read-only; runtime has them */
+		else if (nr == SCMP_SYS(socket) || nr == SCMP_SYS(socketpair))
 			rc = allow_arg_in(ctx, nr, 0, families, CG_ARRAY_LEN(families));
 		else
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		if (rc != 0 && rc != -EEXIST)
 			return cg_error_set(err, "seccomp: syscall %d: %s", nr, strerror(-rc));
 	}
+	if (cfg->profile == CG_PROFILE_CUSTOM &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
+		return cg_error_set(err, "seccomp: clone3 rule failed");
 	return 0;
 }
 

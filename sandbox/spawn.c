@@ -42,11 +42,12 @@
 static const char *const step_names[] = {
 	[CG_STEP_SYNC] = "waiting for the uid/gid maps",
 	[CG_STEP_SESSION] = "new session",
-	[CG_STEP_MOUNTS] = "private mounts and /proc",
+	[CG_STEP_IDS] = "uid/gid",
+	[CG_STEP_MOUNTS] = "filesystem view",
 	[CG_STEP_HOSTNAME] = "hostname",
 	[CG_STEP_RLIMITS] = "resource limits",
 	[CG_STEP_FDS] = "file descriptors",
-	[CG_STEP_CREDS] = "uid/gid and capabilities",
+	[CG_STEP_CAPS] = "dropping capabilities",
 	[CG_STEP_NNP] = "no_new_privs",
 	[CG_STEP_LANDLOCK] = "Landlock",
 	[CG_STEP_SECCOMP] = "seccomp filter",
@@ -151,39 +152,44 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 		applied |= CG_LAYER_UTSNS;
 	if (plan->clone_flags & CLONE_NEWNS)
 		applied |= CG_LAYER_MNTNS;
-	/* 3. Filesystem view: private mounts, our own /proc, our hostname
-	 *    (needs the namespace capabilities we drop in step 6). */
+	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
+	if ((e = sandbox_ids_enter(plan)) != 0)
+		child_fail(status, CG_STEP_IDS, e);
+	/* 4. Filesystem view: private mounts, only the granted paths under
+	 *    a fresh root, our own /proc, our hostname. */
 	if ((e = sandbox_ns_mounts_enter(plan, &applied)) != 0)
 		child_fail(status, CG_STEP_MOUNTS, e);
 	if ((e = sandbox_ns_hostname_enter(plan)) != 0)
 		child_fail(status, CG_STEP_HOSTNAME, e);
-	/* 4. Resource limits, soft = hard. */
-	if ((e = sandbox_limits_enter(plan)) != 0)
-		child_fail(status, CG_STEP_RLIMITS, e);
-	applied |= plan->planned & CG_LAYER_RLIMITS;
-	/* 5. Descriptors: 0-2, gateway on 3, key on 4, nothing else. The
+	/* 5. Descriptors: 0-2, gateway on 3, key on 4, nothing else, before
+	 *    the limits: a busy gateway's descriptors may lie above the
+	 *    client's open_files limit, and moving them needs room. The
 	 *    environment is plan->envp, given to execve below. */
 	if ((e = sandbox_fds_enter(plan, &status, &ruleset)) != 0)
 		child_fail(status, CG_STEP_FDS, e);
 	applied |= CG_LAYER_FDS | CG_LAYER_ENV;
-	/* 6. Final uid/gid, no groups where droppable, no capabilities. */
-	if ((e = sandbox_creds_enter(plan)) != 0)
-		child_fail(status, CG_STEP_CREDS, e);
+	/* 6. Resource limits, soft = hard. */
+	if ((e = sandbox_limits_enter(plan)) != 0)
+		child_fail(status, CG_STEP_RLIMITS, e);
+	applied |= plan->planned & CG_LAYER_RLIMITS;
+	/* 7. No capabilities in any set. */
+	if ((e = sandbox_caps_enter()) != 0)
+		child_fail(status, CG_STEP_CAPS, e);
 	applied |= plan->planned & CG_LAYER_CREDS;
-	/* 7. no_new_privs: no setuid or file-capability gain across exec,
+	/* 8. no_new_privs: no setuid or file-capability gain across exec,
 	 *    and the precondition for Landlock and seccomp without privilege. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(status, CG_STEP_NNP, errno);
 	applied |= CG_LAYER_NNP;
-	/* 8. Landlock: files, TCP, abstract sockets and signals. */
+	/* 9. Landlock: files, TCP, abstract sockets and signals. */
 	if ((e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
-	/* 9. seccomp last: from here on only the profile's syscalls. */
+	/* 10. seccomp last: from here on only the profile's syscalls. */
 	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
 		child_fail(status, CG_STEP_SECCOMP, e);
 	if (notify >= 0)
 		applied |= CG_LAYER_SECCOMP;
-	/* 10. Report what was applied, hand over the listener, exec. */
+	/* 11. Report what was applied, hand over the listener, exec. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
 	child_send(status, &msg, notify);
@@ -238,7 +244,7 @@ struct spawn_state {
 
 /* The first notification must be our own execve of the program. */
 static int
-answer_first_exec(struct spawn_state *st, struct cg_error *err)
+answer_first_exec(struct spawn_state *st, pid_t pid, struct cg_error *err)
 {
 	struct seccomp_notif n;
 	struct cg_sandbox_event ev;
@@ -247,7 +253,8 @@ answer_first_exec(struct spawn_state *st, struct cg_error *err)
 
 	if (rc <= 0)
 		return rc;      /* error, or the notification vanished */
-	if (!sandbox_notify_is_exec(&n) || st->exec_answered || !st->need_exec_answer) {
+	if (!sandbox_notify_is_exec(&n) || st->exec_answered || !st->need_exec_answer ||
+	    (pid_t)n.pid != pid) {
 		sandbox_notify_describe(&n, &ev);
 		return cg_error_set(err, "the child made syscall %s (%d) before its exec",
 		    ev.name, ev.nr);
@@ -281,6 +288,13 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 		return cg_error_set(err, "unexpected status message from the child");
 	st->ready = true;
 	plan->applied = msg.applied;
+	/* The attestation is a fact: a required layer the child did not
+	 * apply ends the spawn here, whatever the plan said. */
+	for (uint32_t bit = 1; bit <= CG_LAYER_ALL; bit <<= 1)
+		if (plan->required & ~msg.applied & bit)
+			return cg_error_set(err, "sandbox layer \"%s\" is required by the "
+			    "policy but the child could not apply it (list it under "
+			    "\"degrade\" to run without it)", sandbox_layer_name(bit));
 	if (plan->filter != NULL && st->notify_fd < 0)
 		return cg_error_set(err, "the child did not pass its seccomp listener");
 	return 0;
@@ -311,7 +325,7 @@ await_exec(struct cg_sandbox_plan *plan, int status, int pidfd,
 			continue;
 		if (n < 0)
 			return cg_error_set(err, "poll: %s", strerror(errno));
-		if ((p[1].revents & POLLIN) && answer_first_exec(st, err) != 0)
+		if ((p[1].revents & POLLIN) && answer_first_exec(st, plan->pid, err) != 0)
 			return -1;
 		if ((p[0].revents & (POLLIN | POLLHUP)) &&
 		    handle_status(plan, status, st, &done, err) != 0)
@@ -326,12 +340,20 @@ static pid_t
 clone_child(uint64_t flags, int *pidfd)
 {
 	struct clone_args ca;
+	pid_t pid;
 
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = CLONE_PIDFD | flags;
 	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
 	ca.exit_signal = SIGCHLD;
-	return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	/* Container runtimes' seccomp profiles answer ENOSYS to clone3;
+	 * clone() takes the same flags and returns the pidfd through its
+	 * parent_tid argument. Without a stack it behaves like fork. */
+	if (pid < 0 && errno == ENOSYS)
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | flags | SIGCHLD),
+		    NULL, pidfd, NULL, 0UL);
+	return pid;
 }
 
 /* clone3 with every namespace; without them only if the policy allows. */
@@ -359,7 +381,7 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 		sandbox_enter(plan, status_child);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
-		return cg_error_set(err, "clone3 with namespaces failed: %s%s", strerror(e),
+		return cg_error_set(err, "creating the namespaces failed: %s%s", strerror(e),
 		    e == EPERM || e == ENOSPC ? " (are unprivileged user namespaces "
 		    "disabled?)" : "");
 	return pid;

@@ -18,6 +18,8 @@
 #error HARNESS_DIR must name the build directory of the probes
 #endif
 
+int harness_key_fd = -1;
+
 const char *
 harness_dir(void)
 {
@@ -30,6 +32,29 @@ harness_require_all(void)
 	const char *v = getenv("CAPGATE_REQUIRE_ALL");
 
 	return v != NULL && strcmp(v, "1") == 0;
+}
+
+const char *
+harness_missing_feature(void)
+{
+	static char why[700];
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+	int abi = 0;
+
+	snprintf(probe, sizeof(probe), "%s/probe", HARNESS_DIR);
+	if (harness_run("{\"profile\":\"strict\"}", argv, NULL, &r) != 0) {
+		snprintf(why, sizeof(why), "%s", r.error);
+		return why;
+	}
+	abi = (int)json_integer_value(json_object_get(r.attestation, "landlock_abi"));
+	json_decref(r.attestation);
+	if (abi < 6) {
+		snprintf(why, sizeof(why), "Landlock ABI %d < 6", abi);
+		return why;
+	}
+	return NULL;
 }
 
 const struct cg_sandbox_event *
@@ -164,7 +189,7 @@ harness_run(const char *section_json, const char *const *argv,
 	    pipe2(pipefd, O_CLOEXEC) != 0)
 		abort();
 	req = (struct cg_spawn_request){ .argv = argv, .envp = envp ? envp : default_env,
-	    .gateway_fd = sp[1], .key_fd = -1, .name = "probe" };
+	    .gateway_fd = sp[1], .key_fd = harness_key_fd, .name = "probe" };
 	if (sandbox_prepare(cfg, &req, &plan, &err) != 0)
 		set_error(res, "prepare", &err);
 	else if (spawn_with_stdout(plan, pipefd[1], &child, &err) != 0)

@@ -11,7 +11,7 @@
 
 #include "sandbox/sandbox.h"
 
-#define HARNESS_MAX_EVENTS 16
+#define HARNESS_MAX_EVENTS 64
 
 struct harness_result {
 	bool spawned;
@@ -30,12 +30,19 @@ struct harness_result {
 int harness_run(const char *section_json, const char *const *argv,
     const char *const *envp, struct harness_result *res);
 
+/* The key fd the next harness_run() passes (fd 4 in the child); -1: none. */
+extern int harness_key_fd;
+
 /* The event whose syscall name is name, or NULL. */
 const struct cg_sandbox_event *harness_event(const struct harness_result *res,
     const char *name);
 
 /* Directory of the test programs (probe, probe-static). */
 const char *harness_dir(void);
+
+/* NULL when this kernel gives every layer the tests rely on (user
+ * namespaces, Landlock ABI 6, seccomp notifications); otherwise why not. */
+const char *harness_missing_feature(void);
 
 /* CAPGATE_REQUIRE_ALL=1 turns a missing kernel feature into a failure. */
 bool harness_require_all(void);

@@ -28,6 +28,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -379,6 +381,45 @@ tcp_connect(void)
 }
 
 static int
+key_fd(void)
+{
+	char buf[16] = "";
+
+	if (read(4, buf, sizeof(buf) - 1) != 4 || strcmp(buf, "key!") != 0)
+		return report("FAIL", "fd 4 did not carry the key");
+	for (int fd = 5; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			return report("FAIL", "fd %d is open", fd);
+	return report("OK", "key on fd 4, nothing above");
+}
+
+/* Capabilities left in any set (runtime profile: capget, PR_CAPBSET_READ). */
+static int
+caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return report("FAIL", "capget: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		if (d[i].effective || d[i].permitted || d[i].inheritable)
+			return report("ALLOWED", "capabilities %x/%x/%x", d[i].effective,
+			    d[i].permitted, d[i].inheritable);
+	for (int c = 0; c < 64; c++) {
+		int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+
+		if (in < 0)
+			break;
+		if (in == 1)
+			return report("ALLOWED", "capability %d in the bounding set", c);
+	}
+	if (getuid() == 0 || geteuid() == 0)
+		return report("ALLOWED", "uid 0");
+	return report("BLOCKED", "no capabilities, uid %d", (int)getuid());
+}
+
+static int
 run(const char *a, const char *arg)
 {
 	pid_t ppid = arg != NULL ? atoi(arg) : 1;
@@ -402,9 +443,34 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "read-sys")) return try_open("/sys/kernel/notes", O_RDONLY);
 	if (!strcmp(a, "read-kmsg")) return try_open("/dev/kmsg", O_RDONLY);
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
+	if (!strcmp(a, "exec-arg")) return try_exec(arg);
+	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "exec-flood")) {
+		int n = 0;
+		for (; n < 100; n++)
+			execve("/bin/sh", (char *[]){ (char *)"sh", NULL }, environ);
+		return report("ALLOWED", "survived %d exec attempts", n);
+	}
+	if (!strcmp(a, "child-violation")) {
+		int status;
+		pid_t p = fork();
+		if (p == 0) {
+			ptrace(PTRACE_TRACEME, 0, 0, 0);
+			_exit(0);
+		}
+		waitpid(p, &status, 0);
+		sleep(1);
+		return report("ALLOWED", "the family survived a child's violation");
+	}
+	if (!strcmp(a, "caps")) return caps();
 	if (!strcmp(a, "exec-self")) return try_exec("/proc/self/exe");
 	if (!strcmp(a, "exec-memfd")) return try_exec_memfd();
 	if (!strcmp(a, "socket")) return try_socket(atoi(arg));
+	if (!strcmp(a, "stat-shadow")) {
+		struct stat st;
+		RC(stat("/etc/shadow", &st));
+	}
+	if (!strcmp(a, "pathname")) return try_connect_unix(arg, 0);
 	if (!strcmp(a, "dbus")) return try_connect_unix("/run/dbus/system_bus_socket", 0);
 	if (!strcmp(a, "abstract")) return try_connect_unix(arg, 1);
 	if (!strcmp(a, "ptrace")) RC(ptrace(PTRACE_ATTACH, ppid, 0, 0));

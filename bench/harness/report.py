@@ -46,6 +46,7 @@ class ReportMixin:
             sp = self.other["spawn"].get(placement, {})
             ms = lambda n: (round(sp[n]["p50_us"] / 1000.0, 3) if n in sp else None)
             s["spawn_ms" + sfx] = ms("capgate")
+            s["spawn_new_log_ms" + sfx] = ms("capgate_new_log")
             s["fork_exec_spawn_ms" + sfx] = ms("fork_exec")
             s["bwrap_spawn_ms" + sfx] = ms("bwrap")
             mem = self.other["memory"].get(placement, {})
@@ -112,7 +113,8 @@ class ReportMixin:
         print("\nspawn, median ms (free / pinned):", file=out)
         for key, label in (("fork_exec_spawn_ms", "fork+exec /bin/true"),
                            ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
-                           ("spawn_ms", "capgate run /bin/true")):
+                           ("spawn_ms", "capgate run /bin/true"),
+                           ("spawn_new_log_ms", "  same, creating its audit log")):
             print("  %-34s %8s / %8s" % (label, fmt(summary.get(key)),
                                          fmt(summary.get(key + "_pinned"))), file=out)
         sp = self.other["spawn"]
@@ -206,7 +208,8 @@ class ReportMixin:
         lines += ["", "| spawn, median ms | free | pinned |", "|---|---|---|"]
         for key, label in (("fork_exec_spawn_ms", "fork+exec /bin/true"),
                            ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
-                           ("spawn_ms", "capgate run /bin/true")):
+                           ("spawn_ms", "capgate run /bin/true"),
+                           ("spawn_new_log_ms", "same, creating its audit log")):
             lines.append("| %s | %s | %s |" % (label, f2(summary.get(key)),
                                                f2(summary.get(key + "_pinned"))))
         lines += ["", "| target | value | limit | |", "|---|---|---|---|"]

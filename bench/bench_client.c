@@ -10,6 +10,8 @@
  *            N cg_send, then one invoke on C2 whose reply proves the gateway
  *            has handled every send before it (frames are handled in order)
  *   pipeline --channel C --size B --iters N --window W   invokes in flight
+ *            (a hook: cg_invoke() blocks, so bench-pipeline measures this
+ *            through the frame codec until the library can pipeline)
  *   spin     --channel C --size B --seconds S [--go]     invoke until S
  *            seconds pass; count and latency (scale and fairness runs).
  *            With --go it first says "ready" and waits for a byte on
@@ -26,7 +28,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "sandbox/sandbox.h"
 
@@ -420,5 +421,8 @@ client_handle_exit(struct cg_client *c)
 	audit_append_event(c->gw->audit, "exit", f);
 	json_decref(f);
 	frame_session_wipe(&c->sess);
-	c->gw->nlive--;
+	if (c->backend != NULL)
+		backend_exited(c);
+	else
+		c->gw->nlive--;
 }

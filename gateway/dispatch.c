@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "gateway/handlers.h"
 #include "policy/schema.h"
@@ -296,6 +297,39 @@ out:
 	json_decref(res.data);
 }
 
+/*
+ * Step 6 for a backend channel: the request goes out under the gateway's
+ * own id and is answered later (dispatch_finish), so for an invoke the
+ * decision, the reply and the audit record wait until then. Returns true
+ * when the request is now pending.
+ */
+static bool
+forward(struct cg_client *c, const struct cg_frame *f,
+    const struct cg_channel *ch, struct cg_chan_state *st, struct decision *d)
+{
+	int idx = (int)(ch - c->gw->policy->channels);
+	const char *reason = NULL;
+	enum cg_status s;
+	bool pending;
+
+	if (ch->route == CG_ROUTE_CLIENT) {
+		s = events_relay(c, f, ch, &reason);
+		if (s != CG_STATUS_OK)
+			deny(d, CG_DECISION_DENY, s, reason);
+		return false;
+	}
+	s = backend_forward(c, f, idx, (int32_t)(st - c->chan), &pending, &reason);
+	if (s != CG_STATUS_OK) {
+		deny(d, CG_DECISION_ERROR, s, reason);
+		return false;
+	}
+	if (pending) {
+		c->inflight++;
+		st->inflight++;
+	}
+	return pending;
+}
+
 static void
 handle_request(struct cg_client *c, const struct cg_frame *f)
 {
@@ -312,8 +346,14 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 		ch = check_channel(c, f, &st, &d, start);
 	if (d.decision == CG_DECISION_ALLOW)
 		args = check_body(c, f, ch, &d);
-	if (d.decision == CG_DECISION_ALLOW)
+	if (d.decision == CG_DECISION_ALLOW && ch->route != CG_ROUTE_BUILTIN) {
+		if (forward(c, f, ch, st, &d)) {
+			json_decref(args);
+			return;
+		}
+	} else if (d.decision == CG_DECISION_ALLOW) {
 		run_handler(c, f, ch, args, &d);
+	}
 	if (d.decision == CG_DECISION_ALLOW) {
 		st->uses++;
 		st->succeeded = true;
@@ -324,10 +364,157 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 	audit_decision(c, f, ch, &d, start);
 }
 
+/* A backend's status is passed on, except "protocol", which only the
+ * gateway's own frame checks may produce. */
+static enum cg_status
+backend_status(uint16_t status)
+{
+	if (status == CG_STATUS_OK || status >= CG_STATUS_PROTOCOL)
+		return CG_STATUS_FAILED;
+	return (enum cg_status)status;
+}
+
+/* Steps 6 and 7 for a backend's REPLY: the body within limits, then the
+ * response schema, then the reply under the client's own request id. */
+static void
+check_answer(struct cg_client *c, const struct cg_channel *ch,
+    const struct cg_pending *p, const struct cg_frame *answer,
+    struct decision *d)
+{
+	const struct cg_limits *l = &c->gw->policy->limits;
+	struct cg_json_limits lim = { l->json_depth, l->json_members, CG_FRAME_MAX };
+	struct cg_frame r = { 0 };
+	enum cg_body_result br;
+	struct cg_error err;
+	json_t *data = NULL;
+
+	br = frame_parse_body(answer->body, answer->body_len, &lim, &data);
+	if (br != CG_BODY_OK) {
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "backend-bad-json");
+		d->detail = frame_body_result_name(br);
+		return;
+	}
+	if (ch->response != NULL && schema_validate(ch->response, data, &err) != 0) {
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "response-schema");
+		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		json_decref(data);
+		return;
+	}
+	json_decref(data);
+	r.type = CG_MSG_REPLY;
+	r.request_id = p->client_id;
+	r.body = answer->body_len > 0 ? answer->body : "null";
+	r.body_len = answer->body_len > 0 ? answer->body_len : 4;
+	if (client_queue(c, &r, NULL, 0) != 0)
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "reply-failed");
+}
+
+/*
+ * The end of a pending invoke: an answer from the backend, or (answer
+ * NULL) a timeout or the backend's end with status st. Exactly one reply
+ * and one audit record, as for a built-in; the in-flight counts drop.
+ * Frees p.
+ */
+void
+dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
+    enum cg_status st, const char *reason)
+{
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	struct cg_client *c = p->client;
+	const struct cg_channel *ch = &c->gw->policy->channels[p->channel];
+	struct cg_chan_state *cs = &c->chan[p->slot];
+	struct cg_frame req = { 0 };
+
+	req.type = CG_MSG_INVOKE;
+	req.request_id = p->client_id;
+	req.channel = ch->name;
+	req.channel_len = strlen(ch->name);
+	req.body = p->body;
+	req.body_len = p->body_len;
+	c->inflight--;
+	cs->inflight--;
+	if (answer == NULL)
+		deny(&d, CG_DECISION_ERROR, st, reason);
+	else if (answer->type == CG_MSG_ERROR)
+		deny(&d, CG_DECISION_ERROR, backend_status(answer->status),
+		    "backend-error");
+	else
+		check_answer(c, ch, p, answer, &d);
+	if (d.decision == CG_DECISION_ALLOW) {
+		cs->uses++;
+		cs->succeeded = true;
+	} else {
+		reply_error(c, &req, d.status);
+	}
+	audit_decision(c, &req, ch, &d, p->start_ns);
+	free(p->body);
+	free(p);
+}
+
+/* A decision about a frame that came from a backend (an event, a late
+ * reply): recorded under the backend's name. */
+void
+dispatch_audit_event(struct cg_gateway *gw, const char *source,
+    const struct cg_frame *f, enum cg_decision dec, const char *reason,
+    const char *pointer, const char *detail)
+{
+	struct cg_audit_decision rec = { 0 };
+	unsigned char digest[32];
+
+	rec.client = source;
+	rec.channel = f->channel_len ? f->channel : NULL;
+	rec.channel_len = f->channel_len;
+	rec.kind = frame_type_name(f->type);
+	rec.request_id = f->request_id;
+	rec.decision = dec;
+	rec.reason = reason;
+	rec.pointer = pointer != NULL && pointer[0] ? pointer : NULL;
+	rec.detail = detail;
+	if (f->body_len > 0) {
+		crypto_generichash(digest, sizeof(digest),
+		    (const unsigned char *)f->body, f->body_len, NULL, 0);
+		rec.digest = digest;
+	}
+	audit_append_decision(gw->audit, &rec);
+}
+
+/*
+ * SUBSCRIBE / UNSUBSCRIBE: a client may listen to an event channel it is
+ * granted, or to a client-to-client channel addressed to it. Anything else
+ * is denied and audited like a request; there is no answer either way (the
+ * client cannot tell a denied subscription from a quiet channel).
+ */
+static void
+handle_subscribe(struct cg_client *c, const struct cg_frame *f)
+{
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	const struct cg_policy *p = c->gw->policy;
+	const struct cg_channel *ch = NULL;
+	int idx = policy_channel_index(p, f->channel, f->channel_len);
+	int self = (int)(c->pol - p->clients);
+	uint64_t start = cg_now_ns();
+
+	if (idx < 0) {
+		deny(&d, CG_DECISION_NOTFOUND, CG_STATUS_DENIED, "not-found");
+	} else if (ch = &p->channels[idx], c->pol->slot[idx] < 0) {
+		deny(&d, CG_DECISION_DENY, CG_STATUS_DENIED, "not-granted");
+	} else if (ch->kind != CG_CHAN_EVENT && !(ch->route == CG_ROUTE_CLIENT &&
+	    ch->target == self)) {
+		deny(&d, CG_DECISION_DENY, CG_STATUS_DENIED, "not-subscribable");
+	} else {
+		c->chan[c->pol->slot[idx]].subscribed = f->type == CG_MSG_SUBSCRIBE;
+	}
+	audit_decision(c, f, ch, &d, start);
+}
+
 void
 dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
     unsigned nfds)
 {
+	if (c->backend != NULL) {
+		backend_dispatch(c, f, fds, nfds);
+		return;
+	}
 	/* No message type declares fds from the client yet: surplus fds are
 	 * closed, never kept. */
 	for (unsigned i = 0; i < nfds; i++)
@@ -346,8 +533,7 @@ dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
 		return;
 	case CG_MSG_SUBSCRIBE:
 	case CG_MSG_UNSUBSCRIBE:
-		/* Events come with backends; until then nothing is pushed, and
-		 * a subscription is accepted without effect. */
+		handle_subscribe(c, f);
 		return;
 	case CG_MSG_HELLO:
 	case CG_MSG_WELCOME:

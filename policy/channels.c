@@ -92,6 +92,73 @@ compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 	return 0;
 }
 
+/* A scope's "root" is relative to the policy file, like every other path
+ * in it; the handler that uses the scope checks the rest of it. */
+static int
+parse_scope(struct pol_ctx *c, json_t *obj, const char *at,
+    struct cg_channel *ch)
+{
+	json_t *scope = json_object_get(obj, "scope");
+	const char *root;
+	char sat[600];
+
+	if (scope == NULL)
+		return 0;
+	snprintf(sat, sizeof(sat), "%s/scope", at);
+	if (!json_is_object(scope))
+		return pol_fail(c, sat, "\"scope\" must be an object");
+	ch->scope = json_incref(scope);
+	if (json_object_get(scope, "root") == NULL)
+		return 0;
+	root = json_string_value(json_object_get(scope, "root"));
+	if (root == NULL || root[0] == '\0') {
+		snprintf(sat, sizeof(sat), "%s/scope/root", at);
+		return pol_fail(c, sat, "\"root\" must be a directory path");
+	}
+	if (root[0] == '/')
+		ch->scope_root = strdup(root);
+	else if (asprintf(&ch->scope_root, "%s/%s", c->p->dir, root) < 0)
+		ch->scope_root = NULL;
+	if (ch->scope_root == NULL)
+		return pol_fail(c, sat, "out of memory");
+	return 0;
+}
+
+/*
+ * "to" (or an event's "from") picks the route: "builtin:NAME" is checked by
+ * the gateway's handler table, "client:NAME" once the clients are known,
+ * anything else must name a declared backend.
+ */
+static int
+parse_route(struct pol_ctx *c, const char *at, struct cg_channel *ch)
+{
+	char tat[600];
+
+	snprintf(tat, sizeof(tat), "%s/%s", at,
+	    ch->kind == CG_CHAN_EVENT ? "from" : "to");
+	if (strncmp(ch->handler, "builtin:", 8) == 0) {
+		ch->route = CG_ROUTE_BUILTIN;
+		if (ch->kind == CG_CHAN_EVENT)
+			return pol_fail(c, tat, "events come from a backend, not "
+			    "from a built-in");
+		return 0;
+	}
+	if (strncmp(ch->handler, "client:", 7) == 0) {
+		ch->route = CG_ROUTE_CLIENT;
+		if (ch->kind == CG_CHAN_EVENT)
+			return pol_fail(c, tat, "events come from a backend, not "
+			    "from a client");
+		return 0;
+	}
+	ch->route = CG_ROUTE_BACKEND;
+	ch->target = policy_backend_index(c->p, ch->handler);
+	if (ch->target < 0)
+		return pol_fail(c, tat, "\"%s\" is not \"builtin:NAME\", "
+		    "\"client:NAME\" or a backend declared in \"backends\"",
+		    ch->handler);
+	return 0;
+}
+
 static int
 parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
     struct cg_channel *ch)
@@ -141,13 +208,14 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	}
 	if ((ch->handler = strdup(to)) == NULL)
 		return pol_fail(c, at, "out of memory");
-	if (json_object_get(obj, "scope") != NULL)
-		ch->scope = json_incref(json_object_get(obj, "scope"));
-	if (compile_schema(c, obj, at, ch->kind == CG_CHAN_EVENT ? "payload" :
+	if (parse_scope(c, obj, at, ch) != 0 ||
+	    compile_schema(c, obj, at, ch->kind == CG_CHAN_EVENT ? "payload" :
 	    "request", &ch->request) != 0 ||
 	    compile_schema(c, obj, at, "response", &ch->response) != 0)
 		return -1;
-	if (c->check != NULL) {
+	if (parse_route(c, at, ch) != 0)
+		return -1;
+	if (ch->route == CG_ROUTE_BUILTIN && c->check != NULL) {
 		struct cg_error herr;
 		char hat[520];
 		cg_error_clear(&herr);
@@ -264,8 +332,9 @@ static int
 parse_client(struct pol_ctx *c, const char *name, json_t *obj,
     struct cg_client_policy *cl)
 {
-	static const char *const keys[] = { "grants", "description", NULL };
-	char at[512];
+	static const char *const keys[] = { "grants", "exec", "description",
+	    NULL };
+	char at[512], xat[600];
 
 	pol_pointer(at, sizeof(at), "/clients", name);
 	if (!json_is_object(obj))
@@ -275,8 +344,12 @@ parse_client(struct pol_ctx *c, const char *name, json_t *obj,
 	if ((cl->name = strdup(name)) == NULL)
 		return pol_fail(c, at, "out of memory");
 	if (pol_check_keys(c, obj, at, keys) != 0 ||
-	    pol_get_string_array(c, obj, at, "grants", &cl->grants) != 0)
+	    pol_get_string_array(c, obj, at, "grants", &cl->grants) != 0 ||
+	    pol_get_string_array(c, obj, at, "exec", &cl->exec) != 0)
 		return -1;
+	snprintf(xat, sizeof(xat), "%s/exec", at);
+	if (cl->exec != NULL && json_array_size(cl->exec) == 0)
+		return pol_fail(c, xat, "expected \"exec\": [PROGRAM, ARGS...]");
 	if (cl->grants == NULL)
 		return pol_fail(c, at, "expected \"grants\": an array of channel "
 		    "names or globs");

@@ -326,13 +326,16 @@ parse_section(struct pol_ctx *c, json_t *doc)
 		snprintf(at, sizeof(at), "/sandbox%s", sub.pointer);
 		return pol_fail(c, at, "%s", sub.msg);
 	}
-	if (policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
+	if (policy_parse_backends(c, json_object_get(doc, "backends")) != 0 ||
+	    policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
 		return -1;
 	if (build_index(c->p) != 0)
 		return pol_fail(c, "", "out of memory building the channel index");
 	if (policy_resolve_phases(c) != 0)
 		return -1;
-	return policy_parse_clients(c, json_object_get(doc, "clients"));
+	if (policy_parse_clients(c, json_object_get(doc, "clients")) != 0)
+		return -1;
+	return policy_resolve_routes(c);
 }
 
 /* Maps the failing pointer to a position in the file text. */
@@ -429,6 +432,7 @@ policy_free(struct cg_policy *p)
 		schema_free(ch->response);
 		json_decref(ch->redact);
 		json_decref(ch->scope);
+		free(ch->scope_root);
 	}
 	free(p->channels);
 	for (size_t i = 0; i < p->nclients; i++) {
@@ -436,7 +440,9 @@ policy_free(struct cg_policy *p)
 		json_decref(p->clients[i].grants);
 		free(p->clients[i].slot);
 		free(p->clients[i].slot_channel);
+		json_decref(p->clients[i].exec);
 	}
+	policy_free_backends(p);
 	free(p->clients);
 	free(p->index);
 	json_decref(p->env.pass);

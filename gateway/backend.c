@@ -1,0 +1,725 @@
+/*
+ * Backends: starting, feeding, answering, restarting. See backend.h.
+ *
+ * Why this is safe for an untrusted requester: a client never talks to a
+ * backend. The gateway forwards only requests that passed the sender, grant,
+ * limit and request-schema checks, under a request id of its own (a client
+ * cannot guess or collide with another client's ids), with the caller's
+ * identity written by the gateway, not by the client. Every answer is
+ * matched to a pending request the gateway created, checked against the
+ * response schema before the client sees it, and bounded in time: a backend
+ * that hangs costs the client a timeout, one that dies costs it an
+ * "unavailable", never a hang. A client holds at most its in-flight limit of
+ * pending requests, so it cannot exhaust the gateway's memory through a
+ * slow backend.
+ */
+#include "gateway/backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "sandbox/sandbox.h"
+
+#define BACKEND_ENV_MAX 128
+#define BACKEND_STOP_GRACE_MS 2000
+#define BACKEND_BACKOFF_MAX_MS 30000
+
+/* The empty grant table a backend connection is created with: a backend is
+ * granted nothing as a client would be; what it may send is checked here. */
+static const struct cg_client_policy no_grants = { 0 };
+
+struct cg_backend {
+	struct cg_gateway *gw;
+	const struct cg_backend_policy *pol;
+	int index;
+	struct cg_client *conn;      /* the current connection, or NULL */
+	struct cg_client **dead;     /* earlier connections, freed at the end */
+	size_t ndead;
+	struct cg_pending *pending;  /* unanswered invokes, newest first */
+	uint32_t next_id;
+	unsigned restarts;
+	uint64_t restart_at_ns;      /* 0: no restart scheduled */
+	bool given_up;
+	bool kill_sent;              /* connection lost; SIGKILL sent once */
+};
+
+/* Environment: the names "pass" copies (default PATH), then "env", then
+ * the gateway's own variables. */
+static char **
+backend_env(const struct cg_backend_policy *bp)
+{
+	char **env = calloc(BACKEND_ENV_MAX + 1, sizeof(*env));
+	json_t *v, *pass = bp->pass;
+	const char *key;
+	size_t n = 0, i;
+
+	if (env == NULL)
+		return NULL;
+	if (pass == NULL) {
+		if (getenv("PATH") != NULL &&
+		    asprintf(&env[n++], "PATH=%s", getenv("PATH")) < 0)
+			goto fail;
+	} else {
+		json_array_foreach(pass, i, v) {
+			const char *val = getenv(json_string_value(v));
+			if (val != NULL && n < BACKEND_ENV_MAX - 4 &&
+			    asprintf(&env[n++], "%s=%s", json_string_value(v), val) < 0)
+				goto fail;
+		}
+	}
+	json_object_foreach(bp->env, key, v)
+		if (n < BACKEND_ENV_MAX - 4 &&
+		    asprintf(&env[n++], "%s=%s", key, json_string_value(v)) < 0)
+			goto fail;
+	if (asprintf(&env[n++], "CAPGATE_FD=3") < 0 ||
+	    asprintf(&env[n++], "CAPGATE_KEY_FD=4") < 0 ||
+	    asprintf(&env[n++], "CAPGATE_BACKEND=%s", bp->name) < 0)
+		goto fail;
+	return env;
+fail:
+	env[n > 0 ? n - 1 : 0] = NULL;
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+	return NULL;
+}
+
+static void
+free_strv(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **
+backend_argv(const struct cg_backend_policy *bp)
+{
+	size_t n = json_array_size(bp->argv);
+	char **argv = calloc(n + 1, sizeof(*argv));
+
+	for (size_t i = 0; argv != NULL && i < n; i++)
+		if ((argv[i] = strdup(json_string_value(json_array_get(bp->argv,
+		    i)))) == NULL) {
+			free_strv(argv);
+			return NULL;
+		}
+	return argv;
+}
+
+/* The child side of an unsandboxed backend: its own session, its
+ * directory, fds 0-2 + 3 (connection) + 4 (key), nothing else. Never
+ * returns; an exec failure is reported through errfd. */
+static void
+plain_child(const struct cg_backend_policy *bp, char **argv, char **env,
+    int sock, int kfd, int errfd)
+{
+	sigset_t none;
+	int e;
+
+	setsid();
+	if (chdir(bp->cwd) != 0 || dup2(sock, 3) < 0 || dup2(kfd, 4) < 0)
+		goto fail;
+	if (errfd < 5)
+		goto fail;
+	syscall(SYS_close_range, 5, (unsigned)errfd - 1, 0);
+	syscall(SYS_close_range, (unsigned)errfd + 1, ~0u, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execvpe(argv[0], argv, env);
+fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(127);
+}
+
+static int
+plain_spawn(const struct cg_backend_policy *bp, char **argv, char **env,
+    int sock, int kfd, struct cg_child *out, struct cg_error *err)
+{
+	int p[2], e = 0;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return cg_error_set(err, "pipe: %s", strerror(errno));
+	out->pid = fork();
+	if (out->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return cg_error_set(err, "fork: %s", strerror(errno));
+	}
+	if (out->pid == 0) {
+		int hi = fcntl(p[1], F_DUPFD_CLOEXEC, 100);
+		plain_child(bp, argv, env, sock, kfd, hi);
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	out->pidfd = (int)syscall(SYS_pidfd_open, out->pid, 0);
+	if (n > 0 || out->pidfd < 0) {
+		if (out->pidfd >= 0)
+			close(out->pidfd);
+		waitpid(out->pid, NULL, 0);
+		out->pidfd = -1;
+		return cg_error_set(err, "cannot start %s: %s", argv[0],
+		    strerror(n > 0 ? e : errno));
+	}
+	fcntl(out->pidfd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* A backend with a "sandbox" of its own goes through the sandbox module.
+ * The module has no working-directory option, so the gateway (single-
+ * threaded) steps into the directory around the spawn. */
+static int
+sandboxed_spawn(struct cg_client *conn, const struct cg_backend_policy *bp,
+    char **argv, char **env, int sock, int kfd, struct cg_child *out,
+    struct cg_error *err)
+{
+	struct cg_spawn_request req = { 0 };
+	int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+
+	req.argv = (const char *const *)argv;
+	req.envp = (const char *const *)env;
+	req.gateway_fd = sock;
+	req.key_fd = kfd;
+	req.name = bp->name;
+	if (here < 0 || chdir(bp->cwd) != 0) {
+		if (here >= 0)
+			close(here);
+		return cg_error_set(err, "cannot enter %s: %s", bp->cwd,
+		    strerror(errno));
+	}
+	rc = sandbox_prepare(bp->sandbox, &req, &conn->plan, err);
+	if (rc == 0)
+		rc = sandbox_spawn(conn->plan, out, err);
+	if (fchdir(here) != 0)
+		fatal("%s: cannot return to the gateway's directory", __func__);
+	close(here);
+	return rc;
+}
+
+static int
+connection_pair(int sv[2], int *kfd, struct cg_frame_session *sess)
+{
+	unsigned char key[CG_SESSION_KEY_LEN];
+	int one = 1, p[2];
+
+	randombytes_buf(key, sizeof(key));
+	frame_session_init(sess, key, 1);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		goto fail_key;
+	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0 ||
+	    cg_set_nonblock(sv[0]) != 0 || pipe2(p, O_CLOEXEC) != 0)
+		goto fail_sock;
+	if (cg_write_full(p[1], key, sizeof(key)) != (ssize_t)sizeof(key)) {
+		close(p[0]);
+		close(p[1]);
+		goto fail_sock;
+	}
+	close(p[1]);
+	*kfd = p[0];
+	sodium_memzero(key, sizeof(key));
+	return 0;
+fail_sock:
+	close(sv[0]);
+	close(sv[1]);
+fail_key:
+	sodium_memzero(key, sizeof(key));
+	return -1;
+}
+
+static void
+audit_backend(struct cg_backend *b, const char *ev, json_t *f)
+{
+	json_object_set_new(f, "backend", json_string(b->pol->name));
+	audit_append_event(b->gw->audit, ev, f);
+	json_decref(f);
+}
+
+/* Starts (or restarts) one backend; its HELLO arrives through the loop. */
+static int
+spawn_backend(struct cg_backend *b)
+{
+	struct cg_child child = { 0, -1, -1 };
+	struct cg_client *conn;
+	struct cg_error err;
+	char **argv = backend_argv(b->pol), **env = backend_env(b->pol);
+	int sv[2], kfd = -1, rc = -1;
+
+	cg_error_clear(&err);
+	conn = client_new(b->gw, &no_grants, b->pol->name);
+	if (conn == NULL || argv == NULL || env == NULL ||
+	    connection_pair(sv, &kfd, &conn->sess) != 0) {
+		cg_error_set(&err, "cannot set up: %s", strerror(errno));
+	} else {
+		conn->backend = b;
+		conn->fd = sv[0];
+		rc = b->pol->sandbox != NULL ?
+		    sandboxed_spawn(conn, b->pol, argv, env, sv[1], kfd, &child,
+		    &err) :
+		    plain_spawn(b->pol, argv, env, sv[1], kfd, &child, &err);
+		close(sv[1]);
+		close(kfd);
+	}
+	free_strv(argv);
+	free_strv(env);
+	if (rc != 0) {
+		log_warn("backend %s: %s", b->pol->name, err.msg);
+		audit_backend(b, "backend-failed", json_pack("{s:s}", "error",
+		    err.msg));
+		client_free(conn);
+		return -1;
+	}
+	conn->pid = child.pid;
+	conn->pidfd = child.pidfd;
+	conn->notify_fd = child.notify_fd;
+	conn->uid = getuid();
+	conn->gid = getgid();
+	conn->handshake_deadline_ns = cg_now_ns() +
+	    (uint64_t)b->gw->policy->limits.handshake_ms * 1000000u;
+	b->conn = conn;
+	b->kill_sent = false;
+	audit_backend(b, "backend-start", json_pack("{s:i,s:i,s:O}", "pid",
+	    (int)child.pid, "restarts", (int)b->restarts, "argv", b->pol->argv));
+	return client_watch(conn);
+}
+
+int
+backend_start_all(struct cg_gateway *gw)
+{
+	uint64_t deadline = cg_now_ns() +
+	    (uint64_t)gw->policy->limits.handshake_ms * 1000000u;
+	bool waiting = true;
+
+	if (gw->policy->nbackends == 0)
+		return 0;
+	gw->backends = calloc(gw->policy->nbackends, sizeof(*gw->backends));
+	if (gw->backends == NULL)
+		return -1;
+	for (size_t i = 0; i < gw->policy->nbackends; i++) {
+		struct cg_backend *b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			return -1;
+		b->gw = gw;
+		b->pol = &gw->policy->backends[i];
+		b->index = (int)i;
+		b->next_id = 1;
+		gw->backends[gw->nbackends++] = b;
+		if (spawn_backend(b) != 0) {
+			fprintf(stderr, "capgate run: backend %s cannot be started\n",
+			    b->pol->name);
+			return -1;
+		}
+	}
+	/* Clients start once every backend has said HELLO (or failed to in
+	 * time, and is then restarted like a crashed one). */
+	while (waiting && cg_now_ns() < deadline) {
+		waiting = false;
+		for (size_t i = 0; i < gw->nbackends; i++)
+			if (gw->backends[i]->conn != NULL &&
+			    gw->backends[i]->conn->state == CG_CLIENT_HANDSHAKE)
+				waiting = true;
+		if (waiting && gateway_turn(gw) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static struct cg_pending *
+take_pending(struct cg_backend *b, uint32_t id)
+{
+	for (struct cg_pending **pp = &b->pending; *pp != NULL;
+	    pp = &(*pp)->next) {
+		struct cg_pending *p = *pp;
+		if (p->backend_id == id) {
+			*pp = p->next;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void
+fail_all_pending(struct cg_backend *b, enum cg_status st, const char *reason)
+{
+	while (b->pending != NULL) {
+		struct cg_pending *p = b->pending;
+		b->pending = p->next;
+		dispatch_finish(p, NULL, st, reason);
+	}
+}
+
+/* {"caller":{"client":NAME,"pid":PID},"data":BODY}, BODY as the client sent
+ * it (already parsed and schema-checked, so it is one JSON value). */
+static size_t
+envelope(const struct cg_client *c, const struct cg_frame *f, char *buf,
+    size_t cap)
+{
+	json_t *js = json_string(c->name);
+	char *name = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+	const char *body = f->body_len > 0 ? f->body : "null";
+	size_t body_len = f->body_len > 0 ? f->body_len : 4;
+	int n;
+
+	json_decref(js);
+	if (name == NULL)
+		return 0;
+	n = snprintf(buf, cap, "{\"caller\":{\"client\":%s,\"pid\":%d},\"data\":",
+	    name, (int)c->pid);
+	free(name);
+	if (n < 0 || (size_t)n + body_len + 2 > cap)
+		return 0;
+	memcpy(buf + n, body, body_len);
+	buf[(size_t)n + body_len] = '}';
+	return (size_t)n + body_len + 1;
+}
+
+static struct cg_pending *
+new_pending(struct cg_backend *b, struct cg_client *c, const struct cg_frame *f,
+    int channel, int32_t slot)
+{
+	const struct cg_channel *ch = &b->gw->policy->channels[channel];
+	struct cg_pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (f->body_len > 0 &&
+	    (p->body = malloc(f->body_len)) == NULL)) {
+		free(p);
+		return NULL;
+	}
+	if (f->body_len > 0)
+		memcpy(p->body, f->body, f->body_len);
+	p->body_len = f->body_len;
+	p->client = c;
+	p->client_id = f->request_id;
+	p->backend_id = b->next_id++;
+	if (b->next_id == 0)
+		b->next_id = 1;
+	p->channel = channel;
+	p->slot = slot;
+	p->start_ns = cg_now_ns();
+	p->deadline_ns = p->start_ns + (uint64_t)ch->deadline_ms * 1000000u;
+	return p;
+}
+
+enum cg_status
+backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
+    int32_t slot, bool *pending, const char **reason)
+{
+	const struct cg_channel *ch = &c->gw->policy->channels[channel];
+	struct cg_backend *b = c->gw->backends[ch->target];
+	struct cg_frame out = { 0 };
+	struct cg_pending *p = NULL;
+	size_t len;
+
+	*pending = false;
+	if (b->conn == NULL || b->conn->state != CG_CLIENT_READY) {
+		*reason = "backend-unavailable";
+		return CG_STATUS_UNAVAILABLE;
+	}
+	len = envelope(c, f, (char *)c->gw->txbuf, CG_FRAME_MAX -
+	    CG_FRAME_HEADER_LEN - f->channel_len);
+	if (len == 0) {
+		*reason = "envelope-too-big";
+		return CG_STATUS_FAILED;
+	}
+	if (f->type == CG_MSG_INVOKE &&
+	    (p = new_pending(b, c, f, channel, slot)) == NULL) {
+		*reason = "out-of-memory";
+		return CG_STATUS_UNAVAILABLE;
+	}
+	out.type = f->type;
+	out.request_id = p != NULL ? p->backend_id : 0;
+	out.channel = f->channel;
+	out.channel_len = f->channel_len;
+	out.body = (const char *)c->gw->txbuf;
+	out.body_len = len;
+	if (client_queue(b->conn, &out, NULL, 0) != 0) {
+		if (p != NULL)
+			free(p->body);
+		free(p);
+		*reason = "backend-unavailable";
+		return CG_STATUS_UNAVAILABLE;
+	}
+	if (p != NULL) {
+		p->next = b->pending;
+		b->pending = p;
+		*pending = true;
+	}
+	return CG_STATUS_OK;
+}
+
+static void
+backend_hello(struct cg_client *conn, const struct cg_frame *f)
+{
+	struct cg_frame w = { 0 };
+	json_t *hello = NULL;
+	char body[160];
+	json_int_t version = 0;
+
+	if (frame_parse_body(f->body, f->body_len, NULL, &hello) == CG_BODY_OK &&
+	    json_is_object(hello))
+		version = json_integer_value(json_object_get(hello, "version"));
+	json_decref(hello);
+	if (f->type != CG_MSG_HELLO || version != CG_PROTO_VERSION) {
+		dispatch_violation(conn, "backend-bad-hello", NULL, 0);
+		client_kill(conn, "backend-bad-hello");
+		return;
+	}
+	snprintf(body, sizeof(body), "{\"version\":%d,\"backend\":\"%s\","
+	    "\"frame_max\":%u}", CG_PROTO_VERSION, conn->backend->pol->name,
+	    (unsigned)CG_FRAME_MAX);
+	w.type = CG_MSG_WELCOME;
+	w.request_id = f->request_id;
+	w.body = body;
+	w.body_len = strlen(body);
+	conn->state = CG_CLIENT_READY;
+	client_queue(conn, &w, NULL, 0);
+}
+
+static void
+backend_answer(struct cg_backend *b, const struct cg_frame *f)
+{
+	struct cg_pending *p = take_pending(b, f->request_id);
+
+	if (p == NULL) {
+		/* Too late (its deadline passed and the client was answered) or
+		 * never asked: dropped, and the reviewer can see it. */
+		dispatch_audit_event(b->gw, b->pol->name, f, CG_DECISION_DENY,
+		    "late-reply", NULL, NULL);
+		return;
+	}
+	dispatch_finish(p, f, CG_STATUS_OK, NULL);
+}
+
+void
+backend_dispatch(struct cg_client *conn, const struct cg_frame *f,
+    const int *fds, unsigned nfds)
+{
+	struct cg_backend *b = conn->backend;
+
+	/* No backend message declares fds yet: never forwarded, never kept. */
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (conn->state == CG_CLIENT_HANDSHAKE) {
+		backend_hello(conn, f);
+		return;
+	}
+	switch ((enum cg_msg_type)f->type) {
+	case CG_MSG_REPLY:
+	case CG_MSG_ERROR:
+		backend_answer(b, f);
+		return;
+	case CG_MSG_EVENT:
+		events_from_backend(b->gw, b->index, f);
+		return;
+	case CG_MSG_HELLO:
+	case CG_MSG_WELCOME:
+	case CG_MSG_INVOKE:
+	case CG_MSG_SEND:
+	case CG_MSG_SUBSCRIBE:
+	case CG_MSG_UNSUBSCRIBE:
+		break;
+	}
+	dispatch_violation(conn, "backend-unexpected-type",
+	    frame_type_name(f->type), 0);
+}
+
+static void
+schedule_restart(struct cg_backend *b)
+{
+	uint64_t delay = b->pol->backoff_ms;
+
+	if (b->gw->stopping || b->restarts >= b->pol->restart_max) {
+		b->given_up = true;
+		audit_backend(b, "backend-given-up", json_pack("{s:i}",
+		    "restarts", (int)b->restarts));
+		log_warn("backend %s: not restarted (%u restarts)", b->pol->name,
+		    b->restarts);
+		return;
+	}
+	for (unsigned i = 0; i < b->restarts && delay < BACKEND_BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > BACKEND_BACKOFF_MAX_MS)
+		delay = BACKEND_BACKOFF_MAX_MS;
+	b->restart_at_ns = cg_now_ns() + delay * 1000000u;
+}
+
+/* The connection struct stays allocated until the end: events for it may
+ * still be queued in this loop turn. */
+static void
+retire(struct cg_backend *b)
+{
+	struct cg_client **d = realloc(b->dead, (b->ndead + 1) * sizeof(*d));
+
+	if (d == NULL) {
+		/* Leaks one connection rather than risk a use after free. */
+		b->conn = NULL;
+		return;
+	}
+	b->dead = d;
+	b->dead[b->ndead++] = b->conn;
+	b->conn = NULL;
+}
+
+void
+backend_exited(struct cg_client *conn)
+{
+	struct cg_backend *b = conn->backend;
+
+	if (b->conn != conn)
+		return;
+	fail_all_pending(b, CG_STATUS_UNAVAILABLE, "backend-exited");
+	retire(b);
+	if (!b->gw->stopping)
+		schedule_restart(b);
+}
+
+struct cg_client *
+backend_conn(struct cg_backend *b)
+{
+	return b->conn;
+}
+
+uint64_t
+backend_next_deadline(const struct cg_gateway *gw)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < gw->nbackends; i++) {
+		const struct cg_backend *b = gw->backends[i];
+		if (b->restart_at_ns != 0 && b->restart_at_ns < next)
+			next = b->restart_at_ns;
+		for (const struct cg_pending *p = b->pending; p != NULL; p = p->next)
+			if (p->deadline_ns < next)
+				next = p->deadline_ns;
+	}
+	return next;
+}
+
+static void
+expire_pending(struct cg_backend *b, uint64_t now)
+{
+	struct cg_pending **pp = &b->pending;
+
+	while (*pp != NULL) {
+		struct cg_pending *p = *pp;
+		if (p->deadline_ns > now) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		dispatch_finish(p, NULL, CG_STATUS_TIMEOUT, "deadline");
+	}
+}
+
+void
+backend_tick(struct cg_gateway *gw, uint64_t now)
+{
+	for (size_t i = 0; i < gw->nbackends; i++) {
+		struct cg_backend *b = gw->backends[i];
+		expire_pending(b, now);
+		/* A backend whose connection is gone (closed it, broke the
+		 * protocol, missed its handshake) is of no use alive: it is
+		 * killed, and its exit restarts it. */
+		if (b->conn != NULL && b->conn->state == CG_CLIENT_CLOSED &&
+		    b->conn->pidfd >= 0 && !b->kill_sent) {
+			b->kill_sent = true;
+			fail_all_pending(b, CG_STATUS_UNAVAILABLE,
+			    "backend-disconnected");
+			client_kill(b->conn, "backend-disconnected");
+		}
+		if (b->restart_at_ns != 0 && now >= b->restart_at_ns &&
+		    !gw->stopping) {
+			b->restart_at_ns = 0;
+			b->restarts++;
+			if (spawn_backend(b) != 0)
+				schedule_restart(b);
+		}
+	}
+}
+
+static bool
+any_alive(struct cg_gateway *gw)
+{
+	for (size_t i = 0; i < gw->nbackends; i++)
+		if (gw->backends[i]->conn != NULL &&
+		    gw->backends[i]->conn->pidfd >= 0)
+			return true;
+	return false;
+}
+
+static void
+signal_backends(struct cg_gateway *gw, int sig)
+{
+	for (size_t i = 0; i < gw->nbackends; i++) {
+		struct cg_client *conn = gw->backends[i]->conn;
+		if (conn != NULL && conn->pidfd >= 0 &&
+		    syscall(SYS_pidfd_send_signal, conn->pidfd, sig, NULL, 0) != 0 &&
+		    errno != ESRCH)
+			log_warn("cannot signal backend %s: %s", conn->name,
+			    strerror(errno));
+	}
+}
+
+void
+backend_stop_all(struct cg_gateway *gw)
+{
+	uint64_t deadline = cg_now_ns() + BACKEND_STOP_GRACE_MS * 1000000ull;
+	bool killed = false;
+
+	if (gw->nbackends == 0)
+		return;
+	gw->stopping = true;
+	gw->kill_deadline_ns = deadline;
+	for (size_t i = 0; i < gw->nbackends; i++)
+		gw->backends[i]->restart_at_ns = 0;
+	signal_backends(gw, SIGTERM);
+	while (any_alive(gw)) {
+		if (!killed && cg_now_ns() >= deadline) {
+			signal_backends(gw, SIGKILL);
+			killed = true;
+		}
+		if (gateway_turn(gw) != 0)
+			break;
+	}
+	for (size_t i = 0; i < gw->nbackends; i++)
+		fail_all_pending(gw->backends[i], CG_STATUS_UNAVAILABLE,
+		    "gateway-stopping");
+}
+
+void
+backend_free_all(struct cg_gateway *gw)
+{
+	for (size_t i = 0; i < gw->nbackends; i++) {
+		struct cg_backend *b = gw->backends[i];
+		for (size_t j = 0; j < b->ndead; j++)
+			client_free(b->dead[j]);
+		free(b->dead);
+		client_free(b->conn);
+		while (b->pending != NULL) {
+			struct cg_pending *p = b->pending;
+			b->pending = p->next;
+			free(p->body);
+			free(p);
+		}
+		free(b);
+	}
+	free(gw->backends);
+	gw->backends = NULL;
+	gw->nbackends = 0;
+}

@@ -1,0 +1,44 @@
+"""A backend for the end-to-end tests: one handler per behaviour to test."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.environ["CAPGATE_PYTHON_DIR"])
+import capgate  # noqa: E402  (reads the session key at import)
+
+be = capgate.Backend()
+
+
+def emit(data, caller):
+    be.emit(data["channel"], data["payload"])
+    return True
+
+
+def crash(data, caller):
+    os._exit(3)
+
+
+def fail(data, caller):
+    raise capgate.BackendError("denied")
+
+
+def slow(data, caller):
+    time.sleep(data)
+    return data
+
+
+def counter(data, caller):
+    # How many times this backend has been started (a file the test reads).
+    return int(os.environ.get("CAPGATE_BACKEND") == "tb") and os.getpid()
+
+
+be.handle("b:echo", lambda data, caller: data)
+be.handle("b:whoami", lambda data, caller: caller)
+be.handle("b:bad", lambda data, caller: {"secret": "leak"})
+be.handle("b:emit", emit)
+be.handle("b:crash", crash)
+be.handle("b:fail", fail)
+be.handle("b:slow", slow)
+be.handle("b:pid", counter)
+be.handle("b:note", lambda data, caller: None)
+be.serve_forever()

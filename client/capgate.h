@@ -48,11 +48,18 @@ enum {
 
 struct cg_conn;
 
+#define CG_REPLY_MAX_FDS 4
+
 struct cg_reply {
 	int ok;                  /* 1: data holds the result */
 	char *data;              /* JSON text, NUL-terminated; freed by cg_reply_free */
 	size_t len;
 	int code;                /* CG_E_* when !ok */
+	/* File descriptors attached to the reply (fs.open, fs.read with
+	 * "fd": true), CLOEXEC. cg_reply_free closes those still >= 0: set an
+	 * entry to -1 to keep it. */
+	int fds[CG_REPLY_MAX_FDS];
+	unsigned nfds;
 };
 
 /* Connects using the environment set by `capgate run`. Returns 0 or a

@@ -31,6 +31,8 @@ struct cg_conn {
 	uint32_t next_id;
 	struct listener listeners[LISTENERS_MAX];
 	size_t nlisteners;
+	int rx_fds[CG_FRAME_MAX_FDS];    /* fds that came with the last frame */
+	unsigned rx_nfds;
 	unsigned char buf[CG_FRAME_MAX + 1];
 	unsigned char out[CG_FRAME_MAX];
 };
@@ -117,6 +119,60 @@ dispatch_event(struct cg_conn *c, const struct cg_frame *f)
 	}
 }
 
+static void
+drop_fds(struct cg_conn *c)
+{
+	for (unsigned i = 0; i < c->rx_nfds; i++)
+		close(c->rx_fds[i]);
+	c->rx_nfds = 0;
+}
+
+/* One datagram into c->buf and its fds (at most CG_FRAME_MAX_FDS; more
+ * make the frame check fail) into c->rx_fds. */
+static ssize_t
+recv_fds(struct cg_conn *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { c->buf, sizeof(c->buf) };
+	struct msghdr mh = { 0 };
+	ssize_t n;
+
+	drop_fds(c);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+	    cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (c->rx_nfds < CG_FRAME_MAX_FDS)
+				c->rx_fds[c->rx_nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		drop_fds(c);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
 /*
  * Receives one frame within timeout_ms. Events are dispatched here; a reply
  * or error is returned in *f (pointing into c->buf). Returns 1 for a reply,
@@ -136,9 +192,7 @@ receive(struct cg_conn *c, struct cg_frame *f, int timeout_ms)
 		return CG_ERR_IO;
 	if (r == 0)
 		return CG_ERR_TIMEOUT;
-	do
-		n = recv(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	n = recv_fds(c);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0) {
@@ -146,10 +200,13 @@ receive(struct cg_conn *c, struct cg_frame *f, int timeout_ms)
 			errno = ECONNRESET;
 		return CG_ERR_IO;
 	}
-	if (frame_open(&c->sess, c->buf, (size_t)n, CG_FRAME_MAX, 0, f) !=
-	    CG_FRAME_OK)
+	if (frame_open(&c->sess, c->buf, (size_t)n, CG_FRAME_MAX, c->rx_nfds,
+	    f) != CG_FRAME_OK) {
+		drop_fds(c);
 		return CG_ERR_BAD_FRAME;
+	}
 	if (f->type == CG_MSG_EVENT) {
+		drop_fds(c);
 		dispatch_event(c, f);
 		return 2;
 	}
@@ -264,6 +321,8 @@ cg_invoke(struct cg_conn *c, const char *channel, const char *json,
 		return r;
 	if ((r = await(c, id, &f, timeout_ms)) != 0)
 		return r;
+	if (f.type != CG_MSG_REPLY)
+		drop_fds(c);
 	if (f.type == CG_MSG_ERROR) {
 		reply->code = f.status;
 		return 0;
@@ -271,8 +330,14 @@ cg_invoke(struct cg_conn *c, const char *channel, const char *json,
 	if (f.type != CG_MSG_REPLY)
 		return CG_ERR_BAD_FRAME;
 	reply->data = malloc(f.body_len + 1);
-	if (reply->data == NULL)
+	if (reply->data == NULL) {
+		drop_fds(c);
 		return CG_ERR_NOMEM;
+	}
+	for (unsigned i = 0; i < c->rx_nfds; i++)
+		reply->fds[i] = c->rx_fds[i];
+	reply->nfds = c->rx_nfds;
+	c->rx_nfds = 0;
 	memcpy(reply->data, f.body, f.body_len);
 	reply->data[f.body_len] = '\0';
 	reply->len = f.body_len;
@@ -369,6 +434,10 @@ cg_reply_free(struct cg_reply *r)
 		return;
 	free(r->data);
 	r->data = NULL;
+	for (unsigned i = 0; i < r->nfds && i < CG_REPLY_MAX_FDS; i++)
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	r->nfds = 0;
 }
 
 void
@@ -376,6 +445,7 @@ cg_close(struct cg_conn *c)
 {
 	if (c == NULL)
 		return;
+	drop_fds(c);
 	close(c->fd);
 	frame_session_wipe(&c->sess);
 	free(c);

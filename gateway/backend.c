@@ -639,8 +639,6 @@ backend_tick(struct cg_gateway *gw, uint64_t now)
 		if (b->conn != NULL && b->conn->state == CG_CLIENT_CLOSED &&
 		    b->conn->pidfd >= 0 && !b->kill_sent) {
 			b->kill_sent = true;
-			fail_all_pending(b, CG_STATUS_UNAVAILABLE,
-			    "backend-disconnected");
 			client_kill(b->conn, "backend-disconnected");
 		}
 		if (b->restart_at_ns != 0 && now >= b->restart_at_ns &&

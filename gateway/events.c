@@ -113,7 +113,7 @@ events_from_backend(struct cg_gateway *gw, int index, const struct cg_frame *f)
 	snprintf(detail, sizeof(detail), "delivered %u, dropped %u", delivered,
 	    dropped);
 	dispatch_audit_event(gw, source, f, CG_DECISION_ALLOW,
-	    dropped ? "delivered-some" : "delivered", NULL, detail);
+	    dropped ? "queue-full-dropped" : "delivered", NULL, detail);
 }
 
 enum cg_status

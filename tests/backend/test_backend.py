@@ -3,7 +3,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.environ["CAPGATE_PYTHON_DIR"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "client", "python"))
 import capgate  # noqa: E402  (reads the session key at import)
 
 be = capgate.Backend()
@@ -28,8 +29,7 @@ def slow(data, caller):
 
 
 def counter(data, caller):
-    # How many times this backend has been started (a file the test reads).
-    return int(os.environ.get("CAPGATE_BACKEND") == "tb") and os.getpid()
+    return os.getpid()
 
 
 be.handle("b:echo", lambda data, caller: data)
@@ -41,4 +41,12 @@ be.handle("b:fail", fail)
 be.handle("b:slow", slow)
 be.handle("b:pid", counter)
 be.handle("b:note", lambda data, caller: None)
+
+
+def flood(data, caller):
+    for i in range(data):
+        be.emit("b:tick", {"n": i, "pad": "x" * 2000})
+
+
+be.handle("b:flood", flood)
 be.serve_forever()

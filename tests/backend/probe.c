@@ -1,0 +1,127 @@
+/*
+ * A scriptable front-end for the backend, fs and event tests, built on the
+ * C client library. One command per stdin line, one or more output lines
+ * per command:
+ *
+ *   invoke CHANNEL [JSON]   -> the reply, or "error: CODE"; then for each
+ *                              attached fd: "fd: mode=ro|rw size=N
+ *                              write=ok|EBADF|EPERM head=FIRST-16-BYTES"
+ *   send CHANNEL [JSON]     -> "sent"
+ *   sub CHANNEL / unsub CHANNEL -> "ok"
+ *   poll MS                 -> "event CHANNEL JSON" per event, then
+ *                              "polled N"
+ *   sleep MS                -> nothing
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/capgate.h"
+
+static void
+on_event(const char *channel, const char *json, size_t len, void *arg)
+{
+	(void)arg;
+	printf("event %s %.*s\n", channel, (int)len, json);
+}
+
+/* What the client can do with an fd it was handed. */
+static void
+describe_fd(int fd)
+{
+	struct stat st;
+	char head[17] = "";
+	int acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+	ssize_t n;
+	const char *w;
+
+	if (fstat(fd, &st) != 0) {
+		printf("fd: bad\n");
+		return;
+	}
+	n = pread(fd, head, 16, 0);
+	head[n > 0 ? n : 0] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (head[i] < 32 || head[i] > 126)
+			head[i] = '.';
+	/* Appending one byte at the end is harmless for the tests' files. */
+	if (pwrite(fd, "+", 1, st.st_size) == 1)
+		w = "ok";
+	else
+		w = errno == EBADF ? "EBADF" : errno == EPERM ? "EPERM" : "other";
+	printf("fd: mode=%s size=%lld write=%s head=%s\n",
+	    acc == O_RDONLY ? "ro" : acc == O_RDWR ? "rw" : "wo",
+	    (long long)st.st_size, w, head);
+}
+
+static void
+do_invoke(struct cg_conn *c, const char *ch, const char *json)
+{
+	struct cg_reply rep;
+	int r = cg_invoke(c, ch, json, &rep, 10000);
+
+	if (r != 0) {
+		printf("transport: %s\n", cg_strerror(r));
+		return;
+	}
+	if (!rep.ok) {
+		printf("error: %s\n", cg_strerror(rep.code));
+		return;
+	}
+	printf("%s\n", rep.data);
+	for (unsigned i = 0; i < rep.nfds; i++)
+		describe_fd(rep.fds[i]);
+	cg_reply_free(&rep);
+}
+
+static void
+run_line(struct cg_conn *c, char *line)
+{
+	char *cmd = strtok(line, " \n");
+	char *ch = strtok(NULL, " \n");
+	char *json = strtok(NULL, "\n");
+	int n;
+
+	if (cmd == NULL)
+		return;
+	if (strcmp(cmd, "invoke") == 0 && ch != NULL) {
+		do_invoke(c, ch, json);
+	} else if (strcmp(cmd, "send") == 0 && ch != NULL) {
+		printf(cg_send(c, ch, json) == 0 ? "sent\n" : "transport\n");
+	} else if (strcmp(cmd, "sub") == 0 && ch != NULL) {
+		printf(cg_on_event(c, ch, on_event, NULL) == 0 ? "ok\n" : "fail\n");
+	} else if (strcmp(cmd, "unsub") == 0 && ch != NULL) {
+		printf(cg_off_event(c, ch) == 0 ? "ok\n" : "fail\n");
+	} else if (strcmp(cmd, "poll") == 0 && ch != NULL) {
+		int total = 0, ms = atoi(ch);
+		while ((n = cg_poll(c, ms)) > 0)
+			total += n;
+		printf("polled %d\n", total);
+	} else if (strcmp(cmd, "sleep") == 0 && ch != NULL) {
+		usleep((useconds_t)atoi(ch) * 1000u);
+	} else {
+		printf("usage\n");
+	}
+	fflush(stdout);
+}
+
+int
+main(void)
+{
+	struct cg_conn *c;
+	char line[70000];
+	int r = cg_connect(&c);
+
+	if (r != 0) {
+		fprintf(stderr, "probe: %s\n", cg_strerror(r));
+		return 2;
+	}
+	while (fgets(line, sizeof(line), stdin) != NULL)
+		run_line(c, line);
+	cg_close(c);
+	return 0;
+}

@@ -276,6 +276,7 @@ run_handler(struct cg_client *c, const struct cg_frame *f,
 		goto out;
 	r.type = CG_MSG_REPLY;
 	r.request_id = f->request_id;
+	r.nfds = (uint8_t)res.nfds;     /* declared in the header, as sent */
 	if (res.data != NULL) {
 		text = json_dumps(res.data, JSON_COMPACT | JSON_ENCODE_ANY);
 		r.body = text;

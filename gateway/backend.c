@@ -255,7 +255,7 @@ audit_backend(struct cg_backend *b, const char *ev, json_t *f)
 static int
 spawn_backend(struct cg_backend *b)
 {
-	struct cg_child child = { 0, -1, -1 };
+	struct cg_child child = { .pid = 0, .pidfd = -1, .notify_fd = -1 };
 	struct cg_client *conn;
 	struct cg_error err;
 	char **argv = backend_argv(b->pol), **env = backend_env(b->pol);
@@ -286,8 +286,7 @@ spawn_backend(struct cg_backend *b)
 		return -1;
 	}
 	conn->pid = child.pid;
-	conn->pidfd = child.pidfd;
-	conn->notify_fd = child.notify_fd;
+	conn->child = child;
 	conn->uid = getuid();
 	conn->gid = getgid();
 	conn->handshake_deadline_ns = cg_now_ns() +
@@ -637,7 +636,7 @@ backend_tick(struct cg_gateway *gw, uint64_t now)
 		 * protocol, missed its handshake) is of no use alive: it is
 		 * killed, and its exit restarts it. */
 		if (b->conn != NULL && b->conn->state == CG_CLIENT_CLOSED &&
-		    b->conn->pidfd >= 0 && !b->kill_sent) {
+		    b->conn->child.pidfd >= 0 && !b->kill_sent) {
 			b->kill_sent = true;
 			client_kill(b->conn, "backend-disconnected");
 		}
@@ -656,7 +655,7 @@ any_alive(struct cg_gateway *gw)
 {
 	for (size_t i = 0; i < gw->nbackends; i++)
 		if (gw->backends[i]->conn != NULL &&
-		    gw->backends[i]->conn->pidfd >= 0)
+		    gw->backends[i]->conn->child.pidfd >= 0)
 			return true;
 	return false;
 }
@@ -666,8 +665,8 @@ signal_backends(struct cg_gateway *gw, int sig)
 {
 	for (size_t i = 0; i < gw->nbackends; i++) {
 		struct cg_client *conn = gw->backends[i]->conn;
-		if (conn != NULL && conn->pidfd >= 0 &&
-		    syscall(SYS_pidfd_send_signal, conn->pidfd, sig, NULL, 0) != 0 &&
+		if (conn != NULL && conn->child.pidfd >= 0 &&
+		    syscall(SYS_pidfd_send_signal, conn->child.pidfd, sig, NULL, 0) != 0 &&
 		    errno != ESRCH)
 			log_warn("cannot signal backend %s: %s", conn->name,
 			    strerror(errno));

@@ -24,7 +24,7 @@
 #include "gateway/gateway.h"
 #include "sandbox/sandbox.h"
 
-#define RX_BATCH 32              /* frames per client per loop turn: fairness */
+#define RX_BATCH CG_GATEWAY_RX_BATCH
 #define OUT_REC_HDR (2 * sizeof(uint32_t) + CG_FRAME_MAX_FDS * sizeof(int))
 
 struct cg_client *
@@ -43,7 +43,7 @@ client_new(struct cg_gateway *gw, const struct cg_client_policy *pol,
 	c->gw = gw;
 	c->pol = pol;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->fd = c->pidfd = c->notify_fd = -1;
+	c->fd = c->child.pidfd = c->child.notify_fd = -1;
 	c->exit_status = -1;
 	return c;
 }
@@ -55,10 +55,10 @@ client_free(struct cg_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->pidfd >= 0)
-		close(c->pidfd);
-	if (c->notify_fd >= 0)
-		close(c->notify_fd);
+	if (c->child.pidfd >= 0)
+		close(c->child.pidfd);
+	if (c->child.notify_fd >= 0)
+		close(c->child.notify_fd);
 	frame_session_wipe(&c->sess);
 	free(c->chan);
 	free(c->out.data);
@@ -79,9 +79,9 @@ int
 client_watch(struct cg_client *c)
 {
 	if (watch(c, c->fd, CG_WATCH_SOCKET, EPOLLIN) != 0 ||
-	    watch(c, c->pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0)
+	    watch(c, c->child.pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0)
 		return -1;
-	if (c->notify_fd >= 0 && watch(c, c->notify_fd, CG_WATCH_NOTIFY,
+	if (c->child.notify_fd >= 0 && watch(c, c->child.notify_fd, CG_WATCH_NOTIFY,
 	    EPOLLIN) != 0)
 		return -1;
 	return 0;
@@ -133,80 +133,100 @@ take_cmsgs(struct msghdr *mh, struct ucred *cred, bool *have_cred, int *fds)
 	return n;
 }
 
-/* Reads and handles one datagram. Returns 1 if one was read, 0 if none was
- * waiting, -1 if the connection is gone. */
-static int
-receive_one(struct cg_client *c)
+/* Per received datagram: its control buffer, big enough for credentials
+ * and one fd more than a frame may carry (so a surplus is noticed). */
+#define RX_CTL_LEN (CMSG_SPACE(sizeof(struct ucred)) + \
+	CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1)))
+
+/* Checks and handles one received datagram of len bytes. */
+static void
+handle_datagram(struct cg_client *c, unsigned char *data, size_t len,
+    struct msghdr *mh)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred)) +
-		    CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { c->gw->rxbuf, CG_FRAME_MAX + 1 };
-	struct msghdr mh = { 0 };
 	int fds[CG_FRAME_MAX_FDS + 1];
 	struct ucred cred = { 0 };
 	enum cg_frame_result r;
 	struct cg_frame f;
 	bool have_cred;
-	unsigned nfds;
-	ssize_t n;
+	unsigned nfds = take_cmsgs(mh, &cred, &have_cred, fds);
+	unsigned nkept = nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds;
 
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	do
-		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	if (n == 0)
-		return -1;
-	nfds = take_cmsgs(&mh, &cred, &have_cred, fds);
-
+	if (c->state == CG_CLIENT_CLOSED) {
+		close_fds(fds, nkept);
+		return;
+	}
 	/* 1. size: MSG_TRUNC means the datagram was larger than any frame. */
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
-		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
-		dispatch_violation(c, (mh.msg_flags & MSG_TRUNC) ?
+	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+		close_fds(fds, nkept);
+		dispatch_violation(c, (mh->msg_flags & MSG_TRUNC) ?
 		    "frame-too-big" : "too-many-fds", NULL, 0);
-		return 1;
+		return;
 	}
 	/* 2. sender: the kernel's credentials must be the process we started.
 	 * A child the client forked, or any process it handed the socket to,
 	 * has another pid and is refused before its bytes are looked at. */
 	if (!have_cred || cred.pid != c->pid || cred.uid != c->uid ||
 	    cred.gid != c->gid) {
-		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		close_fds(fds, nkept);
 		dispatch_violation(c, "forged-sender", NULL,
 		    have_cred ? cred.pid : 0);
-		return 1;
+		return;
 	}
 	/* 3. frame: header, lengths, MAC and sequence number. */
-	r = frame_open(&c->sess, c->gw->rxbuf, (size_t)n,
-	    c->gw->policy->limits.frame_max, nfds, &f);
+	r = frame_open(&c->sess, data, len, c->gw->policy->limits.frame_max,
+	    nfds, &f);
 	if (r != CG_FRAME_OK) {
-		close_fds(fds, nfds > CG_FRAME_MAX_FDS ? CG_FRAME_MAX_FDS : nfds);
+		close_fds(fds, nkept);
 		dispatch_violation(c, frame_result_name(r), NULL, 0);
-		return 1;
+		return;
 	}
 	dispatch_frame(c, &f, fds, nfds);
-	return 1;
+}
+
+/*
+ * Reads up to RX_BATCH datagrams with one recvmmsg and handles them in
+ * order. Returns how many were read (0: none waiting), or -1 if the
+ * connection is gone.
+ */
+static int
+receive_batch(struct cg_client *c)
+{
+	static char ctl[RX_BATCH][RX_CTL_LEN] __attribute__((aligned(8)));
+	struct mmsghdr mm[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	int n;
+
+	for (int i = 0; i < RX_BATCH; i++) {
+		iov[i].iov_base = c->gw->rxbuf + (size_t)i * (CG_FRAME_MAX + 1);
+		iov[i].iov_len = CG_FRAME_MAX + 1;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = ctl[i];
+		mm[i].msg_hdr.msg_controllen = RX_CTL_LEN;
+	}
+	do
+		n = recvmmsg(c->fd, mm, RX_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC,
+		    NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		/* A zero-length datagram is the peer's end of file. */
+		if (mm[i].msg_len == 0)
+			return -1;
+		handle_datagram(c, iov[i].iov_base, mm[i].msg_len, &mm[i].msg_hdr);
+	}
+	return n == 0 ? -1 : n;
 }
 
 void
 client_handle_readable(struct cg_client *c)
 {
-	for (int i = 0; i < RX_BATCH && c->state != CG_CLIENT_CLOSED; i++) {
-		int r = receive_one(c);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			client_close(c, "connection-closed");
-			return;
-		}
-	}
+	/* One batch per turn: a flooding client waits for the next turn
+	 * while the others are served. */
+	if (c->state != CG_CLIENT_CLOSED && receive_batch(c) < 0)
+		client_close(c, "connection-closed");
 }
 
 /* Appends one sealed datagram to the output queue. */
@@ -381,7 +401,7 @@ client_close(struct cg_client *c, const char *reason)
 void
 client_kill(struct cg_client *c, const char *reason)
 {
-	if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL,
+	if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->child.pidfd, SIGKILL,
 	    NULL, 0) != 0 && errno != ESRCH)
 		log_warn("cannot kill client %s: %s", c->name, strerror(errno));
 	client_close(c, reason);
@@ -395,24 +415,22 @@ client_handle_exit(struct cg_client *c)
 
 	/* Whatever it said before it died is still in the socket: hear it
 	 * out, so a send followed by exit is decided and recorded. */
-	while (c->state != CG_CLIENT_CLOSED && c->fd >= 0) {
-		int r = receive_one(c);
-		if (r <= 0)
-			break;
-	}
-	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) != 0 ||
+	while (c->state != CG_CLIENT_CLOSED && c->fd >= 0 &&
+	    receive_batch(c) > 0)
+		;
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->child.pidfd, &si, WEXITED | WNOHANG) != 0 ||
 	    si.si_pid == 0)
 		return;
 	c->exited = true;
 	c->exit_status = si.si_code == CLD_EXITED ? si.si_status :
 	    128 + si.si_status;
-	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
-	close(c->pidfd);
-	c->pidfd = -1;
-	if (c->notify_fd >= 0) {
-		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->notify_fd, NULL);
-		close(c->notify_fd);
-		c->notify_fd = -1;
+	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
+	close(c->child.pidfd);
+	c->child.pidfd = -1;
+	if (c->child.notify_fd >= 0) {
+		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.notify_fd, NULL);
+		close(c->child.notify_fd);
+		c->child.notify_fd = -1;
 	}
 	client_close(c, "exited");
 	f = json_pack("{s:s,s:i,s:s,s:i}", "client", c->name, "pid", (int)c->pid,

@@ -116,8 +116,10 @@ open_gateway(struct cg_gateway *gw, const struct run_opts *o)
 		return -1;
 	}
 	ac = gw->policy->audit;
-	if (o->audit != NULL)
+	if (o->audit != NULL) {
 		ac.path = o->audit;
+		gw->audit_path_set = true;
+	}
 	if (o->audit_key != NULL)
 		ac.key_path = o->audit_key;
 	gw->audit = audit_open(&ac, gw->policy->hash, &err);
@@ -126,7 +128,7 @@ open_gateway(struct cg_gateway *gw, const struct run_opts *o)
 		fprintf(stderr, "capgate run: %s\n", msg);
 		return -1;
 	}
-	gw->rxbuf = malloc(CG_FRAME_MAX + 1);
+	gw->rxbuf = malloc((size_t)CG_GATEWAY_RX_BATCH * (CG_FRAME_MAX + 1));
 	gw->txbuf = malloc(CG_FRAME_MAX);
 	gw->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (gw->rxbuf == NULL || gw->txbuf == NULL || gw->epfd < 0 ||

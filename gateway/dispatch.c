@@ -14,7 +14,6 @@
  * Every request gets exactly one audit record and, for an invoke, exactly
  * one reply. The client sees an opaque status; the reason is audited.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +43,50 @@ deny(struct decision *d, enum cg_decision dec, enum cg_status st,
 	d->reason = reason;
 }
 
+/* What the record keeps of the payload: by default only its digest. */
+static char *
+record_payload(const struct cg_channel *ch, const struct cg_frame *f,
+    json_t *args, struct cg_audit_decision *rec, unsigned char *digest)
+{
+	char *text = NULL;
+
+	switch (ch != NULL ? ch->audit.mode : CG_AUDIT_PAYLOAD_DIGEST) {
+	case CG_AUDIT_PAYLOAD_FULL:
+		rec->payload = f->body;
+		rec->payload_len = f->body_len;
+		break;
+	case CG_AUDIT_PAYLOAD_REDACT:
+		if (args != NULL) {
+			json_t *copy = json_deep_copy(args);
+			audit_redact(copy, (const char *const *)ch->audit.redact);
+			text = json_dumps(copy, JSON_COMPACT | JSON_ENCODE_ANY);
+			json_decref(copy);
+			rec->payload = text;
+			rec->payload_len = text ? strlen(text) : 0;
+			break;
+		}
+		/* not parsed (denied before the body was read): digest only */
+		/* FALLTHROUGH */
+	case CG_AUDIT_PAYLOAD_DIGEST:
+		if (f->body_len > 0) {
+			audit_digest(f->body, f->body_len, digest);
+			rec->digest = digest;
+		}
+		break;
+	case CG_AUDIT_PAYLOAD_NONE:
+		break;
+	}
+	return text;
+}
+
 static void
 audit_decision(struct cg_client *c, const struct cg_frame *f,
-    const struct cg_channel *ch, const struct decision *d, uint64_t start_ns)
+    const struct cg_channel *ch, json_t *args, const struct decision *d,
+    uint64_t start_ns)
 {
 	struct cg_audit_decision rec = { 0 };
-	unsigned char digest[32];
+	unsigned char digest[AUDIT_DIGEST_LEN];
+	char *text;
 
 	rec.client = c->name;
 	rec.pid = c->pid;
@@ -62,14 +99,9 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.pointer = d->pointer[0] ? d->pointer : NULL;
 	rec.detail = d->detail;
 	rec.latency_ns = cg_now_ns() - start_ns;
-	if (ch != NULL && ch->audit_payload) {
-		rec.payload = f->body;
-		rec.payload_len = f->body_len;
-	} else if (f->body_len > 0) {
-		crypto_generichash(digest, sizeof(digest),
-		    (const unsigned char *)f->body, f->body_len, NULL, 0);
-		rec.digest = digest;
-	}
+	/* No log, no digest: the hash pass is the record's largest cost. */
+	text = c->gw->policy->audit.path != NULL || c->gw->audit_path_set ?
+	    record_payload(ch, f, args, &rec, digest) : NULL;
 	if (audit_append_decision(c->gw->audit, &rec) != 0 &&
 	    !c->gw->audit_warned) {
 		c->gw->audit_warned = true;
@@ -77,6 +109,7 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 		    c->gw->policy->audit.fail_open ? "continuing (policy "
 		    "says on_failure: allow)" : "denying every request");
 	}
+	free(text);
 }
 
 static void
@@ -361,8 +394,8 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 	} else {
 		reply_error(c, f, d.status);
 	}
+	audit_decision(c, f, ch, args, &d, start);
 	json_decref(args);
-	audit_decision(c, f, ch, &d, start);
 }
 
 /* A backend's status is passed on, except "protocol", which only the
@@ -425,6 +458,7 @@ dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
 	const struct cg_channel *ch = &c->gw->policy->channels[p->channel];
 	struct cg_chan_state *cs = &c->chan[p->slot];
 	struct cg_frame req = { 0 };
+	json_t *args = NULL;
 
 	req.type = CG_MSG_INVOKE;
 	req.request_id = p->client_id;
@@ -447,7 +481,11 @@ dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
 	} else {
 		reply_error(c, &req, d.status);
 	}
-	audit_decision(c, &req, ch, &d, p->start_ns);
+	if (ch->audit.mode == CG_AUDIT_PAYLOAD_REDACT &&
+	    frame_parse_body(p->body, p->body_len, NULL, &args) != CG_BODY_OK)
+		args = NULL;
+	audit_decision(c, &req, ch, args, &d, p->start_ns);
+	json_decref(args);
 	free(p->body);
 	free(p);
 }
@@ -460,7 +498,7 @@ dispatch_audit_event(struct cg_gateway *gw, const char *source,
     const char *pointer, const char *detail)
 {
 	struct cg_audit_decision rec = { 0 };
-	unsigned char digest[32];
+	unsigned char digest[AUDIT_DIGEST_LEN];
 
 	rec.client = source;
 	rec.channel = f->channel_len ? f->channel : NULL;
@@ -472,8 +510,7 @@ dispatch_audit_event(struct cg_gateway *gw, const char *source,
 	rec.pointer = pointer != NULL && pointer[0] ? pointer : NULL;
 	rec.detail = detail;
 	if (f->body_len > 0) {
-		crypto_generichash(digest, sizeof(digest),
-		    (const unsigned char *)f->body, f->body_len, NULL, 0);
+		audit_digest(f->body, f->body_len, digest);
 		rec.digest = digest;
 	}
 	audit_append_decision(gw->audit, &rec);
@@ -505,7 +542,7 @@ handle_subscribe(struct cg_client *c, const struct cg_frame *f)
 	} else {
 		c->chan[c->pol->slot[idx]].subscribed = f->type == CG_MSG_SUBSCRIBE;
 	}
-	audit_decision(c, f, ch, &d, start);
+	audit_decision(c, f, ch, NULL, &d, start);
 }
 
 void

@@ -9,6 +9,9 @@
 #include <sodium.h>
 #include <string.h>
 
+_Static_assert(CG_FRAME_MAC_LEN == crypto_verify_32_BYTES,
+    "the MAC is compared with crypto_verify_32");
+
 static uint16_t
 get16(const unsigned char *p)
 {
@@ -49,14 +52,25 @@ put64(unsigned char *p, uint64_t v)
 	put32(p + 4, (uint32_t)(v >> 32));
 }
 
+static void
+mac_state(crypto_generichash_blake2b_state *st, const unsigned char *key,
+    uint8_t dir)
+{
+	crypto_generichash_blake2b_init(st, key, CG_SESSION_KEY_LEN,
+	    CG_FRAME_MAC_LEN);
+	crypto_generichash_blake2b_update(st, &dir, 1);
+}
+
 void
 frame_session_init(struct cg_frame_session *s, const unsigned char *key,
     int is_gateway)
 {
-	memcpy(s->key, key, CG_SESSION_KEY_LEN);
+	s->send_dir = is_gateway ? CG_DIR_TO_CLIENT : CG_DIR_TO_GATEWAY;
+	mac_state(&s->mac_send, key, s->send_dir);
+	mac_state(&s->mac_recv, key, is_gateway ? CG_DIR_TO_GATEWAY :
+	    CG_DIR_TO_CLIENT);
 	s->send_seq = 0;
 	s->recv_seq = 0;
-	s->send_dir = is_gateway ? CG_DIR_TO_CLIENT : CG_DIR_TO_GATEWAY;
 }
 
 void
@@ -153,19 +167,20 @@ frame_decode(const unsigned char *buf, size_t len, size_t cap,
 	return CG_FRAME_OK;
 }
 
+/* BLAKE2b(key, direction || header[0..32) || channel || body), from the
+ * session's precomputed state for that direction. */
 static void
-frame_mac(const unsigned char *key, uint8_t dir, const unsigned char *buf,
-    size_t len, unsigned char mac[CG_FRAME_MAC_LEN])
+frame_mac(const crypto_generichash_blake2b_state *base,
+    const unsigned char *buf, size_t len, unsigned char mac[CG_FRAME_MAC_LEN])
 {
 	crypto_generichash_blake2b_state st;
 
-	crypto_generichash_blake2b_init(&st, key, CG_SESSION_KEY_LEN,
-	    CG_FRAME_MAC_LEN);
-	crypto_generichash_blake2b_update(&st, &dir, 1);
+	memcpy(&st, base, sizeof(st));
 	crypto_generichash_blake2b_update(&st, buf, 32);
 	crypto_generichash_blake2b_update(&st, buf + CG_FRAME_HEADER_LEN,
 	    len - CG_FRAME_HEADER_LEN);
 	crypto_generichash_blake2b_final(&st, mac, CG_FRAME_MAC_LEN);
+	sodium_memzero(&st, sizeof(st));
 }
 
 enum cg_frame_result
@@ -174,14 +189,12 @@ frame_open(struct cg_frame_session *s, const unsigned char *buf, size_t len,
 {
 	unsigned char mac[CG_FRAME_MAC_LEN];
 	enum cg_frame_result r;
-	uint8_t dir = s->send_dir == CG_DIR_TO_CLIENT ? CG_DIR_TO_GATEWAY :
-	    CG_DIR_TO_CLIENT;
 
 	r = frame_decode(buf, len, cap, out);
 	if (r != CG_FRAME_OK)
 		return r;
-	frame_mac(s->key, dir, buf, len, mac);
-	if (sodium_memcmp(mac, buf + 32, CG_FRAME_MAC_LEN) != 0)
+	frame_mac(&s->mac_recv, buf, len, mac);
+	if (crypto_verify_32(mac, buf + 32) != 0)
 		return CG_FRAME_BAD_MAC;
 	if (out->seq != s->recv_seq + 1)
 		return CG_FRAME_BAD_SEQ;
@@ -219,7 +232,7 @@ frame_seal(struct cg_frame_session *s, const struct cg_frame *f,
 	if (f->body_len > 0)
 		memmove(buf + CG_FRAME_HEADER_LEN + f->channel_len, f->body,
 		    f->body_len);
-	frame_mac(s->key, s->send_dir, buf, len, buf + 32);
+	frame_mac(&s->mac_send, buf, len, buf + 32);
 	s->send_seq++;
 	return len;
 }

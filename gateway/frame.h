@@ -20,6 +20,7 @@
 #define CG_GATEWAY_FRAME_H
 
 #include <jansson.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,9 +104,17 @@ struct cg_frame {
 	size_t body_len;
 };
 
-/* One end of an authenticated session. Wipe with frame_session_wipe(). */
+/*
+ * One end of an authenticated session. Wipe with frame_session_wipe().
+ *
+ * The MAC states are precomputed: keyed BLAKE2b spends one compression on
+ * the key block before any data, so each session absorbs its key and the
+ * direction byte once, and every frame starts from a copy of that state.
+ * That halves the MAC's cost for small frames.
+ */
 struct cg_frame_session {
-	unsigned char key[CG_SESSION_KEY_LEN];
+	crypto_generichash_blake2b_state mac_send;  /* key + our direction */
+	crypto_generichash_blake2b_state mac_recv;  /* key + the peer's */
 	uint64_t send_seq;       /* sequence number of the last frame sent */
 	uint64_t recv_seq;       /* sequence number of the last frame accepted */
 	uint8_t send_dir;        /* enum cg_direction of frames this end sends */

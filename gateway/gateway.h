@@ -14,6 +14,7 @@
 #include "audit/audit.h"
 #include "gateway/frame.h"
 #include "policy/policy.h"
+#include "sandbox/sandbox.h"
 
 struct cg_sandbox_plan;
 
@@ -74,8 +75,7 @@ struct cg_client {
 	char name[64];
 	int fd;                  /* gateway end of the socketpair, or -1 */
 	pid_t pid;               /* as this gateway sees it */
-	int pidfd;               /* -1 once reaped */
-	int notify_fd;           /* seccomp notifications, or -1 */
+	struct cg_child child;   /* pidfd (-1 once reaped), seccomp notify fd */
 	uid_t uid;               /* expected sender credentials */
 	gid_t gid;
 	struct cg_frame_session sess;
@@ -107,13 +107,17 @@ struct cg_gateway {
 	struct cg_backend **backends;    /* one per policy backend */
 	size_t nbackends;
 	int *scope_fds;          /* per channel: fs scope root dirfd, or -1 */
-	unsigned char *rxbuf;    /* one datagram, CG_FRAME_MAX + 1 bytes */
+	unsigned char *rxbuf;    /* CG_GATEWAY_RX_BATCH datagrams of CG_FRAME_MAX + 1 */
 	unsigned char *txbuf;    /* one datagram being built */
 	bool audit_warned;
+	bool audit_path_set;     /* --audit named a log */
 	bool stopping;           /* a signal asked us to stop */
 	uint64_t kill_deadline_ns;
 	int stop_signal;
 };
+
+/* Datagrams read from one client per loop turn (one recvmmsg). */
+#define CG_GATEWAY_RX_BATCH 32
 
 /* epoll tags: the low bits of the data pointer say what became ready. */
 enum cg_watch_kind {

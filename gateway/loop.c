@@ -53,7 +53,7 @@ signal_clients(struct cg_gateway *gw, int sig)
 {
 	for (size_t i = 0; i < gw->nclients; i++) {
 		struct cg_client *c = gw->clients[i];
-		if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd,
+		if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->child.pidfd,
 		    sig, NULL, 0) != 0 && errno != ESRCH)
 			log_warn("cannot signal %s: %s", c->name, strerror(errno));
 	}
@@ -87,11 +87,43 @@ handle_signals(struct cg_gateway *gw)
 }
 
 static void
-handle_notify(struct cg_client *c)
+stop_notify(struct cg_client *c)
 {
-	/* Seccomp notifications arrive with the full sandbox; until then a
-	 * notify fd is never handed out. */
-	(void)c;
+	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.notify_fd, NULL);
+	close(c->child.notify_fd);
+	c->child.notify_fd = -1;
+}
+
+/*
+ * A client made a syscall its profile does not allow, or tried to exec
+ * again: the sandbox module decides (kill, or deny the exec) and this
+ * records which syscall it was and what was done about it.
+ */
+static void
+handle_notify(struct cg_client *c, uint32_t events)
+{
+	struct cg_sandbox_event ev;
+	struct cg_error err;
+	json_t *f;
+
+	cg_error_clear(&err);
+	if (sandbox_notify_handle(&c->child, &ev, &err) != 0) {
+		stop_notify(c);
+		return;
+	}
+	if (ev.kind != CG_SANDBOX_EVENT_NONE) {
+		f = sandbox_event_json(&ev);
+		if (f != NULL) {
+			json_object_set_new(f, "client", json_string(c->name));
+			audit_append_event(c->gw->audit,
+			    ev.kind == CG_SANDBOX_EVENT_VIOLATION ? "violation" :
+			    "exec", f);
+			json_decref(f);
+		}
+	} else if (events & (EPOLLHUP | EPOLLERR)) {
+		/* every task that could make a notification is gone */
+		stop_notify(c);
+	}
 }
 
 static void
@@ -117,7 +149,7 @@ handle_event(struct cg_gateway *gw, const struct epoll_event *ev)
 		client_handle_exit(c);
 		break;
 	case CG_WATCH_NOTIFY:
-		handle_notify(c);
+		handle_notify(c, ev->events);
 		break;
 	}
 }

@@ -5,6 +5,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/cmd_audit.h"
+#include "gateway/cmd_schema.h"
 #include "gateway/commands.h"
 
 struct cg_command {
@@ -16,6 +18,9 @@ struct cg_command {
 static const struct cg_command commands[] = {
 	{ "run", cmd_run, "run PROGRAM as an untrusted front-end under a policy" },
 	{ "policy", cmd_policy, "check a policy file, or show its effective grants" },
+	{ "schema", cmd_schema, "validate JSON instances against a JSON Schema (draft-07)" },
+	{ "keygen", cmd_keygen, "make an audit signing key pair (BASENAME.key, BASENAME.pub)" },
+	{ "audit", cmd_audit, "verify, show, summarise or follow an audit log" },
 };
 
 static void

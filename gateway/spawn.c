@@ -150,7 +150,7 @@ gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
 {
 	unsigned char key[CG_SESSION_KEY_LEN];
 	struct cg_spawn_request req = { 0 };
-	struct cg_child child = { 0, -1, -1 };
+	struct cg_child child = { .pid = 0, .pidfd = -1, .notify_fd = -1 };
 	struct cg_error err;
 	const char **env;
 	int sv[2], kfd, rc = -1;
@@ -196,10 +196,8 @@ gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
 		return -1;
 	}
 	c->pid = child.pid;
-	c->pidfd = child.pidfd;
-	c->notify_fd = child.notify_fd;
-	c->uid = getuid();
-	c->gid = getgid();
+	c->child = child;
+	sandbox_plan_ids(c->plan, &c->uid, &c->gid);
 	c->handshake_deadline_ns = cg_now_ns() +
 	    (uint64_t)gw->policy->limits.handshake_ms * 1000000u;
 	gw->nlive++;

@@ -159,14 +159,32 @@ parse_route(struct pol_ctx *c, const char *at, struct cg_channel *ch)
 	return 0;
 }
 
+/* "audit": "digest" (default), "payload", "none" or {"redact": [...]}. */
+static int
+parse_channel_audit(struct pol_ctx *c, json_t *ch, const char *at,
+    struct cg_audit_channel *out)
+{
+	json_t *v = json_object_get(ch, "audit");
+	struct cg_error sub;
+	char aat[800];
+
+	if (v == NULL)
+		return 0;
+	cg_error_clear(&sub);
+	if (audit_channel_parse(v, out, &sub) == 0)
+		return 0;
+	snprintf(aat, sizeof(aat), "%s/audit%s", at, sub.pointer);
+	return pol_fail(c, aat, "%s", sub.msg);
+}
+
 static int
 parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
     struct cg_channel *ch)
 {
 	static const char *const keys[] = { "kind", "to", "from", "request",
 	    "response", "payload", "max_bytes", "rate", "burst", "inflight",
-	    "deadline_ms", "uses", "once", "after", "until", "audit_payload",
-	    "redact", "scope", "description", NULL };
+	    "deadline_ms", "uses", "once", "after", "until", "audit",
+	    "scope", "description", NULL };
 	char at[512];
 	const char *to;
 	bool once = false;
@@ -192,8 +210,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	    pol_get_uint(c, obj, at, "deadline_ms", 1, 3600000, &ch->deadline_ms) != 0 ||
 	    pol_get_uint(c, obj, at, "uses", 1, UINT32_MAX, &ch->uses) != 0 ||
 	    pol_get_bool(c, obj, at, "once", &once) != 0 ||
-	    pol_get_bool(c, obj, at, "audit_payload", &ch->audit_payload) != 0 ||
-	    pol_get_string_array(c, obj, at, "redact", &ch->redact) != 0)
+	    parse_channel_audit(c, obj, at, &ch->audit) != 0)
 		return -1;
 	if (once)
 		ch->uses = 1;

@@ -352,7 +352,7 @@ locate_error(struct cg_error *err, const char *text, size_t len)
 		err->column = 1;
 		return;
 	}
-	if (jsonpos_lookup(pos, err->pointer, &err->line, &err->column) != 0) {
+	if (jsonpos_lookup(pos, err->pointer, &err->line, &err->column) < 0) {
 		err->line = 1;
 		err->column = 1;
 	}
@@ -430,7 +430,7 @@ policy_free(struct cg_policy *p)
 		free(ch->handler);
 		schema_free(ch->request);
 		schema_free(ch->response);
-		json_decref(ch->redact);
+		audit_channel_free(&ch->audit);
 		json_decref(ch->scope);
 		free(ch->scope_root);
 	}

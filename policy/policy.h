@@ -55,8 +55,7 @@ struct cg_channel {
 	uint32_t uses;           /* 0 = unlimited */
 	int after;               /* channel index that must have succeeded, or -1 */
 	int until;               /* usable until this channel has succeeded, or -1 */
-	bool audit_payload;      /* record the payload instead of its digest */
-	json_t *redact;          /* array of top-level member names, or NULL */
+	struct cg_audit_channel audit;  /* what a decision record keeps of the payload */
 	json_t *scope;           /* handler-specific scope object, or NULL */
 	char *scope_root;        /* scope.root resolved against the policy's
 	                          * directory, or NULL */

@@ -245,7 +245,7 @@ int sch_num_cmp(const struct sch_num *a, const struct sch_num *b);
 bool sch_decimal_multiple(const struct sch_decimal *a,
     const struct sch_decimal *b);
 
-/* --- compiler state (schema.c, schema_ref.c) --- */
+/* --- compiler state (schema.c, schema_keywords.c, schema_ref.c) --- */
 struct sch_doc {
 	const json_t *root;
 	const char *uri;          /* retrieval URI without fragment, "" if none */
@@ -285,6 +285,12 @@ struct sch_target {
 	const char *location;
 };
 
+int sch_compile_fail(struct sch_compiler *c, const char *location,
+    const char *keyword, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void *sch_calloc(struct sch_compiler *c, size_t size);
+int sch_compile_keywords(struct sch_compiler *c, struct sch_node *node,
+    const json_t *obj, const char *base, const char *loc);
 int sch_compiler_add_doc(struct sch_compiler *c, const json_t *root,
     const char *uri, const char *location);
 int sch_walk_pointer(struct sch_compiler *c, const json_t *from,

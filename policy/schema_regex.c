@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Backtracking budget per match: about a few milliseconds of work. */
-#define SCH_REGEX_MATCH_LIMIT 200000u
-#define SCH_REGEX_DEPTH_LIMIT 5000u
-#define SCH_REGEX_HEAP_LIMIT_KIB 8192u
+/* Backtracking budget per match: at most a few milliseconds of work. The
+ * depth limit is high because repeated groups over a long string nest one
+ * level per repetition; the heap limit bounds that memory instead. */
+#define SCH_REGEX_MATCH_LIMIT 1000000u
+#define SCH_REGEX_DEPTH_LIMIT 1000000u
+#define SCH_REGEX_HEAP_LIMIT_KIB 16384u
 #define SCH_REGEX_MAX_PATTERN 8192u
 
 struct sch_regex {
@@ -188,6 +190,19 @@ sch_regex_match(struct sch_regex *re, const char *s, size_t len)
 	int rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md,
 	    re->mctx);
 
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+		/* The JIT's 32 KiB stack suits short strings; a long one with a
+		 * repeated group retries in the interpreter, which is bounded by
+		 * the match and heap limits. Its frames go in a match block of
+		 * their own, so a big match does not stay allocated. */
+		pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+
+		if (md == NULL)
+			return -1;
+		rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT,
+		    md, re->mctx);
+		pcre2_match_data_free(md);
+	}
 	if (rc >= 0)
 		return 1;
 	return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;

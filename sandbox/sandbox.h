@@ -53,24 +53,87 @@ int sandbox_prepare(const struct cg_sandbox_config *cfg,
     struct cg_error *err);
 void sandbox_plan_free(struct cg_sandbox_plan *plan);
 
+/* The uid and gid the child runs as, as the gateway sees them (the
+ * credentials the kernel will attach to the child's messages). */
+void sandbox_plan_ids(const struct cg_sandbox_plan *plan, uid_t *uid,
+    gid_t *gid);
+
 struct cg_child {
 	pid_t pid;          /* as the gateway sees it */
 	int pidfd;          /* CLOEXEC pidfd for the child, owned by the caller */
 	int notify_fd;      /* seccomp user-notification fd, or -1 */
+	/* Kept by sandbox_spawn for sandbox_notify_handle(); not for callers. */
+	bool allow_exec;    /* the policy allows later execs */
+	unsigned exec_denied;   /* later execs denied so far */
 };
 
 /*
  * Starts the child and returns once it has exec'd the program or failed to.
  * On failure returns -1 with err naming the step that failed. The caller
- * owns out->pidfd and out->notify_fd.
+ * owns out->pidfd and out->notify_fd. What the child reports it applied is
+ * recorded in plan, for sandbox_attestation(); use one plan per spawn.
+ * Runs the child's first execve past the seccomp filter itself, so the
+ * program is running (or the call failed) when this returns.
  */
-int sandbox_spawn(const struct cg_sandbox_plan *plan, struct cg_child *out,
+int sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
     struct cg_error *err);
 
 /*
  * The attestation: which layers engaged for a plan, as a JSON object for the
- * audit log. Returns a new reference.
+ * audit log. Before sandbox_spawn() it says what will be attempted; after,
+ * what the child reported it applied. Returns a new reference.
  */
 json_t *sandbox_attestation(const struct cg_sandbox_plan *plan);
+
+/*
+ * Seccomp user notifications. The filter's default action and execve /
+ * execveat are notifications: the gateway adds child->notify_fd to its
+ * event loop and calls sandbox_notify_handle() whenever it is readable.
+ * Values cross into the audit log, so they are fixed.
+ */
+enum cg_sandbox_event_kind {
+	CG_SANDBOX_EVENT_NONE = 0,         /* nothing pending (or it vanished) */
+	CG_SANDBOX_EVENT_EXEC_ALLOWED = 1, /* policy allow_exec */
+	CG_SANDBOX_EVENT_EXEC_DENIED = 2,  /* a second exec, refused */
+	CG_SANDBOX_EVENT_VIOLATION = 3,    /* a syscall outside the profile */
+};
+
+enum cg_sandbox_action {
+	CG_SANDBOX_ACTION_NONE = 0,
+	CG_SANDBOX_ACTION_CONTINUED = 1,   /* the call ran */
+	CG_SANDBOX_ACTION_DENIED = 2,      /* failed with EPERM */
+	CG_SANDBOX_ACTION_KILLED = 3,      /* failed; the client was killed */
+};
+
+struct cg_sandbox_event {
+	enum cg_sandbox_event_kind kind;
+	enum cg_sandbox_action action;
+	pid_t pid;              /* host pid of the calling task */
+	uint32_t arch;          /* AUDIT_ARCH_* of the call */
+	int nr;                 /* syscall number (x32 calls keep their bit) */
+	char name[32];          /* resolved name, or "unknown" */
+	uint64_t args[6];       /* raw arguments, never dereferenced */
+	uint64_t ip;            /* instruction pointer of the call */
+};
+
+/*
+ * Receives one notification from child->notify_fd, decides and answers it,
+ * and describes it in *ev. Never blocks: returns 0 with ev->kind NONE when
+ * nothing is pending or the caller died meanwhile. Violations kill the
+ * client (pidfd SIGKILL) before the call is answered; later execs are
+ * denied, and after CG_SANDBOX_EXEC_DENIED_MAX of them the client is
+ * killed. Returns -1 with err when the fd is broken (the gateway should
+ * stop watching it; POLLHUP on it means every sandboxed task is gone).
+ */
+#define CG_SANDBOX_EXEC_DENIED_MAX 32
+int sandbox_notify_handle(struct cg_child *child, struct cg_sandbox_event *ev,
+    struct cg_error *err);
+
+/* Short names for the audit log ("violation", "killed", ...). */
+const char *sandbox_event_kind_name(enum cg_sandbox_event_kind kind);
+const char *sandbox_action_name(enum cg_sandbox_action action);
+
+/* Event as a JSON object for the audit log. Returns a new reference. */
+json_t *sandbox_event_json(const struct cg_sandbox_event *ev);
 
 #endif

@@ -1,90 +1,441 @@
-/* TEMPORARY minimal spawn until the sandbox branch lands: session, fds,
- * environment and no_new_privs only. */
-#include "sandbox/sandbox.h"
-
+/*
+ * sandbox_spawn() and, in the child, sandbox_enter().
+ *
+ * The child is made with clone3(CLONE_PIDFD | namespaces): the gateway gets
+ * a pidfd at once (no pid-reuse race) and the child is pid 1 of its own pid
+ * namespace. Being pid 1 has two consequences we accept rather than add an
+ * init process: orphans of the client are reparented to the client (a
+ * client that never waits keeps zombies, bounded by "processes"), and when
+ * the client exits the kernel kills everything left in the namespace, so
+ * nothing it forked outlives it.
+ *
+ * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
+ *   parent → child   one byte once the uid/gid maps are written;
+ *   child → parent   READY (the layers it applied, with the seccomp
+ *                    listener fd attached) or FAILED (step, errno);
+ *   EOF              the child's end is close-on-exec: exec succeeded.
+ * The child's first execve stops in the seccomp notification; the parent
+ * answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE. That is safe here
+ * because the child is single-threaded and runs only capgate's code until
+ * that exec: no one can swap the arguments underneath (the TOCTOU the
+ * kernel documentation warns about needs an attacker already running).
+ */
 #include <errno.h>
-#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-struct cg_sandbox_config { int unused; };
-struct cg_sandbox_plan { struct cg_spawn_request req; };
+#include "common/util.h"
+#include "sandbox/internal.h"
 
-struct cg_sandbox_config *
-sandbox_config_parse(const json_t *section, const char *policy_dir, struct cg_error *err)
+#define SPAWN_TIMEOUT_MS 10000
+
+static const char *const step_names[] = {
+	[CG_STEP_SYNC] = "waiting for the uid/gid maps",
+	[CG_STEP_SESSION] = "new session",
+	[CG_STEP_IDS] = "uid/gid",
+	[CG_STEP_MOUNTS] = "filesystem view",
+	[CG_STEP_HOSTNAME] = "hostname",
+	[CG_STEP_RLIMITS] = "resource limits",
+	[CG_STEP_FDS] = "file descriptors",
+	[CG_STEP_CAPS] = "dropping capabilities",
+	[CG_STEP_NNP] = "no_new_privs",
+	[CG_STEP_LANDLOCK] = "Landlock",
+	[CG_STEP_SECCOMP] = "seccomp filter",
+	[CG_STEP_REPORT] = "reporting to the gateway",
+	[CG_STEP_EXEC] = "exec",
+};
+
+const char *
+sandbox_step_name(int step)
 {
-	(void)section; (void)policy_dir; (void)err;
-	return calloc(1, sizeof(struct cg_sandbox_config));
+	if (step <= 0 || (size_t)step >= CG_ARRAY_LEN(step_names) || step_names[step] == NULL)
+		return "unknown step";
+	return step_names[step];
 }
 
-void sandbox_config_free(struct cg_sandbox_config *cfg) { free(cfg); }
-
-int
-sandbox_prepare(const struct cg_sandbox_config *cfg, const struct cg_spawn_request *req,
-    struct cg_sandbox_plan **out, struct cg_error *err)
-{
-	(void)cfg;
-	*out = calloc(1, sizeof(**out));
-	if (*out == NULL)
-		return cg_error_set(err, "out of memory");
-	(*out)->req = *req;
-	return 0;
-}
-
-void sandbox_plan_free(struct cg_sandbox_plan *plan) { free(plan); }
-
+/* Child: one message, optionally with one fd. sendmsg is in every seccomp
+ * profile, so this works before and after the filter. */
 static void
-child(const struct cg_sandbox_plan *p, int errfd)
+child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 {
-	int e;
-	setsid();
-	if (dup2(p->req.gateway_fd, 3) < 0) goto fail;
-	if (p->req.key_fd >= 0 && dup2(p->req.key_fd, 4) < 0) goto fail;
-	syscall(SYS_close_range, p->req.key_fd >= 0 ? 5 : 4, errfd - 1, 0);
-	syscall(SYS_close_range, errfd + 1, ~0u, 0);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	execve(p->req.argv[0], (char *const *)(uintptr_t)p->req.argv, (char *const *)(uintptr_t)p->req.envp);
-	execvpe(p->req.argv[0], (char *const *)(uintptr_t)p->req.argv, (char *const *)(uintptr_t)p->req.envp);
-fail:
-	e = errno;
-	(void)!write(errfd, &e, sizeof(e));
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)(uintptr_t)msg, sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+static void __attribute__((noreturn))
+child_fail(int fd, int step, int e)
+{
+	struct cg_child_msg msg = { .kind = CG_CHILD_FAILED, .step = (uint32_t)step,
+	    .err = e };
+
+	child_send(fd, &msg, -1);
 	_exit(127);
 }
 
-int
-sandbox_spawn(const struct cg_sandbox_plan *plan, struct cg_child *out, struct cg_error *err)
+/* Child: signal state is inherited through exec; start from a clean one. */
+static int
+reset_signals(void)
 {
-	int pfd[2], e = 0;
-	pid_t pid;
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, &sa, NULL) != 0 && errno != EINVAL)
+			return errno;
+	sigemptyset(&none);
+	return sigprocmask(SIG_SETMASK, &none, NULL) != 0 ? errno : 0;
+}
+
+/*
+ * The child, between clone and exec: every layer in a fixed order. Never
+ * returns; any failure is reported to the gateway and ends the child.
+ * No allocation and only async-signal-safe calls from here on.
+ */
+static void __attribute__((noreturn))
+sandbox_enter(const struct cg_sandbox_plan *plan, int status)
+{
+	struct cg_child_msg msg = { .kind = CG_CHILD_READY };
+	int ruleset = plan->ruleset_fd, notify = -1, e;
+	uint32_t applied = 0;
+	char sync;
+
+	/* Die with the gateway; then make signals default and unblocked. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		child_fail(status, CG_STEP_SYNC, errno);
+	if ((e = reset_signals()) != 0)
+		child_fail(status, CG_STEP_SYNC, e);
+	/* 0. The gateway writes our uid/gid maps; nothing works before. */
+	if (read(status, &sync, 1) != 1)
+		child_fail(status, CG_STEP_SYNC, errno ? errno : EPIPE);
+	/* 1. New session: no controlling terminal, so TIOCSTI cannot push
+	 *    keystrokes into the user's shell. */
+	if (setsid() < 0)
+		child_fail(status, CG_STEP_SESSION, errno);
+	applied |= CG_LAYER_SESSION;
+	/* 2. Namespaces exist since clone3; record which. */
+	if (plan->clone_flags & CLONE_NEWUSER)
+		applied |= CG_LAYER_USERNS;
+	if (plan->clone_flags & CLONE_NEWPID)
+		applied |= CG_LAYER_PIDNS;
+	if (plan->clone_flags & CLONE_NEWNET)
+		applied |= CG_LAYER_NETNS;
+	if (plan->clone_flags & CLONE_NEWIPC)
+		applied |= CG_LAYER_IPCNS;
+	if (plan->clone_flags & CLONE_NEWUTS)
+		applied |= CG_LAYER_UTSNS;
+	if (plan->clone_flags & CLONE_NEWNS)
+		applied |= CG_LAYER_MNTNS;
+	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
+	if ((e = sandbox_ids_enter(plan)) != 0)
+		child_fail(status, CG_STEP_IDS, e);
+	/* 4. Filesystem view: private mounts, only the granted paths under
+	 *    a fresh root, our own /proc, our hostname. */
+	if ((e = sandbox_ns_mounts_enter(plan, &applied)) != 0)
+		child_fail(status, CG_STEP_MOUNTS, e);
+	if ((e = sandbox_ns_hostname_enter(plan)) != 0)
+		child_fail(status, CG_STEP_HOSTNAME, e);
+	/* 5. Descriptors: 0-2, gateway on 3, key on 4, nothing else, before
+	 *    the limits: a busy gateway's descriptors may lie above the
+	 *    client's open_files limit, and moving them needs room. The
+	 *    environment is plan->envp, given to execve below. */
+	if ((e = sandbox_fds_enter(plan, &status, &ruleset)) != 0)
+		child_fail(status, CG_STEP_FDS, e);
+	applied |= CG_LAYER_FDS | CG_LAYER_ENV;
+	/* 6. Resource limits, soft = hard. */
+	if ((e = sandbox_limits_enter(plan)) != 0)
+		child_fail(status, CG_STEP_RLIMITS, e);
+	applied |= plan->planned & CG_LAYER_RLIMITS;
+	/* 7. No capabilities in any set. */
+	if ((e = sandbox_caps_enter()) != 0)
+		child_fail(status, CG_STEP_CAPS, e);
+	applied |= plan->planned & CG_LAYER_CREDS;
+	/* 8. no_new_privs: no setuid or file-capability gain across exec,
+	 *    and the precondition for Landlock and seccomp without privilege. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		child_fail(status, CG_STEP_NNP, errno);
+	applied |= CG_LAYER_NNP;
+	/* 9. Landlock: files, TCP, abstract sockets and signals. */
+	if ((e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
+		child_fail(status, CG_STEP_LANDLOCK, e);
+	/* 10. seccomp last: from here on only the profile's syscalls. */
+	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
+		child_fail(status, CG_STEP_SECCOMP, e);
+	if (notify >= 0)
+		applied |= CG_LAYER_SECCOMP;
+	/* 11. Report what was applied, hand over the listener, exec. */
+	msg.applied = applied;
+	msg.landlock_abi = plan->landlock_abi;
+	child_send(status, &msg, notify);
+	if (notify >= 0 && close(notify) != 0)
+		child_fail(status, CG_STEP_REPORT, errno);
+	execve(plan->program, plan->argv, plan->envp);
+	child_fail(status, CG_STEP_EXEC, errno);
+}
+
+/* Reads one status message; returns 1 for a message, 0 for EOF. */
+static int
+recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, struct cg_error *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = { msg, sizeof(*msg) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	ssize_t n;
 
-	if (pipe2(pfd, O_CLOEXEC) != 0)
-		return cg_error_set(err, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0)
-		return cg_error_set(err, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(pfd[0]);
-		/* move the error pipe above the fds we keep */
-		int hi = fcntl(pfd[1], F_DUPFD_CLOEXEC, 100);
-		child(plan, hi);
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cg_error_set(err, "reading the child's status: %s", strerror(errno));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[4];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(fds, CMSG_DATA(c), nfd * sizeof(int));
+		for (size_t i = 0; i < nfd; i++) {
+			if (*passed_fd < 0 && msg->kind == CG_CHILD_READY)
+				*passed_fd = fds[i];
+			else
+				close(fds[i]);
+		}
 	}
-	close(pfd[1]);
-	do n = read(pfd[0], &e, sizeof(e)); while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	out->pid = pid;
-	out->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	out->notify_fd = -1;
-	if (n == (ssize_t)sizeof(e))
-		return cg_error_set(err, "cannot execute %s: %s", plan->req.argv[0], strerror(e));
+	if (n == 0)
+		return 0;
+	if ((size_t)n != sizeof(*msg) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		return cg_error_set(err, "malformed status message from the child");
+	return 1;
+}
+
+struct spawn_state {
+	bool ready;
+	bool exec_answered;
+	bool need_exec_answer;
+	int notify_fd;
+};
+
+/* The first notification must be our own execve of the program. */
+static int
+answer_first_exec(struct spawn_state *st, pid_t pid, struct cg_error *err)
+{
+	struct seccomp_notif n;
+	struct cg_sandbox_event ev;
+
+	int rc = sandbox_notify_recv(st->notify_fd, &n, err);
+
+	if (rc <= 0)
+		return rc;      /* error, or the notification vanished */
+	if (!sandbox_notify_is_exec(&n) || st->exec_answered || !st->need_exec_answer ||
+	    (pid_t)n.pid != pid) {
+		sandbox_notify_describe(&n, &ev);
+		return cg_error_set(err, "the child made syscall %s (%d) before its exec",
+		    ev.name, ev.nr);
+	}
+	if (sandbox_notify_respond(st->notify_fd, n.id, 0,
+	    SECCOMP_USER_NOTIF_FLAG_CONTINUE) != 0)
+		return cg_error_set(err, "answering the child's exec: %s", strerror(errno));
+	st->exec_answered = true;
 	return 0;
 }
 
-json_t *sandbox_attestation(const struct cg_sandbox_plan *plan) { (void)plan; return json_pack("{s:b}", "temporary", 1); }
+static int
+handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
+    bool *done, struct cg_error *err)
+{
+	struct cg_child_msg msg = { 0 };
+	int rc = recv_status(status, &msg, &st->notify_fd, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (!st->ready || (st->need_exec_answer && !st->exec_answered))
+			return cg_error_set(err, "the child exited while entering the sandbox");
+		*done = true;
+		return 0;
+	}
+	if (msg.kind == CG_CHILD_FAILED)
+		return cg_error_set(err, "sandbox step \"%s\" failed: %s",
+		    sandbox_step_name((int)msg.step), strerror(msg.err));
+	if (msg.kind != CG_CHILD_READY || st->ready)
+		return cg_error_set(err, "unexpected status message from the child");
+	st->ready = true;
+	plan->applied = msg.applied;
+	/* The attestation is a fact: a required layer the child did not
+	 * apply ends the spawn here, whatever the plan said. */
+	for (uint32_t bit = 1; bit <= CG_LAYER_ALL; bit <<= 1)
+		if (plan->required & ~msg.applied & bit)
+			return cg_error_set(err, "sandbox layer \"%s\" is required by the "
+			    "policy but the child could not apply it (list it under "
+			    "\"degrade\" to run without it)", sandbox_layer_name(bit));
+	if (plan->filter != NULL && st->notify_fd < 0)
+		return cg_error_set(err, "the child did not pass its seccomp listener");
+	return 0;
+}
+
+/* Parent: waits until the child has exec'd (EOF on status) or failed. */
+static int
+await_exec(struct cg_sandbox_plan *plan, int status, int pidfd,
+    struct spawn_state *st, struct cg_error *err)
+{
+	uint64_t deadline = cg_now_ns() + (uint64_t)SPAWN_TIMEOUT_MS * 1000000;
+	bool done = false;
+
+	while (!done) {
+		/* After the exec is answered, notifications belong to the
+		 * program and so to the gateway's loop, not to us. */
+		struct pollfd p[3] = { { status, POLLIN, 0 },
+		    { st->exec_answered ? -1 : st->notify_fd, POLLIN, 0 },
+		    { pidfd, POLLIN, 0 } };
+		uint64_t now = cg_now_ns();
+		int n;
+
+		if (now >= deadline)
+			return cg_error_set(err, "the child did not start within %d ms",
+			    SPAWN_TIMEOUT_MS);
+		n = poll(p, 3, (int)((deadline - now) / 1000000) + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cg_error_set(err, "poll: %s", strerror(errno));
+		if ((p[1].revents & POLLIN) && answer_first_exec(st, plan->pid, err) != 0)
+			return -1;
+		if ((p[0].revents & (POLLIN | POLLHUP)) &&
+		    handle_status(plan, status, st, &done, err) != 0)
+			return -1;
+		if (!done && (p[2].revents & POLLIN) && !(p[0].revents & (POLLIN | POLLHUP)))
+			return cg_error_set(err, "the child died while entering the sandbox");
+	}
+	return 0;
+}
+
+static pid_t
+clone_child(uint64_t flags, int *pidfd)
+{
+	struct clone_args ca;
+	pid_t pid;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_PIDFD | flags;
+	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+	ca.exit_signal = SIGCHLD;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	/* Container runtimes' seccomp profiles answer ENOSYS to clone3;
+	 * clone() takes the same flags and returns the pidfd through its
+	 * parent_tid argument. Without a stack it behaves like fork. */
+	if (pid < 0 && errno == ENOSYS)
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | flags | SIGCHLD),
+		    NULL, pidfd, NULL, 0UL);
+	return pid;
+}
+
+/* clone3 with every namespace; without them only if the policy allows. */
+static pid_t
+start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
+    struct cg_error *err)
+{
+	sigset_t all, old;
+	pid_t pid;
+	int e;
+
+	/* No gateway signal handler may run in the child before it resets
+	 * them; the child unblocks after reset_signals(). */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		return cg_error_set(err, "pthread_sigmask failed");
+	pid = clone_child(plan->clone_flags, pidfd);
+	if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC ||
+	    errno == EUSERS) && (plan->required & CG_LAYER_NAMESPACES) == 0) {
+		plan->clone_flags = 0;
+		pid = clone_child(0, pidfd);
+	}
+	e = errno;
+	if (pid == 0)
+		sandbox_enter(plan, status_child);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return cg_error_set(err, "creating the namespaces failed: %s%s", strerror(e),
+		    e == EPERM || e == ENOSPC ? " (are unprivileged user namespaces "
+		    "disabled?)" : "");
+	return pid;
+}
+
+static void
+kill_and_reap(int pidfd)
+{
+	siginfo_t si;
+
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0 && errno == EINTR)
+		;
+}
+
+int
+sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
+    struct cg_error *err)
+{
+	struct spawn_state st = { .notify_fd = -1,
+	    .need_exec_answer = plan->filter != NULL && !plan->allow_exec };
+	int sp[2], pidfd = -1;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	out->pidfd = out->notify_fd = -1;
+	if (plan->spawned)
+		return cg_error_set(err, "a sandbox plan is for one spawn only");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+		return cg_error_set(err, "socketpair: %s", strerror(errno));
+	pid = start_child(plan, sp[1], &pidfd, err);
+	close(sp[1]);
+	if (pid < 0) {
+		close(sp[0]);
+		return -1;
+	}
+	plan->spawned = true;
+	plan->pid = pid;
+	if (sandbox_ns_write_maps(plan, pid, err) != 0 ||
+	    cg_write_full(sp[0], "g", 1) != 1 ||
+	    await_exec(plan, sp[0], pidfd, &st, err) != 0) {
+		if (err != NULL && err->msg[0] == '\0')
+			cg_error_set(err, "starting the child: %s", strerror(errno));
+		close(sp[0]);
+		if (st.notify_fd >= 0)
+			close(st.notify_fd);
+		kill_and_reap(pidfd);
+		close(pidfd);
+		return -1;
+	}
+	close(sp[0]);
+	out->pid = pid;
+	out->pidfd = pidfd;
+	out->notify_fd = st.notify_fd;
+	out->allow_exec = plan->allow_exec;
+	return 0;
+}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,6 +186,78 @@ mode_replay(void)
 	return 0;
 }
 
+/*
+ * Tampering after the MAC was computed. The frame is sealed properly (so the
+ * session's counter advances as if it had been sent), altered, and sent.
+ * Then, unless the gateway ended us, the same request is re-sealed and sent
+ * intact: in on_violation "deny" mode it must go through.
+ */
+static int
+mode_tamper(const char *how)
+{
+	struct cg_frame f = { 0 };
+	unsigned char copy[CG_FRAME_MAX];
+	size_t len;
+	uint64_t base;
+
+	handshake();
+	base = sess.send_seq;
+	f.type = CG_MSG_INVOKE;
+	f.request_id = next_id++;
+	f.channel = "echo";
+	f.channel_len = 4;
+	f.body = "\"tampered\"";
+	f.body_len = strlen(f.body);
+	len = frame_seal(&sess, &f, copy, sizeof(copy));
+	if (strcmp(how, "bitflip") == 0) {
+		copy[len - 3] ^= 0x01;                     /* inside the body */
+	} else if (strcmp(how, "badmac") == 0) {
+		memset(copy + 32, 0, CG_FRAME_MAC_LEN);
+	} else if (strcmp(how, "truncated") == 0) {
+		len -= 2;
+	} else if (strcmp(how, "skip-seq") == 0) {
+		/* a validly MAC'd frame that skips a number */
+		sess.send_seq++;
+		len = frame_seal(&sess, &f, copy, sizeof(copy));
+	} else if (strcmp(how, "repeat-seq") == 0) {
+		/* the first frame goes through; the same number again fails */
+		if (send(GW_FD, copy, len, 0) != (ssize_t)len)
+			die("send");
+		struct cg_frame g;
+		(void)recv_frame(&g);
+		sess.send_seq--;
+		len = frame_seal(&sess, &f, copy, sizeof(copy));
+	} else {
+		return 97;
+	}
+	if (send(GW_FD, copy, len, 0) != (ssize_t)len)
+		die("send");
+	/* The gateway counted only what it accepted. */
+	sess.send_seq = strcmp(how, "repeat-seq") == 0 ? base + 1 : base;
+	usleep(200000);
+	return invoke("echo", "\"intact\"") == 0 ? 0 : 1;
+}
+
+/* Prints the environment and argv, then the key from fd 4 in hex on the
+ * last line: the test checks the key appears nowhere else. */
+static int
+mode_keyenv(int argc, char **argv)
+{
+	extern char **environ;
+	unsigned char key[CG_SESSION_KEY_LEN];
+
+	for (char **e = environ; *e != NULL; e++)
+		printf("%s\n", *e);
+	for (int i = 0; i < argc; i++)
+		printf("%s\n", argv[i]);
+	if (read(KEY_FD, key, sizeof(key)) != (ssize_t)sizeof(key))
+		die("key");
+	for (size_t i = 0; i < sizeof(key); i++)
+		printf("%02x", key[i]);
+	printf("\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -194,6 +267,20 @@ main(int argc, char **argv)
 
 	if (strcmp(m, "fds") == 0)
 		return mode_fds();
+	if (strcmp(m, "ptrace") == 0) {
+		/* a syscall no profile allows: the gateway records it, kills */
+		long r = syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+		printf("ptrace returned %ld\n", r);
+		return 0;
+	}
+	if (strcmp(m, "exec-again") == 0) {
+		char *const sh[] = { "/bin/sh", "-c", "echo escaped", NULL };
+		execv(sh[0], sh);
+		printf("exec refused: %s\n", strerror(errno));
+		return 0;
+	}
+	if (strcmp(m, "keyenv") == 0)
+		return mode_keyenv(argc, argv);
 	if (strcmp(m, "exit") == 0)
 		return n;
 	if (strcmp(m, "no-hello") == 0) {
@@ -242,6 +329,8 @@ main(int argc, char **argv)
 		return mode_fork_send();
 	if (strcmp(m, "replay") == 0)
 		return mode_replay();
+	if (strcmp(m, "tamper") == 0 && argc == 3)
+		return mode_tamper(argv[2]);
 	if (strcmp(m, "invoke") == 0 && argc == 4) {
 		handshake();
 		return invoke(argv[2], argv[3]);

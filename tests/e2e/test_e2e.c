@@ -91,7 +91,9 @@ Test(e2e, client_crashing_mid_request)
 	const char *argv[] = { e2e_hostile, "crash-mid-request", NULL };
 
 	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
-	cr_assert_eq(r.status, 128 + SIGABRT, "status %d: %s", r.status, r.err);
+	/* pid 1 of its namespace cannot deliver SIGABRT to itself, so abort()
+	 * ends in its last-resort fault: any death by signal is the crash */
+	cr_assert_gt(r.status, 128, "status %d: %s", r.status, r.err);
 	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exit\"", "\"how\":\"signal\"",
 	    NULL), 1);
 	/* the request it sent before dying was still decided and recorded */
@@ -152,12 +154,14 @@ Test(e2e, rate_limit_is_enforced)
 Test(e2e, exit_status_propagates)
 {
 	const char *argv[] = { e2e_hostile, "exit", "7", NULL };
-	const char *sh[] = { "/bin/sh", "-c", "kill -KILL $$", NULL };
+	const char *zero[] = { e2e_hostile, "exit", "0", NULL };
 
 	e2e_run(POLICY("basic.json"), e2e_audit_path("status"), NULL, argv, 20, &r);
 	cr_assert_eq(r.status, 7);
-	e2e_run(POLICY("basic.json"), e2e_audit_path("status2"), NULL, sh, 20, &r);
-	cr_assert_eq(r.status, 128 + SIGKILL);
+	e2e_run(POLICY("basic.json"), e2e_audit_path("status0"), NULL, zero, 20, &r);
+	cr_assert_eq(r.status, 0);
+	/* death by signal is covered by the tests that get a client killed
+	 * (garbage_frame_ends_the_client: 128 + SIGKILL) */
 }
 
 Test(e2e, missing_program_fails_clearly)
@@ -278,4 +282,27 @@ Test(e2e, silent_client_loses_its_connection_after_the_handshake_deadline)
 	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
 	cr_assert_eq(r.status, 0);
 	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"handshake-timeout\"", NULL), 1);
+}
+
+Test(e2e, a_forbidden_syscall_is_named_in_the_audit_and_ends_the_client)
+{
+	const char *audit = e2e_audit_path("violation");
+	const char *argv[] = { e2e_hostile, "ptrace", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d out %s", r.status, r.out);
+	cr_assert_str_eq(r.out, "");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"violation\"", "\"ptrace\"",
+	    "\"killed\"", NULL), 1);
+}
+
+Test(e2e, a_second_exec_is_refused_and_recorded)
+{
+	const char *audit = e2e_audit_path("exec");
+	const char *argv[] = { e2e_hostile, "exec-again", NULL };
+
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d out %s", r.status, r.out);
+	cr_assert_str_eq(r.out, "exec refused: Operation not permitted\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exec\"", "execve", NULL), 1);
 }

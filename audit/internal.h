@@ -1,0 +1,76 @@
+/*
+ * Pieces shared by the audit writer, the verifier and the tests. Not part
+ * of the gateway's interface.
+ */
+#ifndef CG_AUDIT_INTERNAL_H
+#define CG_AUDIT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+
+#define AUDIT_SEED_LEN 32
+#define AUDIT_SECKEY_LEN 64          /* libsodium's Ed25519 secret key */
+#define AUDIT_SIG_LEN 64
+#define AUDIT_HASH_HEX (2 * AUDIT_DIGEST_LEN + 1)
+#define AUDIT_BATCH 256              /* epoch keys committed at a time */
+#define AUDIT_LINE_MAX (1024u * 1024u) /* longest line the readers accept */
+
+/* The tail every signed line ends with: ,"sig":"<128 hex>"} */
+#define AUDIT_SIG_FIELD ",\"sig\":\""
+#define AUDIT_SIG_TAIL_LEN (sizeof(AUDIT_SIG_FIELD) - 1 + 2 * AUDIT_SIG_LEN + 2)
+
+/* --- the ratchet (seal.c) --- */
+
+/* s <- H(s): one way, so the seed of epoch n+1 says nothing of epoch n's. */
+void audit_ratchet_next(unsigned char s[AUDIT_SEED_LEN]);
+/* The Ed25519 key pair of the epoch whose ratchet seed is s. */
+void audit_epoch_keypair(const unsigned char s[AUDIT_SEED_LEN],
+    unsigned char pk[AUDIT_PUBKEY_LEN], unsigned char sk[AUDIT_SECKEY_LEN]);
+/* c = H(label | pk | x): an epoch's link in its batch's commitment chain. */
+void audit_commit_link(const unsigned char pk[AUDIT_PUBKEY_LEN],
+    const unsigned char x[AUDIT_DIGEST_LEN], unsigned char c[AUDIT_DIGEST_LEN]);
+/* Commitments c[0..count] of the `count` epochs whose first seed is s;
+ * c[count] is all zeros (the end of the chain). Seeds derived on the way
+ * are wiped. -1 on allocation failure. */
+int audit_batch_commit(const unsigned char s[AUDIT_SEED_LEN], uint32_t count,
+    unsigned char (*c)[AUDIT_DIGEST_LEN]);
+
+/* Hash of one line (without its newline), the "prev" of the next line. */
+void audit_line_hash(const char *line, size_t len,
+    unsigned char out[AUDIT_DIGEST_LEN]);
+
+/* Reads BASENAME.key; refuses a key readable by group or others. */
+int audit_key_load_secret(const char *path, unsigned char sk[AUDIT_SECKEY_LEN],
+    struct cg_error *err);
+
+/* Test hook: copies the writer's current ratchet seed and epoch number, as
+ * an attacker who takes over the running gateway would read them. */
+int audit_debug_state(const struct cg_audit *a,
+    unsigned char s[AUDIT_SEED_LEN], uint64_t *epoch);
+
+/* --- record formatting (record.c) --- */
+
+struct audit_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+int audit_buf_reserve(struct audit_buf *b, size_t more);
+void audit_buf_free(struct audit_buf *b);
+/* Each appends to b; the caller reserved room with audit_buf_reserve() for
+ * the fixed-size ones. The string appenders reserve for themselves. */
+int audit_put_raw(struct audit_buf *b, const char *s, size_t len);
+int audit_put_str(struct audit_buf *b, const char *s, size_t len);
+int audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
+    size_t len);
+int audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v);
+int audit_put_key_hex(struct audit_buf *b, const char *key,
+    const unsigned char *bin, size_t len);
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ", caching the part that changes once a
+ * second (gmtime is the slowest step of a decision record otherwise). */
+int audit_put_time(struct audit_buf *b, uint64_t wall_ns);
+
+#endif

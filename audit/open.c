@@ -1,0 +1,334 @@
+/*
+ * Opening the audit log: continue the chain of an existing log (its last
+ * records must chain; a torn last line from a crash is cut off and its
+ * length recorded), then start a new segment whose header, signed by the
+ * long-term key, commits to a fresh ratchet. The long-term secret is wiped
+ * before audit_open() returns: a later compromise of the process finds only
+ * the current epoch's seed.
+ */
+#include "audit/writer_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+#define TAIL_WINDOW (AUDIT_LINE_MAX + 1u)
+
+struct tail {
+	const char *resume;          /* "new", "clean" or "unclean" */
+	uint64_t dropped;            /* bytes of a torn last line cut off */
+};
+
+int
+audit_sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = -1;
+
+	if (copy == NULL)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return rc;
+}
+
+/* Reads the last min(size, TAIL_WINDOW) bytes; *off is where they start. */
+static int
+read_window(int fd, uint64_t size, char **out, size_t *len, uint64_t *off)
+{
+	size_t want = size > TAIL_WINDOW ? TAIL_WINDOW : (size_t)size;
+	char *buf = malloc(want + 1);
+
+	if (buf == NULL)
+		return -1;
+	*off = size - want;
+	if (pread(fd, buf, want, (off_t)*off) != (ssize_t)want) {
+		free(buf);
+		return -1;
+	}
+	buf[want] = '\0';
+	*out = buf;
+	*len = want;
+	return 0;
+}
+
+/* Parses one line's "n" and "prev"; 0 or -1. */
+static int
+line_fields(const char *line, size_t len, uint64_t *n,
+    unsigned char prev[AUDIT_DIGEST_LEN], json_t **rec)
+{
+	json_error_t jerr;
+	const char *hex;
+	json_t *r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (r == NULL)
+		return -1;
+	hex = json_string_value(json_object_get(r, "prev"));
+	if (!json_is_integer(json_object_get(r, "n")) || hex == NULL ||
+	    strlen(hex) != 2 * AUDIT_DIGEST_LEN ||
+	    sodium_hex2bin(prev, AUDIT_DIGEST_LEN, hex, strlen(hex), NULL, NULL,
+	    NULL) != 0) {
+		json_decref(r);
+		return -1;
+	}
+	*n = (uint64_t)json_integer_value(json_object_get(r, "n"));
+	*rec = r;
+	return 0;
+}
+
+/*
+ * Checks that the complete lines in buf[0..len) chain one to the next and
+ * takes the chain's state from the last one. This is not a verification
+ * (audit verify does that with the public key); it stops the writer from
+ * extending a tail that is already broken.
+ */
+static int
+chain_window(struct cg_audit *a, const char *buf, size_t len, struct tail *t,
+    struct cg_error *err)
+{
+	unsigned char hash[AUDIT_DIGEST_LEN], prev[AUDIT_DIGEST_LEN];
+	const char *p = buf, *end = buf + len, *nl;
+	json_t *rec = NULL;
+	const char *ev;
+	uint64_t n = 0, last_n = 0;
+	int have = 0;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		json_decref(rec);
+		rec = NULL;
+		if (line_fields(p, (size_t)(nl - p), &n, prev, &rec) != 0 ||
+		    (have && (n != last_n + 1 || sodium_memcmp(prev, hash,
+		    sizeof(hash)) != 0))) {
+			json_decref(rec);
+			return cg_error_set(err, "%s: the log's tail does not chain "
+			    "(near record %llu); run `capgate audit verify` and move "
+			    "the log aside", a->path, (unsigned long long)n);
+		}
+		audit_line_hash(p, (size_t)(nl - p), hash);
+		last_n = n;
+		have = 1;
+	}
+	if (!have)
+		return cg_error_set(err, "%s: no complete record in the log's tail",
+		    a->path);
+	ev = json_string_value(json_object_get(rec, "ev"));
+	t->resume = ev != NULL && ((strcmp(ev, "seal") == 0 &&
+	    json_is_true(json_object_get(rec, "final"))) ||
+	    strcmp(ev, "close") == 0) ? "clean" : "unclean";
+	json_decref(rec);
+	a->n = last_n + 1;
+	memcpy(a->prev, hash, sizeof(hash));
+	return 0;
+}
+
+/* Takes the chain state from the end of fd (the current file, which may be
+ * cut back to its last newline, or a rotated one, which may not). */
+static int
+recover_tail(struct cg_audit *a, int fd, int current, struct tail *t,
+    struct cg_error *err)
+{
+	struct stat st;
+	uint64_t off;
+	size_t len, start = 0;
+	char *buf, *nl;
+	int rc;
+
+	if (fstat(fd, &st) != 0)
+		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
+	if (st.st_size == 0)
+		return 0;
+	if (read_window(fd, (uint64_t)st.st_size, &buf, &len, &off) != 0)
+		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
+	while (len > 0 && buf[len - 1] != '\n')
+		len--;
+	if (len == 0 && off != 0) {
+		free(buf);
+		return cg_error_set(err, "%s: last line too long", a->path);
+	}
+	t->dropped = (uint64_t)st.st_size - off - len;
+	if (t->dropped != 0 && (!current ||
+	    ftruncate(fd, (off_t)(off + len)) != 0)) {
+		free(buf);
+		return cg_error_set(err, "%s: torn last line could not be cut off",
+		    a->path);
+	}
+	a->file_size = off + len;
+	if (off != 0 && (nl = memchr(buf, '\n', len)) != NULL)
+		start = (size_t)(nl - buf) + 1;   /* skip a partial first line */
+	rc = len == 0 ? 0 : chain_window(a, buf + start, len - start, t, err);
+	free(buf);
+	return rc;
+}
+
+/* The current file, or (if it is empty or missing after a rotation) the
+ * newest rotated one, gives the chain to continue. */
+static int
+open_log(struct cg_audit *a, struct tail *t, struct cg_error *err)
+{
+	char older[4200];
+	int fd, rc;
+
+	a->fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (a->fd < 0)
+		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
+	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0)
+		return cg_error_set(err, "%s: in use by another writer", a->path);
+	t->resume = "new";
+	if (recover_tail(a, a->fd, 1, t, err) != 0)
+		return -1;
+	if (a->n != 0)
+		return 0;
+	snprintf(older, sizeof(older), "%s.1", a->path);
+	fd = open(older, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : cg_error_set(err, "%s: %s", older,
+		    strerror(errno));
+	rc = recover_tail(a, fd, 0, t, err);
+	close(fd);
+	a->file_size = 0;
+	return rc;
+}
+
+static int
+start_ratchet(struct cg_audit *a)
+{
+	a->sec = sodium_malloc(sizeof(*a->sec));
+	a->commit = malloc((AUDIT_BATCH + 1) * AUDIT_DIGEST_LEN);
+	if (a->sec == NULL || a->commit == NULL)
+		return -1;
+	randombytes_buf(a->sec->seed, sizeof(a->sec->seed));
+	if (audit_batch_commit(a->sec->seed, AUDIT_BATCH, a->commit) != 0)
+		return -1;
+	audit_epoch_keypair(a->sec->seed, a->sec->pk, a->sec->sk);
+	a->seal_due_ns = cg_now_ns() +
+	    (uint64_t)a->checkpoint_interval_ms * 1000000u;
+	return 0;
+}
+
+/* The segment header. Signed by the long-term key when there is one: that
+ * signature is what makes commit[0] (and so every epoch key) trustworthy,
+ * and it covers "prev", which binds the segment to the records before it. */
+static int
+write_header(struct cg_audit *a, const unsigned char *ltsk,
+    const struct tail *t)
+{
+	unsigned char ltpk[AUDIT_PUBKEY_LEN];
+	struct audit_buf *b = &a->buf;
+
+	if (audit_record_begin(a, "open") != 0 ||
+	    audit_put_key_u64(b, "version", 1) != 0 ||
+	    audit_put_key_str(b, "resume", t->resume, strlen(t->resume)) != 0 ||
+	    (t->dropped != 0 && audit_put_key_u64(b, "dropped", t->dropped) != 0))
+		return -1;
+	if (ltsk == NULL) {
+		if (audit_put_raw(b, ",\"sealed\":false", 15) != 0)
+			return -1;
+		return audit_record_end(a, NULL);
+	}
+	crypto_sign_ed25519_sk_to_pk(ltpk, ltsk);
+	if (audit_put_key_hex(b, "key", ltpk, sizeof(ltpk)) != 0 ||
+	    audit_put_key_u64(b, "batch", AUDIT_BATCH) != 0 ||
+	    audit_put_key_u64(b, "epoch_max", a->checkpoint_every) != 0 ||
+	    audit_put_key_u64(b, "epoch_ms", a->checkpoint_interval_ms) != 0 ||
+	    audit_put_key_hex(b, "commit", a->commit[0], AUDIT_DIGEST_LEN) != 0)
+		return -1;
+	return audit_record_end(a, ltsk);
+}
+
+static int
+set_policy(struct cg_audit *a, const char *policy_hash, struct cg_error *err)
+{
+	size_t len = policy_hash ? strlen(policy_hash) : 0, i;
+
+	if (len > 64)
+		return cg_error_set(err, "policy hash longer than 64 characters");
+	for (i = 0; i < len; i++)
+		if (strchr("0123456789abcdefABCDEF", policy_hash[i]) == NULL)
+			return cg_error_set(err, "policy hash is not hex");
+	a->policy_field_len = (size_t)snprintf(a->policy_field,
+	    sizeof(a->policy_field), ",\"policy\":\"%s\"", len ? policy_hash : "");
+	return 0;
+}
+
+static int
+open_sealed(struct cg_audit *a, const struct cg_audit_config *cfg,
+    struct cg_error *err)
+{
+	unsigned char *ltsk = NULL;
+	struct tail t = { "new", 0 };
+	int rc = -1;
+
+	if (cfg->key_path != NULL) {
+		ltsk = sodium_malloc(AUDIT_SECKEY_LEN);
+		if (ltsk == NULL)
+			return cg_error_set(err, "out of memory");
+		if (audit_key_load_secret(cfg->key_path, ltsk, err) != 0)
+			goto out;
+	}
+	if (open_log(a, &t, err) != 0)
+		goto out;
+	if (ltsk != NULL && start_ratchet(a) != 0) {
+		cg_error_set(err, "out of memory");
+		goto out;
+	}
+	if (write_header(a, ltsk, &t) != 0) {
+		cg_error_set(err, "out of memory");
+		goto out;
+	}
+	a->force_sync = 1;
+	if (audit_commit(a) != 0 || (t.resume[0] == 'n' && audit_sync_dir(a->path) != 0)) {
+		cg_error_set(err, "%s: %s", a->path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_free(ltsk);   /* zeroes it: the long-term key is gone from here on */
+	return rc;
+}
+
+struct cg_audit *
+audit_open(const struct cg_audit_config *cfg, const char *policy_hash,
+    struct cg_error *err)
+{
+	struct cg_audit *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		cg_error_set(err, "out of memory");
+		return NULL;
+	}
+	a->fd = -1;
+	if (cfg->path == NULL)
+		return a;
+	a->enabled = 1;
+	audit_apply_defaults(a, cfg);
+	if (sodium_init() < 0) {
+		cg_error_set(err, "libsodium failed to initialise");
+		goto fail;
+	}
+	a->path = strdup(cfg->path);
+	if (a->path == NULL) {
+		cg_error_set(err, "out of memory");
+		goto fail;
+	}
+	if (set_policy(a, policy_hash, err) != 0 || open_sealed(a, cfg, err) != 0)
+		goto fail;
+	return a;
+fail:
+	audit_free(a);
+	return NULL;
+}

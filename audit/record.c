@@ -1,0 +1,235 @@
+/*
+ * Direct formatting of audit records into a byte buffer. The decision path
+ * never builds a json_t: a record is a handful of memcpy()s, a JSON string
+ * escaper and an integer formatter. The escaper is also the only thing that
+ * stands between bytes an untrusted client chose (a channel name, say) and
+ * the structure of the log line, so it escapes every control character,
+ * quote and backslash and replaces invalid UTF-8 with U+FFFD.
+ */
+#include "audit/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int
+audit_buf_reserve(struct audit_buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= more)
+		return 0;
+	if (more > SIZE_MAX / 2 - b->len)
+		return -1;
+	cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < more)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void
+audit_buf_free(struct audit_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+int
+audit_put_raw(struct audit_buf *b, const char *s, size_t len)
+{
+	if (audit_buf_reserve(b, len) != 0)
+		return -1;
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+int
+audit_put_str(struct audit_buf *b, const char *str, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run, q;
+	char *o;
+
+	/* worst case: every byte becomes \ufffd (6 bytes) */
+	if (len > SIZE_MAX / 8 || audit_buf_reserve(b, len * 6 + 2) != 0)
+		return -1;
+	o = b->p + b->len;
+	*o++ = '"';
+	while (i < len) {
+		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x80 &&
+		    s[run] != '"' && s[run] != '\\'; run++)
+			;
+		memcpy(o, s + i, run - i);
+		o += run - i;
+		i = run;
+		if (i == len)
+			break;
+		if (s[i] == '"' || s[i] == '\\') {
+			*o++ = '\\';
+			*o++ = (char)s[i++];
+		} else if (s[i] < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[s[i] >> 4];
+			o[5] = hex[s[i] & 15];
+			o += 6;
+			i++;
+		} else if ((q = utf8_seq(s + i, len - i)) > 0) {
+			memcpy(o, s + i, q);
+			o += q;
+			i += q;
+		} else {
+			memcpy(o, "\\ufffd", 6);
+			o += 6;
+			i++;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+int
+audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
+    size_t len)
+{
+	size_t kl = strlen(key);
+
+	if (audit_buf_reserve(b, kl + 4) != 0)
+		return -1;
+	b->p[b->len++] = ',';
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, key, kl);
+	b->len += kl;
+	b->p[b->len++] = '"';
+	b->p[b->len++] = ':';
+	return audit_put_str(b, s, len);
+}
+
+int
+audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v)
+{
+	char digits[24];
+	size_t kl = strlen(key), nd = 0;
+
+	do {
+		digits[nd++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (audit_buf_reserve(b, kl + 4 + nd) != 0)
+		return -1;
+	b->p[b->len++] = ',';
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, key, kl);
+	b->len += kl;
+	b->p[b->len++] = '"';
+	b->p[b->len++] = ':';
+	while (nd > 0)
+		b->p[b->len++] = digits[--nd];
+	return 0;
+}
+
+int
+audit_put_key_hex(struct audit_buf *b, const char *key,
+    const unsigned char *bin, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t kl = strlen(key), i;
+	char *o;
+
+	if (audit_buf_reserve(b, kl + 6 + 2 * len) != 0)
+		return -1;
+	o = b->p + b->len;
+	*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, kl);
+	o += kl;
+	memcpy(o, "\":\"", 3);
+	o += 3;
+	for (i = 0; i < len; i++) {
+		*o++ = hex[bin[i] >> 4];
+		*o++ = hex[bin[i] & 15];
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+int
+audit_put_time(struct audit_buf *b, uint64_t wall_ns)
+{
+	/* Per-thread cache of the formatted second: the writer is used from
+	 * one thread, the verifier never formats. */
+	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local char cached[64];
+	time_t secs = (time_t)(wall_ns / 1000000000u);
+	unsigned usec = (unsigned)(wall_ns % 1000000000u / 1000u);
+	struct tm tm;
+	char *o;
+	int i;
+
+	if (secs != cached_sec) {
+		gmtime_r(&secs, &tm);
+		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		cached_sec = secs;
+	}
+	if (audit_buf_reserve(b, 40) != 0)
+		return -1;
+	o = b->p + b->len;
+	memcpy(o, ",\"t\":\"", 6);
+	o += 6;
+	memcpy(o, cached, 19);
+	o += 19;
+	*o++ = '.';
+	for (i = 5; i >= 0; i--) {
+		o[i] = (char)('0' + usec % 10);
+		usec /= 10;
+	}
+	o += 6;
+	*o++ = 'Z';
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}

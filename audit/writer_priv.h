@@ -1,0 +1,58 @@
+/*
+ * The writer's state, shared by writer.c (the record path) and open.c
+ * (opening, tail recovery, the segment header).
+ */
+#ifndef CG_AUDIT_WRITER_PRIV_H
+#define CG_AUDIT_WRITER_PRIV_H
+
+#include "audit/internal.h"
+
+/* Secrets live in sodium_malloc'd memory (guard pages, no core dumps of
+ * swapped pages) and are overwritten on every ratchet step. */
+struct audit_secret {
+	unsigned char seed[AUDIT_SEED_LEN];  /* ratchet seed of this epoch */
+	unsigned char sk[AUDIT_SECKEY_LEN];  /* this epoch's signing key */
+	unsigned char pk[AUDIT_PUBKEY_LEN];
+};
+
+struct cg_audit {
+	int enabled;                 /* 0: cfg->path was NULL, record nothing */
+	int failed;                  /* sticky */
+	char *path;
+	int fd;
+	enum cg_audit_sync sync;
+	uint32_t sync_interval_ms;
+	uint32_t sync_batch;
+	uint32_t checkpoint_every;
+	uint32_t checkpoint_interval_ms;
+	uint64_t rotate_bytes;
+
+	char policy_field[96];       /* ,"policy":"<hex>" ready to copy */
+	size_t policy_field_len;
+
+	uint64_t n;                  /* number of the next record */
+	unsigned char prev[AUDIT_DIGEST_LEN]; /* hash of the last line */
+	struct audit_buf buf;        /* appended, not yet written */
+	size_t rec_start;            /* where the record being formatted begins */
+	uint64_t file_size;          /* bytes written to the current file */
+	uint32_t pending;            /* records in buf */
+	uint32_t unsynced;           /* records written, not yet synced */
+	int dirty;                   /* written since the last fdatasync */
+	int force_sync;              /* a seal or a timer asks for a sync */
+	uint64_t sync_due_ns;        /* 0: no sync timer running */
+
+	struct audit_secret *sec;    /* NULL: unsealed log (no key) */
+	uint64_t epoch;              /* current epoch in this segment */
+	uint32_t epoch_records;
+	uint64_t seal_due_ns;
+	unsigned char (*commit)[AUDIT_DIGEST_LEN]; /* this batch's chain */
+};
+
+void audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg);
+int audit_record_begin(struct cg_audit *a, const char *ev);
+int audit_record_end(struct cg_audit *a, const unsigned char *sk);
+int audit_seal(struct cg_audit *a, int final);
+int audit_sync_dir(const char *path);
+void audit_free(struct cg_audit *a);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * Times how long a program takes to start and finish: fork, exec, wait.
+ * With /bin/true as the program that is the cost of process creation; with
+ * `capgate run --policy P -- /bin/true` or `bwrap ... /bin/true` it is the
+ * cost of starting a sandboxed client, which is what a user waits for.
+ *
+ *   bench-spawn [--name NAME] [--runs N] [--warmup N] -- PROGRAM ARGS...
+ *
+ * A run that does not exit 0 stops the measurement (exit 1): a sandbox that
+ * fails fast must not look like a fast sandbox.
+ */
+#include "bench/stats.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int
+run_once(char **argv, int devnull)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		perror("bench-spawn: fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		if (dup2(devnull, STDIN_FILENO) < 0 ||
+		    dup2(devnull, STDOUT_FILENO) < 0)
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("bench-spawn: waitpid");
+			exit(2);
+		}
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static const struct option long_opts[] = {
+	{ "name", required_argument, NULL, 'N' },
+	{ "runs", required_argument, NULL, 'n' },
+	{ "warmup", required_argument, NULL, 'w' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+main(int argc, char **argv)
+{
+	const char *name = "spawn";
+	uint64_t runs = 200, warmup = 5, i, t0;
+	struct bench_samples s;
+	int c, devnull, rc;
+
+	while ((c = getopt_long(argc, argv, "+", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'N': name = optarg; break;
+		case 'n': runs = bench_parse_count(optarg, 1, 1000000, "--runs"); break;
+		case 'w': warmup = bench_parse_count(optarg, 0, 1000000, "--warmup"); break;
+		default:
+			fprintf(stderr, "usage: bench-spawn [--name NAME] "
+			    "[--runs N] [--warmup N] -- PROGRAM ARGS...\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "bench-spawn: no program given\n");
+		return 2;
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0) {
+		perror("bench-spawn: /dev/null");
+		return 2;
+	}
+	bench_samples_init(&s, runs);
+	for (i = 0; i < warmup + runs; i++) {
+		t0 = bench_now_ns();
+		rc = run_once(argv + optind, devnull);
+		if (rc != 0) {
+			fprintf(stderr, "bench-spawn: %s exited %d (run %llu)\n",
+			    argv[optind], rc, (unsigned long long)i + 1);
+			return 1;
+		}
+		if (i >= warmup)
+			bench_samples_add(&s, bench_now_ns() - t0);
+	}
+	bench_report_latency(stdout, name, 0, &s);
+	bench_samples_free(&s);
+	close(devnull);
+	return 0;
+}

@@ -1,0 +1,351 @@
+/*
+ * The seccomp layer, built with libseccomp in the gateway and exported as
+ * BPF so that the child installs it with one seccomp() call.
+ *
+ * Design: the default action, and the action for a foreign architecture
+ * (i386 `int 0x80`, the x32 syscall bit), is a user notification, not a
+ * silent kill: the gateway receives the syscall number and arguments,
+ * records them, kills the client and only then answers (notify.c). execve
+ * and execveat also fall to that notification, which lets the gateway
+ * allow exactly one exec, the one capgate's own code issues, and deny every
+ * later one. A few syscalls that libraries probe get ENOSYS in the filter
+ * itself (clone3, so that glibc falls back to clone, whose flags we can
+ * check; io_uring_setup in the runtime profile, so that libuv falls back).
+ *
+ * Arguments are compared over all 64 bits: ioctl requests and socket
+ * families are ints to the kernel, so they are masked to their low 32 bits
+ * exactly as the kernel truncates them, and any upper bits cannot make an
+ * allowed value out of a forbidden one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sandbox/internal.h"
+
+/* Never allowed, whatever a policy says (config.c rejects them by name). */
+static const char *const never_names[] = {
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "bpf",
+	"userfaultfd", "perf_event_open", "keyctl", "add_key", "request_key",
+	"ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2",
+	"mount_setattr", "move_mount", "open_tree", "fsopen", "fsconfig",
+	"fsmount", "fspick", "pivot_root", "unshare", "setns", "chroot",
+	"personality", "init_module", "finit_module", "delete_module",
+	"kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct",
+	"quotactl", "quotactl_fd", "open_by_handle_at", "name_to_handle_at",
+	"iopl", "ioperm", "syslog", "vhangup", "settimeofday", "clock_settime",
+	"adjtimex", "clock_adjtime", "sethostname", "setdomainname",
+	"pidfd_getfd", "kcmp", "fanotify_init", "lookup_dcookie", "uselib",
+	"modify_ldt", "vm86", "vm86old", "seccomp", "clone3",
+};
+
+/* Every profile: what sandbox_enter itself calls after the filter is in
+ * place, and what any process needs to exist and exit. */
+static const char *const base_names[] = {
+	"read", "write", "readv", "writev", "close", "exit", "exit_group",
+	"sendmsg", "recvmsg", "rt_sigreturn", "rt_sigaction", "rt_sigprocmask",
+	"sigaltstack", "brk", "mmap", "munmap", "mprotect", "madvise", "futex",
+	"restart_syscall", "getpid", "gettid",
+};
+
+/* strict: compute, talk to the gateway on fd 3, start through the loader. */
+static const char *const strict_names[] = {
+	"pread64", "pwrite64", "lseek", "fstat", "newfstatat", "statx",
+	"access", "faccessat", "faccessat2", "readlink", "readlinkat", "mremap",
+	"nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres",
+	"gettimeofday", "time", "getppid", "getuid", "geteuid", "getgid",
+	"getegid", "getresuid", "getresgid", "getgroups", "sched_yield",
+	"sched_getaffinity", "uname", "getrandom", "arch_prctl",
+	"set_tid_address", "set_robust_list", "get_robust_list", "rseq",
+	"getrlimit", "setrlimit", "dup", "dup2", "dup3", "pipe", "pipe2", "poll",
+	"ppoll", "select", "pselect6", "epoll_create", "epoll_create1",
+	"epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
+	"kill", "tgkill", "tkill", "getcwd", "sendto", "recvfrom", "sendmmsg",
+	"recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
+	"wait4", "waitid", "membarrier", "timerfd_create", "timerfd_settime",
+	"timerfd_gettime", "alarm", "setitimer", "getitimer", "rt_sigtimedwait",
+	"rt_sigsuspend", "pause", "fcntl", "sysinfo", "getrusage", "times",
+	"sched_getparam", "sched_getscheduler", "getpgrp", "getpgid", "getsid",
+	"getpriority", "vfork",
+};
+
+/* runtime: what interpreters need; files stay confined by Landlock. */
+static const char *const runtime_names[] = {
+	"creat", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
+	"renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
+	"ftruncate", "truncate", "fsync", "fdatasync", "sync_file_range",
+	"getdents", "getdents64", "statfs", "fstatfs", "fadvise64", "fallocate",
+	"sendfile", "copy_file_range", "splice", "tee", "readahead",
+	"memfd_create",
+	"chdir", "fchdir", "umask", "utimensat", "fchmod", "fchmodat", "chmod",
+	"flock", "mincore", "msync", "mlock", "munlock", "timer_create",
+	"timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
+	"rt_sigqueueinfo", "rt_tgsigqueueinfo", "capget", "get_mempolicy",
+	"set_mempolicy", "mbind", "setpgid", "sched_setaffinity", "setpriority",
+	"pkey_alloc", "pkey_free", "pkey_mprotect", "getxattr", "lgetxattr",
+	"fgetxattr", "listxattr", "llistxattr", "flistxattr", "preadv",
+	"pwritev", "preadv2", "pwritev2", "sched_getattr", "getcpu",
+	"epoll_pwait2", "eventfd", "signalfd4", "close_range",
+};
+
+static const unsigned long ioctl_allowed[] = {
+	TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
+};
+
+static const unsigned long prctl_strict[] = { PR_SET_NAME, PR_GET_NAME };
+static const unsigned long prctl_runtime[] = {
+	PR_GET_DUMPABLE, PR_SET_VMA, PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ,
+	PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_SECCOMP, PR_SET_TIMERSLACK,
+	PR_GET_TIMERSLACK,
+};
+
+#define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+	CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | \
+	020000000 /* O_TMPFILE without O_DIRECTORY */)
+
+bool
+sandbox_syscall_never(const char *name)
+{
+	for (size_t i = 0; i < CG_ARRAY_LEN(never_names); i++)
+		if (strcmp(never_names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int
+allow_names(scmp_filter_ctx ctx, const char *const *names, size_t n,
+    struct cg_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+		int rc;
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;       /* not on this architecture */
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (rc != 0)
+			return cg_error_set(err, "seccomp: allow %s: %s", names[i],
+			    strerror(-rc));
+	}
+	return 0;
+}
+
+/* Allows syscall nr when argument `arg` (low 32 bits) is one of values. */
+static int
+allow_arg_in(scmp_filter_ctx ctx, int nr, unsigned arg,
+    const unsigned long *values, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct scmp_arg_cmp cmp = { arg, SCMP_CMP_MASKED_EQ, 0xffffffffu,
+		    values[i] & 0xffffffffu };
+		int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
+{
+	int rc = 0;
+
+	/* Threads and fork, never new namespaces. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0));
+	rc |= allow_arg_in(ctx, SCMP_SYS(ioctl), 1, ioctl_allowed,
+	    CG_ARRAY_LEN(ioctl_allowed));
+	rc |= allow_arg_in(ctx, SCMP_SYS(prctl), 0, prctl_strict,
+	    CG_ARRAY_LEN(prctl_strict));
+	/* Query or lower this process's own limits (the hard limits are set
+	 * by sandbox_enter and cannot be raised without privilege). */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+	    SCMP_A0(SCMP_CMP_EQ, 0));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* The client library waits for answers with a receive timeout on its
+	 * gateway socket (one syscall per frame instead of poll + recv): only
+	 * SOL_SOCKET / SO_RCVTIMEO (both layouts), nothing else. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO_OLD));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO_NEW));
+	if (profile == CG_PROFILE_STRICT) {
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0));
+		return rc;
+	}
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 0);
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 0);
+	rc |= allow_arg_in(ctx, SCMP_SYS(prctl), 0, prctl_runtime,
+	    CG_ARRAY_LEN(prctl_runtime));
+	/* Connected pairs only: a datagram socket could be pointed (connect,
+	 * sendto) at a pathname socket such as /dev/log, which Landlock does
+	 * not cover. */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_UNIX),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_UNIX),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_SEQPACKET));
+	if (profile == CG_PROFILE_RUNTIME)
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+		    SCMP_SYS(io_uring_setup), 0);
+	return rc;
+}
+
+/* For custom profiles: the checked form of a listed syscall. */
+static int
+add_custom_checked(scmp_filter_ctx ctx, int nr)
+{
+	if (nr == SCMP_SYS(clone))
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0));
+	if (nr == SCMP_SYS(ioctl))
+		return allow_arg_in(ctx, nr, 1, ioctl_allowed, CG_ARRAY_LEN(ioctl_allowed));
+	if (nr == SCMP_SYS(prctl))
+		return allow_arg_in(ctx, nr, 0, prctl_strict, CG_ARRAY_LEN(prctl_strict));
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
+}
+
+/* Syscalls a policy adds by name; the argument-checked ones keep checks. */
+static int
+add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
+    struct cg_error *err)
+{
+	static const unsigned long families[] = { AF_UNIX, AF_INET, AF_INET6 };
+
+	for (size_t i = 0; i < cfg->n_syscalls; i++) {
+		int nr = cfg->syscalls[i], rc;
+		bool checked = nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
+		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64);
+
+		if (checked && cfg->profile != CG_PROFILE_CUSTOM)
+			continue;       /* already present, with their checks */
+		if (checked)
+			rc = add_custom_checked(ctx, nr);
+		else if (cfg->profile != CG_PROFILE_CUSTOM &&
+		    (nr == SCMP_SYS(openat) || nr == SCMP_SYS(open)))
+			continue;       /* strict stays read-only; runtime has them */
+		else if (nr == SCMP_SYS(socket) || nr == SCMP_SYS(socketpair))
+			rc = allow_arg_in(ctx, nr, 0, families, CG_ARRAY_LEN(families));
+		else
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (rc != 0 && rc != -EEXIST)
+			return cg_error_set(err, "seccomp: syscall %d: %s", nr, strerror(-rc));
+	}
+	if (cfg->profile == CG_PROFILE_CUSTOM &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0)
+		return cg_error_set(err, "seccomp: clone3 rule failed");
+	return 0;
+}
+
+static int
+export_filter(scmp_filter_ctx ctx, struct cg_sandbox_plan *plan,
+    struct cg_error *err)
+{
+	int fd = memfd_create("capgate-bpf", MFD_CLOEXEC);
+	off_t size;
+	int rc;
+
+	if (fd < 0)
+		return cg_error_set(err, "seccomp: memfd: %s", strerror(errno));
+	rc = seccomp_export_bpf(ctx, fd);
+	size = lseek(fd, 0, SEEK_END);
+	if (rc != 0 || size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    size / (off_t)sizeof(struct sock_filter) > 0xffff) {
+		close(fd);
+		return cg_error_set(err, "seccomp: export failed (%s)", strerror(rc ? -rc : EINVAL));
+	}
+	plan->filter = malloc((size_t)size);
+	if (plan->filter == NULL || pread(fd, plan->filter, (size_t)size, 0) != size) {
+		close(fd);
+		return cg_error_set(err, "seccomp: reading the exported filter failed");
+	}
+	close(fd);
+	plan->filter_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+static int
+build_rules(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
+    struct cg_error *err)
+{
+	if (allow_names(ctx, base_names, CG_ARRAY_LEN(base_names), err) != 0)
+		return -1;
+	if (cfg->profile != CG_PROFILE_CUSTOM &&
+	    allow_names(ctx, strict_names, CG_ARRAY_LEN(strict_names), err) != 0)
+		return -1;
+	if (cfg->profile == CG_PROFILE_RUNTIME &&
+	    allow_names(ctx, runtime_names, CG_ARRAY_LEN(runtime_names), err) != 0)
+		return -1;
+	if (cfg->profile != CG_PROFILE_CUSTOM && add_checked(ctx, cfg->profile) != 0)
+		return cg_error_set(err, "seccomp: adding argument checks failed");
+	if (add_extra(ctx, cfg, err) != 0)
+		return -1;
+	if (cfg->allow_exec &&
+	    (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execve), 0) != 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(execveat), 0) != 0))
+		return cg_error_set(err, "seccomp: allowing exec failed");
+	return 0;
+}
+
+int
+sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
+    struct cg_sandbox_plan *plan, struct cg_error *err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+	int rc;
+
+	if (ctx == NULL)
+		return cg_error_set(err, "seccomp: seccomp_init failed");
+	/* Foreign architectures (i386, x32) take the same road as any other
+	 * forbidden call: notify, record, kill. NNP is ours to set. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY) != 0 ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) != 0) {
+		seccomp_release(ctx);
+		return cg_error_set(err, "seccomp: setting filter attributes failed");
+	}
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	rc = build_rules(ctx, cfg, err);
+	if (rc == 0)
+		rc = export_filter(ctx, plan, err);
+	seccomp_release(ctx);
+	if (rc == 0)
+		plan->planned |= CG_LAYER_SECCOMP;
+	return rc;
+}
+
+/* Child side: the filter goes in last; the listener comes back in *fd. */
+int
+sandbox_seccomp_enter(const struct cg_sandbox_plan *plan, int *notify_fd)
+{
+	struct sock_fprog prog = { .len = plan->filter_len, .filter = plan->filter };
+	long fd;
+
+	*notify_fd = -1;
+	if (plan->filter == NULL)
+		return 0;
+	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		return errno;
+	*notify_fd = (int)fd;
+	return 0;
+}

@@ -1,0 +1,196 @@
+/*
+ * Crashes and full disks. A writer killed with SIGKILL leaves a log that
+ * verifies as intact up to its last complete record and is reported as
+ * ended uncleanly (exit 2), never as tampered and never as a pass; the next
+ * run cuts off a torn record and continues the chain. A write that fails
+ * (RLIMIT_FSIZE stands in for a full disk) makes the writer fail for good.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/internal.h"
+#include "helpers.h"
+
+/* Starts the crash writer, waits until `ready` records are on disk, lets
+ * it run for delay_us more, then kills it with SIGKILL. */
+static void
+run_and_kill(const struct th_env *e, int ready, long delay_us)
+{
+	const char *tool = getenv("AUDIT_CRASHWRITER");
+	char nready[16], buf[16];
+	int pipefd[2], status;
+	pid_t pid;
+
+	cr_assert_not_null(tool, "AUDIT_CRASHWRITER not set (run via meson test)");
+	snprintf(nready, sizeof(nready), "%d", ready);
+	cr_assert_eq(pipe(pipefd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execl(tool, tool, e->log, e->key, nready, "7", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	cr_assert_eq(read(pipefd[0], buf, 6), 6, "the writer did not get ready");
+	cr_assert_eq(memcmp(buf, "ready\n", 6), 0);
+	usleep((useconds_t)delay_us);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "the writer was not killed mid-stream");
+	close(pipefd[0]);
+}
+
+Test(audit_crash, kill9_leaves_an_intact_but_unclean_log)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	struct th_lines l;
+	int round;
+
+	for (round = 0; round < 6; round++) {
+		th_setup(&e);
+		run_and_kill(&e, 20, round * 700);
+		cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN,
+		    "round %d: verdict %d at line %llu: %s", round, res.verdict,
+		    (unsigned long long)res.line, res.msg);
+		th_read_lines(e.log, &l);
+		/* the last complete record is named (or the torn one after it) */
+		cr_assert_eq(res.line, l.n, "round %d: %s", round, res.msg);
+		cr_assert_geq(l.n, 21);
+		cr_assert_gt(res.sealed_line, 0);
+		th_free_lines(&l);
+	}
+}
+
+Test(audit_crash, next_run_resumes_after_a_crash)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	struct th_lines l;
+	size_t hdr;
+	uint64_t crashed_at;
+
+	th_setup(&e);
+	run_and_kill(&e, 30, 1000);
+	th_read_lines(e.log, &l);
+	crashed_at = l.torn ? l.n - 1 : l.n;
+	th_free_lines(&l);
+	th_write_log(&e, 15, 10);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%d: %s", res.verdict,
+	    res.msg);
+	th_read_lines(e.log, &l);
+	hdr = th_find(&l, "\"resume\":\"unclean\"", 1);
+	cr_assert_neq(hdr, (size_t)-1, "the new segment says the last one crashed");
+	/* the report names the crashed segment's last line (or the header
+	 * that dropped its torn record) */
+	cr_assert(res.line == crashed_at || res.line == hdr + 1,
+	    "line %llu (crash at %llu, header %zu): %s",
+	    (unsigned long long)res.line, (unsigned long long)crashed_at, hdr + 1,
+	    res.msg);
+	cr_assert(strstr(l.line[l.n - 1], "\"final\":true") != NULL);
+	th_free_lines(&l);
+}
+
+Test(audit_crash, torn_record_is_cut_off_and_counted)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	struct th_lines l;
+	FILE *f;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);
+	f = fopen(e.log, "a");
+	fputs("{\"n\":7,\"t\":\"2026-", f);       /* a record cut short */
+	fclose(f);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN);
+	cr_assert_eq(res.line, 8);   /* header, 5 records, final seal, torn */
+	cr_assert(strstr(res.msg, "incomplete") != NULL, "%s", res.msg);
+	th_write_log(&e, 2, 10);
+	th_read_lines(e.log, &l);
+	cr_assert(!l.torn);
+	cr_assert(strstr(l.line[7], "\"ev\":\"open\"") != NULL, "%s", l.line[7]);
+	cr_assert(strstr(l.line[7], "\"dropped\":17") != NULL, "%s", l.line[7]);
+	th_free_lines(&l);
+	/* bytes were lost, so the log is not a clean pass */
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%s", res.msg);
+	cr_assert_eq(res.line, 8);
+}
+
+Test(audit_crash, writer_refuses_to_extend_a_broken_tail)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+	char *p;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);
+	th_read_lines(e.log, &l);
+	p = strstr(l.line[l.n - 2], "\"prev\":\"");
+	p[9] = p[9] == '0' ? '1' : '0';
+	th_write_lines(e.log, &l);
+	th_free_lines(&l);
+	cfg = th_config(&e, 10);
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err));
+	cr_assert(strstr(err.msg, "does not chain") != NULL, "%s", err.msg);
+}
+
+/* RLIMIT_FSIZE with SIGXFSZ ignored: write() fails with EFBIG, as it would
+ * with ENOSPC on a full disk. */
+Test(audit_crash, full_disk_fails_the_writer)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_audit_verify_result res;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct rlimit rl;
+	struct stat st;
+	struct th_env e;
+	int i, rc = 0;
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_EVERY;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	th_decisions(a, 3, 1);
+	cr_assert_eq(stat(e.log, &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = (rlim_t)st.st_size + 1500;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	memset(&d, 0, sizeof(d));
+	d.client = "main";
+	d.channel = "demo:echo";
+	d.decision = CG_DECISION_ALLOW;
+	for (i = 0; i < 100 && rc == 0; i++) {
+		rc = audit_append_decision(a, &d);
+		if (rc == 0)
+			rc = audit_commit(a);
+	}
+	cr_assert_eq(rc, -1, "writes past the limit must fail");
+	cr_assert_eq(audit_failed(a), 1);
+	cr_assert_eq(audit_append_decision(a, &d), -1, "failure is sticky");
+	cr_assert_eq(audit_commit(a), -1);
+	cr_assert_eq(audit_close(a), -1);
+	rl.rlim_cur = rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	/* the torn write was cut back: what is there is intact, not closed */
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%d: %s", res.verdict,
+	    res.msg);
+}

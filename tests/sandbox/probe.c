@@ -1,0 +1,530 @@
+/*
+ * What a compromised front-end would try, one attempt per run:
+ *
+ *   probe ATTEMPT [ARG]
+ *
+ * prints one line "ATTEMPT VERDICT detail" on stdout, where VERDICT is
+ * BLOCKED (the attempt failed), ALLOWED (it worked: a hole) or OK / FAIL
+ * for the controls that must work. A seccomp violation kills the probe
+ * before it can print anything; the harness sees that and the gateway's
+ * notification event. Forbidden calls are made harmlessly where possible
+ * (bad fd, bad pointer), as bubblewrap's try-syscall does, so a call that
+ * is let through shows as EBADF / EFAULT / EINVAL rather than doing harm.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/capability.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *attempt;
+
+static int
+report(const char *verdict, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+report(const char *verdict, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printf("%s %s %s\n", attempt, verdict, buf);
+	fflush(stdout);
+	return 0;
+}
+
+/* A call that returned: blocked if it failed, ALLOWED if it worked. */
+static int
+verdict_rc(long rc, int e)
+{
+	if (rc < 0)
+		return report("BLOCKED", "errno=%d (%s)", e, strerror(e));
+	return report("ALLOWED", "rc=%ld", rc);
+}
+
+/* Harmless try: EPERM/EACCES/ENOSYS mean blocked, anything else allowed. */
+static int
+verdict_try(long rc, int e)
+{
+	if (rc < 0 && (e == EPERM || e == EACCES || e == ENOSYS))
+		return report("BLOCKED", "errno=%d (%s)", e, strerror(e));
+	return report("ALLOWED", "rc=%ld errno=%d (%s)", rc, e, strerror(e));
+}
+
+/* errno must be read after the call: argument order is unspecified. */
+#define RC(call) do { long rc_ = (long)(call); int e_ = errno; \
+	return verdict_rc(rc_, e_); } while (0)
+#define TRY(call) do { long rc_ = (long)(call); int e_ = errno; \
+	return verdict_try(rc_, e_); } while (0)
+
+static int
+try_open(const char *path, int flags)
+{
+	int fd = open(path, flags, 0600);
+
+	return verdict_rc(fd, errno);
+}
+
+static int
+try_list(const char *path)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+	long n;
+
+	if (fd < 0)
+		return verdict_rc(-1, errno);
+	n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+	return verdict_rc(n, errno);
+}
+
+static int
+try_exec(const char *path)
+{
+	char *argv[] = { (char *)(uintptr_t)path, NULL };
+
+	execve(path, argv, environ);
+	return verdict_try(-1, errno);
+}
+
+static int
+try_exec_memfd(void)
+{
+	static const char text[] = "#!/bin/sh\necho hi\n";
+	char *argv[] = { (char *)"x", NULL };
+	int fd = (int)syscall(SYS_memfd_create, "x", 0);
+
+	if (fd < 0)
+		return verdict_rc(-1, errno);
+	if (write(fd, text, sizeof(text) - 1) < 0)
+		return report("FAIL", "write memfd: %s", strerror(errno));
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	return verdict_try(-1, errno);
+}
+
+static int
+try_socket(int family)
+{
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	if (fd < 0 && (errno == ESOCKTNOSUPPORT || errno == EPROTONOSUPPORT ||
+	    errno == EINVAL))
+		fd = socket(family, SOCK_DGRAM, 0);
+	if (fd < 0 && (errno == ESOCKTNOSUPPORT || errno == EPROTONOSUPPORT ||
+	    errno == EINVAL))
+		fd = socket(family, SOCK_RAW, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT)
+		return report("BLOCKED", "family %d not supported", family);
+	return verdict_rc(fd, errno);
+}
+
+static int
+try_connect_unix(const char *path, int abstract)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return verdict_rc(-1, errno);
+	if (abstract) {
+		memcpy(sa.sun_path + 1, path, strlen(path));
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path));
+	} else {
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		len = sizeof(sa);
+	}
+	RC(connect(fd, (struct sockaddr *)&sa, len));
+}
+
+static int
+try_i386(void)
+{
+	long rc;
+
+	/* i386 getpid (20) through the 32-bit entry point. */
+	__asm__ volatile ("int $0x80" : "=a"(rc) : "a"(20L) : "memory");
+	if (rc < 0)
+		return verdict_rc(-1, (int)-rc);
+	return report("ALLOWED", "i386 getpid=%ld", rc);
+}
+
+static int
+check_fds(void)
+{
+	char found[256] = "";
+
+	for (int fd = 0; fd < 1024; fd++) {
+		if (fd <= 3 || fcntl(fd, F_GETFD) < 0)
+			continue;
+		snprintf(found + strlen(found), sizeof(found) - strlen(found), " %d", fd);
+	}
+	if (found[0] != '\0')
+		return report("ALLOWED", "open fds:%s", found);
+	return report("BLOCKED", "only 0-3 open");
+}
+
+static int
+check_env(void)
+{
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "CAPGATE_PROBE_OK=", 17) != 0 && strncmp(*e, "PATH=", 5) != 0)
+			return report("ALLOWED", "leaked %.60s", *e);
+	if (getenv("CAPGATE_PROBE_OK") == NULL)
+		return report("FAIL", "allowed variable missing");
+	return report("BLOCKED", "only the allowed variables");
+}
+
+static int
+fork_bomb(void)
+{
+	int n = 0;
+
+	for (; n < 2000; n++) {
+		pid_t p = fork();
+
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0)
+			return report("BLOCKED", "fork failed after %d: %s", n, strerror(errno));
+	}
+	return report("ALLOWED", "%d processes", n);
+}
+
+static int
+eat_memory(void)
+{
+	size_t total = 0, chunk = 16u << 20;
+
+	while (total < (4ull << 30)) {
+		char *p = malloc(chunk);
+
+		if (p == NULL)
+			return report("BLOCKED", "malloc failed after %zu MB", total >> 20);
+		memset(p, 1, chunk);
+		total += chunk;
+	}
+	return report("ALLOWED", "%zu MB", total >> 20);
+}
+
+static int
+big_file(const char *dir)
+{
+	char path[512], buf[65536];
+	size_t total = 0;
+	int fd;
+
+	signal(SIGXFSZ, SIG_IGN);
+	snprintf(path, sizeof(path), "%s/big", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return report("FAIL", "cannot create %s: %s", path, strerror(errno));
+	memset(buf, 'x', sizeof(buf));
+	while (total < (1ull << 30)) {
+		ssize_t n = write(fd, buf, sizeof(buf));
+
+		if (n < 0)
+			return report("BLOCKED", "write failed after %zu MB: %s",
+			    total >> 20, strerror(errno));
+		total += (size_t)n;
+	}
+	return report("ALLOWED", "%zu MB written", total >> 20);
+}
+
+static void *
+thread_main(void *arg)
+{
+	return arg;
+}
+
+static int
+control_threads(void)
+{
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		if (pthread_create(&t[i], NULL, thread_main, NULL) != 0)
+			return report("FAIL", "pthread_create");
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	return report("OK", "4 threads");
+}
+
+static int
+control_fork(void)
+{
+	int status;
+	pid_t p = fork();
+
+	if (p < 0)
+		return report("FAIL", "fork: %s", strerror(errno));
+	if (p == 0)
+		_exit(7);
+	if (waitpid(p, &status, 0) != p || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
+		return report("FAIL", "wait");
+	return report("OK", "forked and reaped");
+}
+
+static int
+control_clock(void)
+{
+	struct timespec a, b, d = { 0, 10 * 1000 * 1000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	nanosleep(&d, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 10000000L)
+		return report("FAIL", "slept too little");
+	return report("OK", "slept 10 ms, time %ld", (long)time(NULL));
+}
+
+static int
+control_compute(void)
+{
+	volatile uint64_t x = 1;
+	char *p = malloc(32u << 20);
+
+	for (int i = 0; i < 10000000; i++)
+		x = x * 6364136223846793005ull + 1;
+	if (p == NULL)
+		return report("FAIL", "malloc 32 MB");
+	memset(p, 1, 32u << 20);
+	free(p);
+	return report("OK", "x=%llu", (unsigned long long)x);
+}
+
+static int
+control_gateway(void)
+{
+	char buf[16] = "";
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET)
+		return report("FAIL", "fd 3 is not a seqpacket socket");
+	if (send(3, "ping", 4, 0) != 4 || recv(3, buf, sizeof(buf) - 1, 0) != 4 ||
+	    strcmp(buf, "pong") != 0)
+		return report("FAIL", "no pong on fd 3: %s", strerror(errno));
+	return report("OK", "ping/pong on fd 3");
+}
+
+static int
+see_host_pids(const char *hostpid)
+{
+	char path[64];
+
+	if (getpid() != 1)
+		return report("ALLOWED", "my pid is %d", (int)getpid());
+	snprintf(path, sizeof(path), "/proc/%s/status", hostpid != NULL ? hostpid : "1");
+	if (kill(hostpid != NULL ? atoi(hostpid) : 1, 0) == 0 && hostpid != NULL)
+		return report("ALLOWED", "host pid %s answers", hostpid);
+	return try_open(path, O_RDONLY);
+}
+
+static int
+proc_pids(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (d == NULL)
+		return verdict_rc(-1, errno);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && getpid() != atoi(e->d_name))
+			return report("ALLOWED", "saw pid %s", e->d_name);
+	return report("BLOCKED", "only my own pid");
+}
+
+static int
+tcp_connect(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(22),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return verdict_rc(-1, errno);
+	RC(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+}
+
+static int
+key_fd(void)
+{
+	char buf[16] = "";
+
+	if (read(4, buf, sizeof(buf) - 1) != 4 || strcmp(buf, "key!") != 0)
+		return report("FAIL", "fd 4 did not carry the key");
+	for (int fd = 5; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			return report("FAIL", "fd %d is open", fd);
+	return report("OK", "key on fd 4, nothing above");
+}
+
+/* Capabilities left in any set (runtime profile: capget, PR_CAPBSET_READ). */
+static int
+caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) != 0)
+		return report("FAIL", "capget: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		if (d[i].effective || d[i].permitted || d[i].inheritable)
+			return report("ALLOWED", "capabilities %x/%x/%x", d[i].effective,
+			    d[i].permitted, d[i].inheritable);
+	for (int c = 0; c < 64; c++) {
+		int in = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+
+		if (in < 0)
+			break;
+		if (in == 1)
+			return report("ALLOWED", "capability %d in the bounding set", c);
+	}
+	if (getuid() == 0 || geteuid() == 0)
+		return report("ALLOWED", "uid 0");
+	return report("BLOCKED", "no capabilities, uid %d", (int)getuid());
+}
+
+static int
+run(const char *a, const char *arg)
+{
+	pid_t ppid = arg != NULL ? atoi(arg) : 1;
+	char x;
+
+	if (!strcmp(a, "read-shadow")) return try_open("/etc/shadow", O_RDONLY);
+	if (!strcmp(a, "read-passwd")) return try_open("/etc/passwd", O_RDONLY);
+	if (!strcmp(a, "read-home")) return try_open("/root/.bashrc", O_RDONLY);
+	if (!strcmp(a, "write-tmp")) return try_open("/tmp/capgate-probe-write", O_WRONLY | O_CREAT);
+	if (!strcmp(a, "write-devshm")) return try_open("/dev/shm/capgate-probe", O_WRONLY | O_CREAT);
+	if (!strcmp(a, "write-self")) return try_open("/proc/self/exe", O_WRONLY);
+	if (!strcmp(a, "write-arg")) return try_open(arg, O_WRONLY | O_CREAT);
+	if (!strcmp(a, "list-root")) return try_list("/");
+	if (!strcmp(a, "list-dev")) return try_list("/dev");
+	if (!strcmp(a, "read-proc-parent")) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/environ", (int)ppid);
+		return try_open(p, O_RDONLY);
+	}
+	if (!strcmp(a, "read-proc-1")) return try_open("/proc/1/environ", O_RDONLY);
+	if (!strcmp(a, "read-sys")) return try_open("/sys/kernel/notes", O_RDONLY);
+	if (!strcmp(a, "read-kmsg")) return try_open("/dev/kmsg", O_RDONLY);
+	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
+	if (!strcmp(a, "exec-arg")) return try_exec(arg);
+	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "exec-flood")) {
+		int n = 0;
+		for (; n < 100; n++)
+			execve("/bin/sh", (char *[]){ (char *)"sh", NULL }, environ);
+		return report("ALLOWED", "survived %d exec attempts", n);
+	}
+	if (!strcmp(a, "child-violation")) {
+		int status;
+		pid_t p = fork();
+		if (p == 0) {
+			ptrace(PTRACE_TRACEME, 0, 0, 0);
+			_exit(0);
+		}
+		waitpid(p, &status, 0);
+		sleep(1);
+		return report("ALLOWED", "the family survived a child's violation");
+	}
+	if (!strcmp(a, "caps")) return caps();
+	if (!strcmp(a, "exec-self")) return try_exec("/proc/self/exe");
+	if (!strcmp(a, "exec-memfd")) return try_exec_memfd();
+	if (!strcmp(a, "socket")) return try_socket(atoi(arg));
+	if (!strcmp(a, "stat-shadow")) {
+		struct stat st;
+		RC(stat("/etc/shadow", &st));
+	}
+	if (!strcmp(a, "pathname")) return try_connect_unix(arg, 0);
+	if (!strcmp(a, "dbus")) return try_connect_unix("/run/dbus/system_bus_socket", 0);
+	if (!strcmp(a, "abstract")) return try_connect_unix(arg, 1);
+	if (!strcmp(a, "ptrace")) RC(ptrace(PTRACE_ATTACH, ppid, 0, 0));
+	if (!strcmp(a, "process_vm_readv")) {
+		struct iovec l = { &x, 1 }, r = { (void *)4096, 1 };
+		RC(process_vm_readv(ppid, &l, 1, &r, 1, 0));
+	}
+	if (!strcmp(a, "kill-parent")) RC(kill(ppid, SIGTERM));
+	if (!strcmp(a, "host-pids")) return see_host_pids(arg);
+	if (!strcmp(a, "mount")) TRY(mount("none", "/", "tmpfs", 0, NULL));
+	if (!strcmp(a, "unshare-user")) TRY(unshare(CLONE_NEWUSER));
+	if (!strcmp(a, "clone-user")) {
+		long rc = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+		if (rc == 0) _exit(0);
+		return verdict_try(rc, errno);
+	}
+	if (!strcmp(a, "chroot")) TRY(chroot("/"));
+	if (!strcmp(a, "bpf")) TRY(syscall(SYS_bpf, BPF_PROG_LOAD, NULL, 0));
+	if (!strcmp(a, "io_uring")) TRY(syscall(SYS_io_uring_setup, 1, NULL));
+	if (!strcmp(a, "userfaultfd")) TRY(syscall(SYS_userfaultfd, 0));
+	if (!strcmp(a, "keyctl")) TRY(syscall(SYS_keyctl, 0, 0, 0, 0, 0));
+	if (!strcmp(a, "perf_event_open"))
+		TRY(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+	if (!strcmp(a, "personality")) TRY(syscall(SYS_personality, 0xffffffff));
+	if (!strcmp(a, "tiocsti")) TRY(ioctl(0, TIOCSTI, "x"));
+	if (!strcmp(a, "tiocsti-high"))  /* upper bits set: must not pass as another request */
+		TRY(syscall(SYS_ioctl, 0, 0xffffffff00000000ul | TIOCSTI, "x"));
+	if (!strcmp(a, "i386")) return try_i386();
+	if (!strcmp(a, "proc-pids")) return proc_pids();
+	if (!strcmp(a, "tcp-connect")) return tcp_connect();
+	if (!strcmp(a, "x32")) TRY(syscall(39 | 0x40000000));
+	if (!strcmp(a, "module")) TRY(syscall(SYS_finit_module, -1, "", 0));
+	if (!strcmp(a, "leaked-fds")) return check_fds();
+	if (!strcmp(a, "leaked-env")) return check_env();
+	if (!strcmp(a, "fork-bomb")) return fork_bomb();
+	if (!strcmp(a, "memory")) return eat_memory();
+	if (!strcmp(a, "big-file")) return big_file(arg);
+	if (!strcmp(a, "stdout")) return report("OK", "hello from the sandbox");
+	if (!strcmp(a, "compute")) return control_compute();
+	if (!strcmp(a, "clock")) return control_clock();
+	if (!strcmp(a, "fork")) return control_fork();
+	if (!strcmp(a, "threads")) return control_threads();
+	if (!strcmp(a, "gateway")) return control_gateway();
+	return report("FAIL", "unknown attempt");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: probe ATTEMPT [ARG]\n");
+		return 2;
+	}
+	attempt = argv[1];
+	run(argv[1], argc > 2 ? argv[2] : NULL);
+	return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * The "sandbox" section: bad input fails in sandbox_config_parse or
+ * sandbox_prepare, before anything runs, with the JSON pointer the policy
+ * loader turns into file:line:column.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tests/sandbox/harness.h"
+
+static void
+expect_parse_error(const char *json, const char *pointer, const char *msg_part)
+{
+	struct cg_error err = { 0 };
+	json_error_t jerr;
+	json_t *section = json_loads(json, 0, &jerr);
+	struct cg_sandbox_config *cfg;
+
+	cr_assert_not_null(section, "bad test JSON: %s", jerr.text);
+	cfg = sandbox_config_parse(section, harness_dir(), &err);
+	json_decref(section);
+	cr_expect_null(cfg, "%s was accepted", json);
+	cr_expect_str_eq(err.pointer, pointer, "%s: pointer %s", json, err.pointer);
+	cr_expect(strstr(err.msg, msg_part) != NULL, "%s: message \"%s\"", json, err.msg);
+	sandbox_config_free(cfg);
+}
+
+static struct cg_sandbox_config *
+parse_ok(const char *json)
+{
+	struct cg_error err = { 0 };
+	json_t *section = json_loads(json, 0, NULL);
+	struct cg_sandbox_config *cfg = sandbox_config_parse(section, harness_dir(), &err);
+
+	json_decref(section);
+	cr_assert_not_null(cfg, "%s: %s (%s)", json, err.msg, err.pointer);
+	return cfg;
+}
+
+Test(config, defaults_and_null_section) {
+	sandbox_config_free(parse_ok("{}"));
+	sandbox_config_free(sandbox_config_parse(NULL, "/", NULL));
+	sandbox_config_free(NULL);
+}
+
+Test(config, unknown_profile) {
+	expect_parse_error("{\"profile\":\"lenient\"}", "/profile", "unknown profile");
+	expect_parse_error("{\"profile\":3}", "/profile", "string");
+}
+
+Test(config, missing_paths) {
+	expect_parse_error("{\"read\":[\"/usr\",\"/does/not/exist\"]}", "/read/1",
+	    "No such file");
+	expect_parse_error("{\"write\":[\"no-such-relative-dir\"]}", "/write/0",
+	    "no-such-relative-dir");
+	expect_parse_error("{\"exec\":[\"\"]}", "/exec/0", "non-empty");
+	expect_parse_error("{\"read\":\"/usr\"}", "/read", "array");
+}
+
+Test(config, relative_paths_resolve_against_policy_dir) {
+	/* "probe" exists only in the build directory given as policy_dir. */
+	sandbox_config_free(parse_ok("{\"read\":[\"probe\"]}"));
+}
+
+Test(config, unknown_keys_and_types) {
+	expect_parse_error("{\"wrtie\":[]}", "/wrtie", "unknown sandbox key");
+	expect_parse_error("{\"allow_exec\":\"yes\"}", "/allow_exec", "true or false");
+	expect_parse_error("{\"network\":\"host\"}", "/network", "none");
+	expect_parse_error("[]", "", "object");
+}
+
+Test(config, limits) {
+	expect_parse_error("{\"limits\":{\"memroy_mb\":1}}", "/limits/memroy_mb", "unknown limit");
+	expect_parse_error("{\"limits\":{\"memory_mb\":-1}}", "/limits/memory_mb", "positive");
+	expect_parse_error("{\"limits\":{\"processes\":\"16\"}}", "/limits/processes", "positive");
+	expect_parse_error("{\"limits\":[]}", "/limits", "object");
+}
+
+Test(config, syscalls) {
+	expect_parse_error("{\"syscalls\":[\"getpid\",\"ptrace\"]}", "/syscalls/1", "never");
+	expect_parse_error("{\"syscalls\":[\"io_uring_setup\"]}", "/syscalls/0", "never");
+	expect_parse_error("{\"syscalls\":[\"no_such_call\"]}", "/syscalls/0", "unknown syscall");
+	expect_parse_error("{\"syscalls\":[\"execve\"]}", "/syscalls/0", "allow_exec");
+	expect_parse_error("{\"profile\":\"custom\"}", "/profile", "syscalls");
+	sandbox_config_free(parse_ok("{\"profile\":\"custom\",\"syscalls\":[\"getpid\"]}"));
+}
+
+Test(config, layers) {
+	expect_parse_error("{\"degrade\":[\"landlock\",\"selinux\"]}", "/degrade/1",
+	    "unknown sandbox layer");
+	expect_parse_error("{\"require\":[\"seccomp\"],\"degrade\":[\"seccomp\"]}", "/require",
+	    "both");
+	sandbox_config_free(parse_ok("{\"require\":[\"userns\",\"landlock\"],"
+	    "\"degrade\":[\"landlock_scope\"]}"));
+}
+
+static int
+prepare(const char *json, struct cg_error *err)
+{
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/bin/true", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1, .name = "t" };
+	struct cg_sandbox_config *cfg = parse_ok(json);
+	struct cg_sandbox_plan *plan = NULL;
+	int rc = sandbox_prepare(cfg, &req, &plan, err);
+
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+	return rc;
+}
+
+Test(config, limit_that_cannot_be_applied) {
+	struct rlimit rl = { 256, 256 };
+	struct cg_error err = { 0 };
+
+	/* Lower our own hard limit (this test runs in its own process), then
+	 * ask for more than it: no child could be given that. */
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_expect_eq(prepare("{\"limits\":{\"open_files\":4096}}", &err), -1);
+	cr_expect_str_eq(err.pointer, "/limits/open_files");
+	cr_expect(strstr(err.msg, "cannot be applied") != NULL, "%s", err.msg);
+	memset(&err, 0, sizeof(err));
+	cr_expect_eq(prepare("{\"limits\":{\"open_files\":4}}", &err), -1);
+	cr_expect_str_eq(err.pointer, "/limits/open_files");
+}
+
+Test(config, required_layer_that_cannot_be_had) {
+	struct cg_error err = { 0 };
+
+	cr_expect_eq(prepare("{\"require\":[\"cgroup\"]}", &err), -1);
+	cr_expect(strstr(err.msg, "\"cgroup\" is required") != NULL, "%s", err.msg);
+}
+
+Test(config, program_not_found) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "no-such-program-xyz", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = parse_ok("{}");
+	struct cg_sandbox_plan *plan = NULL;
+	struct cg_error err = { 0 };
+
+	cr_expect_eq(sandbox_prepare(cfg, &req, &plan, &err), -1);
+	cr_expect(strstr(err.msg, "no-such-program-xyz") != NULL, "%s", err.msg);
+	cr_expect_null(plan);
+	sandbox_config_free(cfg);
+}
+
+/* The implicit grants: program, ELF interpreter, libraries; for a script,
+ * its interpreter too. */
+Test(config, implicit_grants_follow_the_loader) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "python3", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = parse_ok("{\"profile\":\"runtime\"}");
+	struct cg_sandbox_plan *plan = NULL;
+	struct cg_error err = { 0 };
+	json_t *att, *implicit;
+	char *s;
+
+	cr_assert_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	att = sandbox_attestation(plan);
+	implicit = json_object_get(att, "implicit");
+	s = json_dumps(implicit, 0);
+	cr_expect(strstr(s, "/usr/bin/python3.11\"") != NULL, "%s", s);
+	cr_expect(strstr(s, "ld-linux-x86-64.so.2") != NULL, "%s", s);
+	cr_expect(strstr(s, "libc.so.6") != NULL, "%s", s);
+	cr_expect(strstr(s, "libm.so.6") != NULL, "%s", s);
+	cr_expect_str_eq(json_string_value(json_object_get(att, "state")), "planned");
+	free(s);
+	json_decref(att);
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+}
+
+Test(config, script_interpreter_is_granted) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	char script[] = "/tmp/capgate-script-XXXXXX";
+	int fd = mkstemp(script);
+	const char *argv[] = { script, NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = parse_ok("{}");
+	struct cg_sandbox_plan *plan = NULL;
+	struct cg_error err = { 0 };
+	json_t *att;
+	char *s;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "#!/usr/bin/env python3\n", 23), 23);
+	close(fd);
+	cr_assert_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	att = sandbox_attestation(plan);
+	s = json_dumps(json_object_get(att, "implicit"), 0);
+	cr_expect(strstr(s, "/usr/bin/env") != NULL, "%s", s);
+	cr_expect(strstr(s, "python3.11") != NULL, "%s", s);
+	cr_expect(strstr(s, script) != NULL, "%s", s);
+	free(s);
+	json_decref(att);
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+	unlink(script);
+}

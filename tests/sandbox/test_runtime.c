@@ -1,0 +1,319 @@
+/*
+ * Interpreters doing real work under the runtime profile, with the
+ * policies shipped in policies/ (their "sandbox" sections), and the
+ * attestation of a spawned client.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/sandbox/harness.h"
+
+#ifndef POLICY_DIR
+#error POLICY_DIR must name the policies/ directory
+#endif
+
+static const char *const env[] = { "PATH=/usr/bin:/bin", "HOME=/nonexistent",
+	"LANG=C.UTF-8", NULL };
+
+/* Skip loudly when the kernel lacks a layer, or fail under
+ * CAPGATE_REQUIRE_ALL=1 (CI). */
+static void
+require_kernel(void)
+{
+	const char *why = harness_missing_feature();
+
+	if (why == NULL)
+		return;
+	if (harness_require_all())
+		cr_assert_fail("kernel feature missing and CAPGATE_REQUIRE_ALL=1: %s", why);
+	fprintf(stderr, "SKIP: kernel lacks a sandbox feature: %s\n", why);
+	cr_skip_test("SKIP: kernel lacks a sandbox feature: %s", why);
+}
+
+TestSuite(runtime, .init = require_kernel);
+
+/* The "sandbox" section of a shipped policy file, as JSON text. */
+static char *
+policy_section(const char *file)
+{
+	char path[512];
+	json_error_t jerr;
+	json_t *root, *sec;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/%s", POLICY_DIR, file);
+	root = json_load_file(path, 0, &jerr);
+	cr_assert_not_null(root, "%s: %s", path, jerr.text);
+	cr_assert_eq(json_integer_value(json_object_get(root, "capgate")), 1);
+	cr_assert_not_null(json_object_get(root, "channels"));
+	sec = json_object_get(root, "sandbox");
+	cr_assert_not_null(sec);
+	s = json_dumps(sec, 0);
+	json_decref(root);
+	return s;
+}
+
+static void
+run(const char *policy, const char *const *argv, struct harness_result *r)
+{
+	char *sec = policy_section(policy);
+
+	cr_assert_eq(harness_run(sec, argv, env, r), 0, "%s", r->error);
+	free(sec);
+}
+
+static const char python_work[] =
+	"import json, hashlib, threading, os\n"
+	"r = []\n"
+	"t = threading.Thread(target=lambda: r.append(sum(i*i for i in range(100000))))\n"
+	"t.start(); t.join()\n"
+	"h = hashlib.sha256(b'capgate').hexdigest()[:8]\n"
+	"try:\n"
+	"    open('/etc/shadow').read(); shadow = 'READ'\n"
+	"except (PermissionError, FileNotFoundError):\n"
+	"    shadow = 'denied'\n"
+	"print(json.dumps({'sum': r[0], 'h': h, 'shadow': shadow, 'pid': os.getpid()}))\n";
+
+Test(runtime, python3_does_real_work) {
+	const char *argv[] = { "/usr/bin/python3", "-c", python_work, NULL };
+	struct harness_result r;
+
+	run("python.json", argv, &r);
+	cr_expect_eq(r.exit_code, 0, "python3: %s", r.out);
+	cr_expect(strstr(r.out, "\"sum\": 333328333350000") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "\"h\": \"") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "\"shadow\": \"denied\"") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "\"pid\": 1}") != NULL, "%s", r.out);
+	cr_expect_eq(r.n_events, 0, "unexpected event %s", r.n_events ? r.events[0].name : "");
+	json_decref(r.attestation);
+}
+
+Test(runtime, python3_cannot_start_a_shell) {
+	const char *argv[] = { "/usr/bin/python3", "-c",
+	    "import subprocess\n"
+	    "try:\n"
+	    "    subprocess.run(['/bin/sh', '-c', 'id']); print('RAN')\n"
+	    "except PermissionError as e:\n"
+	    "    print('denied', e.errno)\n", NULL };
+	struct harness_result r;
+
+	run("python.json", argv, &r);
+	cr_expect(strstr(r.out, "denied 1") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "RAN") == NULL, "%s", r.out);
+	cr_expect_geq(r.n_events, 1);
+	cr_expect_eq(r.events[0].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
+	json_decref(r.attestation);
+}
+
+static const char node_work[] =
+	"const c = require('crypto');\n"
+	"let a = 0; for (let i = 0; i < 100000; i++) a += i * i;\n"
+	"const h = c.createHash('sha256').update('capgate').digest('hex').slice(0, 8);\n"
+	"let shadow; try { require('fs').readFileSync('/etc/shadow'); shadow = 'READ'; }\n"
+	"catch (e) { shadow = e.code; }\n"
+	"setTimeout(() => console.log(JSON.stringify({sum: a, h, shadow, pid: process.pid})), 10);\n";
+
+Test(runtime, node_does_real_work) {
+	const char *argv[] = { "/usr/bin/node", "-e", node_work, NULL };
+	struct harness_result r;
+
+	run("node.json", argv, &r);
+	cr_expect_eq(r.exit_code, 0, "node: %s", r.out);
+	cr_expect(strstr(r.out, "\"sum\":333328333350000") != NULL, "%s", r.out);
+	/* Not in the view (ENOENT); Landlock would say EACCES. */
+	cr_expect(strstr(r.out, "\"shadow\":\"ENOENT\"") != NULL ||
+	    strstr(r.out, "\"shadow\":\"EACCES\"") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "\"pid\":1}") != NULL, "%s", r.out);
+	cr_expect_eq(r.n_events, 0, "unexpected event %s", r.n_events ? r.events[0].name : "");
+	json_decref(r.attestation);
+}
+
+Test(runtime, strict_policy_runs_static_and_dynamic_probe) {
+	for (int i = 0; i < 2; i++) {
+		char probe[512];
+		const char *argv[] = { probe, "gateway", NULL };
+		struct harness_result r;
+		char *sec = policy_section("strict.json");
+
+		snprintf(probe, sizeof(probe), "%s/%s", harness_dir(),
+		    i ? "probe-static" : "probe");
+		cr_assert_eq(harness_run(sec, argv, env, &r), 0, "%s", r.error);
+		cr_expect(strstr(r.out, "gateway OK") != NULL, "%s", r.out);
+		json_decref(r.attestation);
+		free(sec);
+	}
+}
+
+/* The attestation is what the child reported, and names every layer. */
+Test(runtime, attestation_reports_applied_layers) {
+	static const char *const layers[] = { "session", "userns", "pidns", "netns",
+	    "ipcns", "utsns", "mntns", "proc", "rlimits", "fds", "env",
+	    "no_new_privs", "landlock", "landlock_net", "landlock_scope", "seccomp",
+	    "credentials", "rootfs" };
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+	json_t *l;
+
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
+	cr_assert_str_eq(json_string_value(json_object_get(r.attestation, "state")), "applied");
+	l = json_object_get(r.attestation, "layers");
+	for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]); i++) {
+		if (!json_is_true(json_object_get(l, layers[i])) && !harness_require_all() &&
+		    strncmp(layers[i], "landlock", 8) == 0)
+			cr_skip_test("SKIP: Landlock layer %s not available", layers[i]);
+		cr_expect(json_is_true(json_object_get(l, layers[i])), "layer %s not applied",
+		    layers[i]);
+	}
+	cr_expect(json_is_false(json_object_get(l, "cgroup")));
+	cr_expect_eq(json_array_size(json_object_get(r.attestation, "degraded")), 1);
+	cr_expect_geq(json_integer_value(json_object_get(r.attestation, "landlock_abi")), 6);
+	json_decref(r.attestation);
+}
+
+/* The key pipe becomes fd 4, whatever number it had in the gateway. */
+Test(runtime, key_pipe_is_fd_4) {
+	char probe[512];
+	const char *argv[] = { probe, "key-fd", NULL };
+	struct harness_result r;
+	int p[2], filler[8];
+
+	/* Put the pipe at awkward numbers: 3 and 4 themselves are taken by
+	 * other descriptors that must not survive. */
+	for (int i = 0; i < 8; i++)
+		filler[i] = open("/dev/null", O_RDONLY);
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], "key!", 4), 4);
+	close(p[1]);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	harness_key_fd = p[0];
+	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
+	harness_key_fd = -1;
+	cr_expect(strstr(r.out, "key-fd OK") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+	for (int i = 0; i < 8; i++)
+		close(filler[i]);
+	close(p[0]);
+}
+
+/* allow_exec: later execs pass the filter; Landlock's exec list decides. */
+Test(runtime, allow_exec_lets_listed_programs_run) {
+	char probe[512];
+	const char *ok[] = { probe, "exec-arg", "/usr/bin/true", NULL };
+	const char *no[] = { probe, "exec-arg", "/usr/bin/id", NULL };
+	const char *sec = "{\"profile\":\"runtime\",\"allow_exec\":true,"
+	    "\"exec\":[\"/usr/bin/true\"]}";
+	struct harness_result r;
+
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run(sec, ok, env, &r), 0, "%s", r.error);
+	cr_expect_eq(r.exit_code, 0, "%s", r.out);
+	cr_expect_str_eq(r.out, "", "exec of /usr/bin/true did not happen: %s", r.out);
+	cr_expect_eq(r.n_events, 0);
+	json_decref(r.attestation);
+	cr_assert_eq(harness_run(sec, no, env, &r), 0, "%s", r.error);
+	/* Not in the view (ENOENT), and Landlock would refuse it (EACCES). */
+	cr_expect(strstr(r.out, "exec-arg ALLOWED rc=-1 errno=2 ") != NULL ||
+	    strstr(r.out, "exec-arg BLOCKED errno=13") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "uid=") == NULL, "%s", r.out);
+	json_decref(r.attestation);
+}
+
+static void *
+idle_thread(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* The gateway may have threads; the child must not depend on them. */
+Test(runtime, spawn_from_a_threaded_gateway) {
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+	pthread_t t[3];
+
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, idle_thread, NULL), 0);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+}
+
+/* Nothing pending: the handler returns at once with no event. */
+Test(runtime, notify_handler_never_blocks) {
+	struct cg_child c = { .pid = 0, .pidfd = -1, .notify_fd = -1 };
+	struct cg_sandbox_event ev;
+	struct cg_error err = { 0 };
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c.notify_fd = sv[0];    /* not a listener, and nothing to read */
+	cr_expect_eq(sandbox_notify_handle(&c, &ev, &err), 0);
+	cr_expect_eq(ev.kind, CG_SANDBOX_EVENT_NONE);
+	close(sv[0]);
+	close(sv[1]);
+	c.notify_fd = 1000;     /* not open */
+	cr_expect_eq(sandbox_notify_handle(&c, &ev, &err), -1);
+}
+
+/* A busy gateway: its descriptors lie far above the client's open_files
+ * limit, and none of them reaches the client. */
+Test(runtime, busy_gateway_with_many_descriptors) {
+	char probe[512];
+	const char *argv[] = { probe, "leaked-fds", NULL };
+	struct rlimit rl;
+	struct harness_result r;
+	int fds[600], n = 0;
+
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < 1024 && rl.rlim_max >= 1024) {
+		rl.rlim_cur = 1024;
+		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	while (n < 600 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	cr_assert_geq(n, 300, "could open only %d descriptors", n);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"strict\",\"limits\":{\"open_files\":64}}",
+	    argv, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "leaked-fds BLOCKED") != NULL, "%s", r.out);
+	json_decref(r.attestation);
+	while (n > 0)
+		close(fds[--n]);
+}
+
+/* A custom allowlist: exactly what the static probe needs to print, found
+ * by reading the violations the handler reports (docs/SANDBOX.md). */
+#define CUSTOM_LIST "\"arch_prctl\",\"set_tid_address\",\"set_robust_list\",\"rseq\"," \
+	"\"prlimit64\",\"readlink\",\"getrandom\""
+
+Test(runtime, custom_profile_is_exactly_its_list) {
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+
+	snprintf(probe, sizeof(probe), "%s/probe-static", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"custom\",\"syscalls\":[" CUSTOM_LIST
+	    ",\"newfstatat\"]}", argv, env, &r), 0, "%s", r.error);
+	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
+	cr_expect_eq(r.n_events, 0, "%s", r.n_events ? r.events[0].name : "");
+	json_decref(r.attestation);
+	cr_assert_eq(harness_run("{\"profile\":\"custom\",\"syscalls\":[" CUSTOM_LIST "]}",
+	    argv, env, &r), 0, "%s", r.error);
+	cr_expect_eq(r.signal, SIGKILL);
+	cr_assert_eq(r.n_events, 1);
+	cr_expect_str_eq(r.events[0].name, "newfstatat");
+	json_decref(r.attestation);
+}

@@ -373,7 +373,9 @@ read_policy(struct cg_policy *p, const char *path, char **text, size_t *len,
 	sodium_bin2hex(p->hash, sizeof(p->hash), h, sizeof(h));
 	p->path = strdup(path);
 	copy = strdup(path);
-	p->dir = copy ? strdup(dirname(copy)) : NULL;
+	/* Absolute, so that paths resolved against it stay right in a backend
+	 * started in another directory and in a sandbox's view. */
+	p->dir = copy ? realpath(dirname(copy), NULL) : NULL;
 	free(copy);
 	if (p->path == NULL || p->dir == NULL)
 		return cg_error_set(err, "out of memory");

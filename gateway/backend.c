@@ -289,12 +289,16 @@ spawn_backend(struct cg_backend *b)
 	conn->child = child;
 	conn->uid = getuid();
 	conn->gid = getgid();
+	if (conn->plan != NULL)
+		sandbox_plan_ids(conn->plan, &conn->uid, &conn->gid);
 	conn->handshake_deadline_ns = cg_now_ns() +
 	    (uint64_t)b->gw->policy->limits.handshake_ms * 1000000u;
 	b->conn = conn;
 	b->kill_sent = false;
-	audit_backend(b, "backend-start", json_pack("{s:i,s:i,s:O}", "pid",
-	    (int)child.pid, "restarts", (int)b->restarts, "argv", b->pol->argv));
+	audit_backend(b, "backend-start", json_pack("{s:i,s:i,s:O,s:o}", "pid",
+	    (int)child.pid, "restarts", (int)b->restarts, "argv", b->pol->argv,
+	    "sandbox", conn->plan != NULL ? sandbox_attestation(conn->plan) :
+	    json_false()));
 	return client_watch(conn);
 }
 

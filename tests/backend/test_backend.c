@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bk.h"
 
@@ -249,4 +251,25 @@ Test(backend, the_python_client_library_under_capgate_run)
 	    "\"decision\":\"allow\"", NULL), 1);
 	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:tick\"",
 	    "\"kind\":\"unsubscribe\"", NULL), 1);
+}
+
+Test(backend, a_backend_can_have_a_sandbox_of_its_own)
+{
+	const char *audit = bk_path("sandboxed.log");
+	char dir[600];
+
+	snprintf(dir, sizeof(dir), "%s/sandboxed-%d", bk_tmpdir(), (int)getpid());
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	run_probe(bk_policy("sandboxed.json", dir), audit,
+	    "invoke b:peek \"/etc/passwd\"\ninvoke b:pid 0\ninvoke b:crash 0\n"
+	    "sleep 600\ninvoke b:echo {\"again\":1}\n");
+	/* the sandboxed backend sees no /etc/passwd and is pid 1 of its own
+	 * namespace; it is restarted in its sandbox after a crash */
+	cr_assert_str_eq(r.out, "false\n1\nerror: unavailable\n{\"again\":1}\n",
+	    "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
+	    "\"landlock\":true", NULL), 2);
+	run_probe(POLICY("backend.json"), bk_path("unsandboxed.log"),
+	    "invoke b:peek \"/etc/passwd\"\n");
+	cr_assert_str_eq(r.out, "true\n");
 }

@@ -49,4 +49,16 @@ def flood(data, caller):
 
 
 be.handle("b:flood", flood)
+
+
+def peek(path, caller):
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+        return True
+    except OSError:
+        return False
+
+
+be.handle("b:peek", peek)
 be.serve_forever()

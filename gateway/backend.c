@@ -363,7 +363,7 @@ fail_all_pending(struct cg_backend *b, enum cg_status st, const char *reason)
 	while (b->pending != NULL) {
 		struct cg_pending *p = b->pending;
 		b->pending = p->next;
-		dispatch_finish(p, NULL, st, reason);
+		dispatch_finish(p, NULL, NULL, 0, st, reason);
 	}
 }
 
@@ -495,18 +495,28 @@ backend_hello(struct cg_client *conn, const struct cg_frame *f)
 }
 
 static void
-backend_answer(struct cg_backend *b, const struct cg_frame *f)
+close_fds(const int *fds, unsigned nfds)
+{
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/* fds (owned) came with the answer; dispatch_finish takes them. */
+static void
+backend_answer(struct cg_backend *b, const struct cg_frame *f, const int *fds,
+    unsigned nfds)
 {
 	struct cg_pending *p = take_pending(b, f->request_id);
 
 	if (p == NULL) {
+		close_fds(fds, nfds);
 		/* Too late (its deadline passed and the client was answered) or
 		 * never asked: dropped, and the reviewer can see it. */
 		dispatch_audit_event(b->gw, b->pol->name, f, CG_DECISION_DENY,
 		    "late-reply", NULL, NULL);
 		return;
 	}
-	dispatch_finish(p, f, CG_STATUS_OK, NULL);
+	dispatch_finish(p, f, fds, nfds, CG_STATUS_OK, NULL);
 }
 
 void
@@ -515,9 +525,12 @@ backend_dispatch(struct cg_client *conn, const struct cg_frame *f,
 {
 	struct cg_backend *b = conn->backend;
 
-	/* No backend message declares fds yet: never forwarded, never kept. */
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
+	/* Only a REPLY may carry fds, as many as its channel declares
+	 * (checked in dispatch_finish); any others are closed, never kept. */
+	if (f->type != CG_MSG_REPLY || conn->state != CG_CLIENT_READY) {
+		close_fds(fds, nfds);
+		nfds = 0;
+	}
 	if (conn->state == CG_CLIENT_HANDSHAKE) {
 		backend_hello(conn, f);
 		return;
@@ -525,7 +538,7 @@ backend_dispatch(struct cg_client *conn, const struct cg_frame *f,
 	switch ((enum cg_msg_type)f->type) {
 	case CG_MSG_REPLY:
 	case CG_MSG_ERROR:
-		backend_answer(b, f);
+		backend_answer(b, f, fds, nfds);
 		return;
 	case CG_MSG_EVENT:
 		events_from_backend(b->gw, b->index, f);
@@ -626,7 +639,7 @@ expire_pending(struct cg_backend *b, uint64_t now)
 			continue;
 		}
 		*pp = p->next;
-		dispatch_finish(p, NULL, CG_STATUS_TIMEOUT, "deadline");
+		dispatch_finish(p, NULL, NULL, 0, CG_STATUS_TIMEOUT, "deadline");
 	}
 }
 

@@ -257,6 +257,7 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 			cap *= 2;
 		unsigned char *d = realloc(o->data, cap);
 		if (d == NULL) {
+			close_fds((int *)(uintptr_t)fds, nfds);
 			client_kill(c, "out-of-memory");
 			return -1;
 		}
@@ -265,8 +266,10 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	}
 	len = frame_seal(&c->sess, f, o->data + o->len + OUT_REC_HDR,
 	    CG_FRAME_MAX);
-	if (len == 0)
+	if (len == 0) {
+		close_fds((int *)(uintptr_t)fds, nfds);
 		return -1;
+	}
 	len32 = (uint32_t)len;
 	memcpy(o->data + o->len, &len32, sizeof(len32));
 	memcpy(o->data + o->len + sizeof(len32), &n32, sizeof(n32));

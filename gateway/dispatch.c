@@ -413,7 +413,7 @@ backend_status(uint16_t status)
 static void
 check_answer(struct cg_client *c, const struct cg_channel *ch,
     const struct cg_pending *p, const struct cg_frame *answer,
-    struct decision *d)
+    const int *fds, unsigned nfds, struct decision *d)
 {
 	const struct cg_limits *l = &c->gw->policy->limits;
 	struct cg_json_limits lim = { l->json_depth, l->json_members, CG_FRAME_MAX };
@@ -422,25 +422,36 @@ check_answer(struct cg_client *c, const struct cg_channel *ch,
 	struct cg_error err;
 	json_t *data = NULL;
 
+	if (nfds > ch->max_fds) {
+		/* Bulk data travels as fds only where the policy says so. */
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "undeclared-fds");
+		goto drop;
+	}
 	br = frame_parse_body(answer->body, answer->body_len, &lim, &data);
 	if (br != CG_BODY_OK) {
 		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "backend-bad-json");
 		d->detail = frame_body_result_name(br);
-		return;
+		goto drop;
 	}
 	if (ch->response != NULL && schema_validate(ch->response, data, &err) != 0) {
 		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "response-schema");
 		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
 		json_decref(data);
-		return;
+		goto drop;
 	}
 	json_decref(data);
 	r.type = CG_MSG_REPLY;
 	r.request_id = p->client_id;
+	r.nfds = (uint8_t)nfds;
 	r.body = answer->body_len > 0 ? answer->body : "null";
 	r.body_len = answer->body_len > 0 ? answer->body_len : 4;
-	if (client_queue(c, &r, NULL, 0) != 0)
+	/* client_queue owns the fds from here, also when it fails */
+	if (client_queue(c, &r, fds, nfds) != 0)
 		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "reply-failed");
+	return;
+drop:
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
 }
 
 /*
@@ -451,7 +462,7 @@ check_answer(struct cg_client *c, const struct cg_channel *ch,
  */
 void
 dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
-    enum cg_status st, const char *reason)
+    const int *fds, unsigned nfds, enum cg_status st, const char *reason)
 {
 	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
 	struct cg_client *c = p->client;
@@ -474,7 +485,7 @@ dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
 		deny(&d, CG_DECISION_ERROR, backend_status(answer->status),
 		    "backend-error");
 	else
-		check_answer(c, ch, p, answer, &d);
+		check_answer(c, ch, p, answer, fds, nfds, &d);
 	if (d.decision == CG_DECISION_ALLOW) {
 		cs->uses++;
 		cs->succeeded = true;

@@ -148,7 +148,7 @@ void dispatch_violation(struct cg_client *c, const char *reason,
 
 /* gateway/dispatch.c, for answers that arrive later (backends) */
 void dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
-    enum cg_status st, const char *reason);
+    const int *fds, unsigned nfds, enum cg_status st, const char *reason);
 void dispatch_audit_event(struct cg_gateway *gw, const char *source,
     const struct cg_frame *f, enum cg_decision dec, const char *reason,
     const char *pointer, const char *detail);

@@ -183,7 +183,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 {
 	static const char *const keys[] = { "kind", "to", "from", "request",
 	    "response", "payload", "max_bytes", "rate", "burst", "inflight",
-	    "deadline_ms", "uses", "once", "after", "until", "audit",
+	    "deadline_ms", "uses", "once", "after", "until", "audit", "fds",
 	    "scope", "description", NULL };
 	char at[512];
 	const char *to;
@@ -208,6 +208,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	    c->p->limits.frame_max, &ch->max_bytes) != 0 ||
 	    pol_get_uint(c, obj, at, "inflight", 1, 4096, &ch->max_inflight) != 0 ||
 	    pol_get_uint(c, obj, at, "deadline_ms", 1, 3600000, &ch->deadline_ms) != 0 ||
+	    pol_get_uint(c, obj, at, "fds", 0, CG_FRAME_MAX_FDS, &ch->max_fds) != 0 ||
 	    pol_get_uint(c, obj, at, "uses", 1, UINT32_MAX, &ch->uses) != 0 ||
 	    pol_get_bool(c, obj, at, "once", &once) != 0 ||
 	    parse_channel_audit(c, obj, at, &ch->audit) != 0)

@@ -52,6 +52,7 @@ struct cg_channel {
 	struct cg_rate rate;
 	uint32_t max_inflight;   /* 0 = the global limit */
 	uint32_t deadline_ms;
+	uint32_t max_fds;        /* fds a backend's reply may carry ("fds") */
 	uint32_t uses;           /* 0 = unlimited */
 	int after;               /* channel index that must have succeeded, or -1 */
 	int until;               /* usable until this channel has succeeded, or -1 */

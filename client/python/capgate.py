@@ -27,7 +27,8 @@ import socket
 import struct
 import time
 
-__all__ = ["connect", "Connection", "Backend", "Error", "TransportError",
+__all__ = ["connect", "Connection", "Backend", "BackendError", "Reply",
+           "Error", "TransportError",
            "seal", "open_frame", "Frame"]
 
 MAGIC = b"CGW1"
@@ -225,7 +226,8 @@ class _Session:
     def fileno(self):
         return self.sock.fileno()
 
-    def _send(self, type_, channel="", body=b"", request_id=None, status=0):
+    def _send(self, type_, channel="", body=b"", request_id=None, status=0,
+              fds=()):
         if request_id is None:
             request_id = self._next_id
             self._next_id = (self._next_id + 1) & 0xffffffff or 1
@@ -234,9 +236,11 @@ class _Session:
             raise ValueError("invalid channel name %r" % channel)
         self._send_seq += 1
         dg = seal(self._key, TO_GATEWAY, self._send_seq, type_, request_id,
-                  ch, body, status)
+                  ch, body, status, len(fds))
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                struct.pack("%di" % len(fds), *fds))] if fds else []
         try:
-            self.sock.sendmsg([dg])
+            self.sock.sendmsg([dg], anc)
         except OSError as e:
             self._send_seq -= 1
             raise TransportError("send: %s" % e) from e
@@ -354,6 +358,16 @@ class Connection(_Session):
             fn(f.channel, payload)
 
 
+class Reply:
+    """A backend handler's result with file descriptors attached (bulk
+    data: a memfd or an opened file). The channel must declare "fds" in the
+    policy; the descriptors are sent and then closed here."""
+
+    def __init__(self, data, fds=()):
+        self.data = data
+        self.fds = list(fds)
+
+
 class BackendError(Exception):
     """Raised by a backend handler to answer with an error code."""
 
@@ -403,7 +417,14 @@ class Backend(_Session):
                 self._send(ERROR, request_id=f.request_id,
                            status=STATUS_CODES.get(code, 6))
             return True
-        if f.type == INVOKE:
+        if isinstance(result, Reply):
+            try:
+                if f.type == INVOKE:
+                    self._send(REPLY, body=_dumps(result.data),
+                               request_id=f.request_id, fds=result.fds)
+            finally:
+                _close_fds(result.fds)
+        elif f.type == INVOKE:
             self._send(REPLY, body=_dumps(result), request_id=f.request_id)
         return True
 

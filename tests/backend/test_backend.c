@@ -273,3 +273,17 @@ Test(backend, a_backend_can_have_a_sandbox_of_its_own)
 	    "invoke b:peek \"/etc/passwd\"\n");
 	cr_assert_str_eq(r.out, "true\n");
 }
+
+Test(backend, bulk_data_from_a_backend_travels_as_a_declared_fd)
+{
+	const char *audit = bk_path("blob.log");
+
+	run_probe(POLICY("backend.json"), audit,
+	    "invoke b:blob 104857600\ninvoke b:blob-undeclared 10\n"
+	    "invoke b:echo {}\n");
+	cr_assert_str_eq(r.out, "{\"size\":104857600,\"fd\":0}\n"
+	    "fd: mode=rw size=104857600 write=ok head=BLOB............\n"
+	    "error: failed\n{}\n", "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:blob-undeclared\"",
+	    "\"reason\":\"undeclared-fds\"", NULL), 1);
+}

@@ -61,4 +61,15 @@ def peek(path, caller):
 
 
 be.handle("b:peek", peek)
+
+
+def blob(size, caller):
+    fd = os.memfd_create("blob")
+    os.ftruncate(fd, size)
+    os.pwrite(fd, b"BLOB", 0)
+    return capgate.Reply({"size": size, "fd": 0}, fds=[fd])
+
+
+be.handle("b:blob", blob)
+be.handle("b:blob-undeclared", blob)
 be.serve_forever()

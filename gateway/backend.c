@@ -424,12 +424,17 @@ backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
     int32_t slot, bool *pending, const char **reason)
 {
 	const struct cg_channel *ch = &c->gw->policy->channels[channel];
-	struct cg_backend *b = c->gw->backends[ch->target];
+	struct cg_backend *b;
 	struct cg_frame out = { 0 };
 	struct cg_pending *p = NULL;
 	size_t len;
 
 	*pending = false;
+	if (ch->target < 0 || (size_t)ch->target >= c->gw->nbackends) {
+		*reason = "no-backend";
+		return CG_STATUS_UNAVAILABLE;
+	}
+	b = c->gw->backends[ch->target];
 	if (b->conn == NULL || b->conn->state != CG_CLIENT_READY) {
 		*reason = "backend-unavailable";
 		return CG_STATUS_UNAVAILABLE;

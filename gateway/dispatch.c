@@ -32,7 +32,25 @@ struct decision {
 	const char *reason;
 	const char *detail;
 	char pointer[256];
+	bool has_pointer;        /* a schema failed at pointer ("" = the root) */
+	char keyword[32];        /* the schema keyword that failed */
 };
+
+/* A schema failure: where in the payload and which keyword, for the audit
+ * record only (the client sees the opaque status). */
+static void
+deny_schema(struct decision *d, enum cg_decision dec, enum cg_status st,
+    const char *reason, const struct cg_error *err)
+{
+	d->decision = dec;
+	d->status = st;
+	d->reason = reason;
+	d->has_pointer = true;
+	snprintf(d->pointer, sizeof(d->pointer), "%s", err->pointer);
+	snprintf(d->keyword, sizeof(d->keyword), "%s", err->keyword);
+	if (d->keyword[0] != '\0')
+		d->detail = d->keyword;
+}
 
 static void
 deny(struct decision *d, enum cg_decision dec, enum cg_status st,
@@ -96,7 +114,7 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.request_id = f->request_id;
 	rec.decision = d->decision;
 	rec.reason = d->reason;
-	rec.pointer = d->pointer[0] ? d->pointer : NULL;
+	rec.pointer = d->has_pointer || d->pointer[0] ? d->pointer : NULL;
 	rec.detail = d->detail;
 	rec.latency_ns = cg_now_ns() - start_ns;
 	/* No log, no digest: the hash pass is the record's largest cost. */
@@ -208,6 +226,20 @@ channel_succeeded(const struct cg_client *c, int index)
 	return slot >= 0 && c->chan[slot].succeeded;
 }
 
+/* Phases (policy "after"/"until", lists allowed): open once every "after"
+ * channel has succeeded for this client, closed once any "until" one has. */
+static const char *
+phase_denial(const struct cg_client *c, const struct cg_channel *ch)
+{
+	for (uint32_t i = 0; i < ch->nafter; i++)
+		if (!channel_succeeded(c, ch->after_all[i]))
+			return "phase-not-yet";
+	for (uint32_t i = 0; i < ch->nuntil; i++)
+		if (channel_succeeded(c, ch->until_any[i]))
+			return "phase-over";
+	return NULL;
+}
+
 /* Steps 4: everything about the channel that needs no body. */
 static const struct cg_channel *
 check_channel(struct cg_client *c, const struct cg_frame *f,
@@ -217,6 +249,7 @@ check_channel(struct cg_client *c, const struct cg_frame *f,
 	const struct cg_channel *ch;
 	struct cg_chan_state *st;
 	int idx = policy_channel_index(p, f->channel, f->channel_len);
+	const char *phase;
 	int32_t slot;
 
 	if (idx < 0) {
@@ -235,10 +268,8 @@ check_channel(struct cg_client *c, const struct cg_frame *f,
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "wrong-kind");
 	else if (CG_FRAME_HEADER_LEN + f->channel_len + f->body_len > ch->max_bytes)
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "too-big");
-	else if (ch->after >= 0 && !channel_succeeded(c, ch->after))
-		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "phase-not-yet");
-	else if (ch->until >= 0 && channel_succeeded(c, ch->until))
-		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "phase-over");
+	else if ((phase = phase_denial(c, ch)) != NULL)
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, phase);
 	else if (ch->uses > 0 && st->uses >= ch->uses)
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "uses-exhausted");
 	else if (f->type == CG_MSG_INVOKE && (c->inflight >= p->limits.inflight ||
@@ -267,8 +298,8 @@ check_body(struct cg_client *c, const struct cg_frame *f,
 		return NULL;
 	}
 	if (ch->request != NULL && schema_validate(ch->request, args, &err) != 0) {
-		deny(d, CG_DECISION_DENY, CG_STATUS_INVALID, "request-schema");
-		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		deny_schema(d, CG_DECISION_DENY, CG_STATUS_INVALID,
+		    "request-schema", &err);
 		json_decref(args);
 		return NULL;
 	}
@@ -301,8 +332,8 @@ run_handler(struct cg_client *c, const struct cg_frame *f,
 	if (ch->response != NULL && schema_validate(ch->response,
 	    res.data ? res.data : res.raw_json, &err) != 0) {
 		/* A handler bug must not leak what the policy did not promise. */
-		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "response-schema");
-		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		deny_schema(d, CG_DECISION_ERROR, CG_STATUS_FAILED,
+		    "response-schema", &err);
 		goto out;
 	}
 	if (f->type != CG_MSG_INVOKE)
@@ -367,7 +398,8 @@ forward(struct cg_client *c, const struct cg_frame *f,
 static void
 handle_request(struct cg_client *c, const struct cg_frame *f)
 {
-	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
+	    false, "" };
 	const struct cg_channel *ch = NULL;
 	struct cg_chan_state *st = NULL;
 	uint64_t start = cg_now_ns();
@@ -434,8 +466,8 @@ check_answer(struct cg_client *c, const struct cg_channel *ch,
 		goto drop;
 	}
 	if (ch->response != NULL && schema_validate(ch->response, data, &err) != 0) {
-		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "response-schema");
-		snprintf(d->pointer, sizeof(d->pointer), "%s", err.pointer);
+		deny_schema(d, CG_DECISION_ERROR, CG_STATUS_FAILED,
+		    "response-schema", &err);
 		json_decref(data);
 		goto drop;
 	}
@@ -464,7 +496,8 @@ void
 dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
     const int *fds, unsigned nfds, enum cg_status st, const char *reason)
 {
-	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
+	    false, "" };
 	struct cg_client *c = p->client;
 	const struct cg_channel *ch = &c->gw->policy->channels[p->channel];
 	struct cg_chan_state *cs = &c->chan[p->slot];
@@ -536,7 +569,8 @@ dispatch_audit_event(struct cg_gateway *gw, const char *source,
 static void
 handle_subscribe(struct cg_client *c, const struct cg_frame *f)
 {
-	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "" };
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
+	    false, "" };
 	const struct cg_policy *p = c->gw->policy;
 	const struct cg_channel *ch = NULL;
 	int idx = policy_channel_index(p, f->channel, f->channel_len);

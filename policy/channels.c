@@ -1,7 +1,8 @@
 /*
- * The "channels" and "clients" sections: what exists, and who may use it.
+ * The "channels" section: what exists, its kind, handler, schemas and
+ * limits. Schemas are compiled in definitions.c, phases resolved in
+ * phases.c, grants expanded in grants.c.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "policy/schema.h"
 
 #define POLICY_CHANNELS_MAX 100000
-#define POLICY_CLIENTS_MAX 1024
 
 static int
 parse_kind(struct pol_ctx *c, json_t *ch, const char *at,
@@ -69,26 +69,55 @@ parse_rate(struct pol_ctx *c, json_t *ch, const char *at,
 	return 0;
 }
 
+/* "burst": the bucket size, i.e. how many calls may come back to back
+ * after a quiet spell. Without it the bucket holds one period's worth. */
 static int
-compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
-    const char *key, struct cg_schema **out)
+parse_burst(struct pol_ctx *c, json_t *ch, const char *at,
+    struct cg_channel *out)
 {
-	struct cg_schema_options opts = { 0 };
-	json_t *s = json_object_get(ch, key);
-	struct cg_error serr;
-	char sat[520];
+	uint32_t burst = 0;
+	char bat[520];
 
-	if (s == NULL)
+	if (json_object_get(ch, "burst") == NULL)
 		return 0;
-	snprintf(sat, sizeof(sat), "%s/%s", at, key);
-	opts.root = c->p->doc;
-	opts.pointer = sat;
-	opts.assert_format = true;
-	cg_error_clear(&serr);
-	*out = schema_compile(s, &opts, &serr);
-	if (*out == NULL)
-		return pol_fail(c, serr.pointer[0] ? serr.pointer : sat,
-		    "schema does not compile: %s", serr.msg);
+	snprintf(bat, sizeof(bat), "%s/burst", at);
+	if (pol_get_uint(c, ch, at, "burst", 1, 10000000, &burst) != 0)
+		return -1;
+	if (json_object_get(ch, "rate") == NULL)
+		return pol_fail(c, bat, "\"burst\" needs a \"rate\" (the bucket's "
+		    "refill rate)");
+	out->rate.burst = (double)burst;
+	out->has_burst = true;
+	return 0;
+}
+
+/* Keys that belong to another kind are errors, not no-ops: "request" on an
+ * event channel would otherwise leave its payload unchecked. */
+static int
+check_kind_keys(struct pol_ctx *c, json_t *obj, const char *at,
+    enum cg_channel_kind kind)
+{
+	static const char *const not_event[] = { "to", "request", "response",
+	    "inflight", "deadline_ms", NULL };
+	static const char *const not_invoke[] = { "from", "payload", NULL };
+	/* in-flight counts invokes awaiting their reply: a send has none */
+	static const char *const not_send[] = { "from", "payload", "inflight",
+	    NULL };
+	const char *const *bad = kind == CG_CHAN_EVENT ? not_event :
+	    kind == CG_CHAN_SEND ? not_send : not_invoke;
+	char kat[600];
+
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		if (json_object_get(obj, bad[i]) == NULL)
+			continue;
+		snprintf(kat, sizeof(kat), "%s/%s", at, bad[i]);
+		return pol_fail(c, kat, "\"%s\" is not a key of %s channels%s",
+		    bad[i], policy_kind_name(kind), kind == CG_CHAN_EVENT ?
+		    " (an event has \"from\" and \"payload\")" :
+		    strcmp(bad[i], "inflight") == 0 ? " (a send has no reply "
+		    "to wait for)" :
+		    " (\"from\" and \"payload\" are for event channels)");
+	}
 	return 0;
 }
 
@@ -132,6 +161,7 @@ parse_scope(struct pol_ctx *c, json_t *obj, const char *at,
 static int
 parse_route(struct pol_ctx *c, const char *at, struct cg_channel *ch)
 {
+	struct cg_error herr;
 	char tat[600];
 
 	snprintf(tat, sizeof(tat), "%s/%s", at,
@@ -152,7 +182,10 @@ parse_route(struct pol_ctx *c, const char *at, struct cg_channel *ch)
 	}
 	ch->route = CG_ROUTE_BACKEND;
 	ch->target = policy_backend_index(c->p, ch->handler);
-	if (ch->target < 0)
+	/* Not a declared backend: the caller's hook has the last word (the
+	 * gateway's knows only built-ins; a checker may accept anything). */
+	if (ch->target < 0 && (c->check == NULL ||
+	    c->check(ch->handler, ch, &herr) != 0))
 		return pol_fail(c, tat, "\"%s\" is not \"builtin:NAME\", "
 		    "\"client:NAME\" or a backend declared in \"backends\"",
 		    ch->handler);
@@ -191,6 +224,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 
 	pol_pointer(at, sizeof(at), "/channels", name);
 	ch->after = ch->until = -1;
+	ch->has_max_bytes = json_object_get(obj, "max_bytes") != NULL;
 	ch->max_bytes = c->p->limits.frame_max;
 	ch->deadline_ms = 5000;
 	ch->config = (json_t *)obj;
@@ -203,7 +237,10 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 		return pol_fail(c, at, "out of memory");
 	if (pol_check_keys(c, obj, at, keys) != 0 ||
 	    parse_kind(c, obj, at, &ch->kind) != 0 ||
+	    check_kind_keys(c, obj, at, ch->kind) != 0 ||
+	    pol_get_string(c, obj, at, "description", NULL) != 0 ||
 	    parse_rate(c, obj, at, &ch->rate) != 0 ||
+	    parse_burst(c, obj, at, ch) != 0 ||
 	    pol_get_uint(c, obj, at, "max_bytes", CG_FRAME_HEADER_LEN + 1,
 	    c->p->limits.frame_max, &ch->max_bytes) != 0 ||
 	    pol_get_uint(c, obj, at, "inflight", 1, 4096, &ch->max_inflight) != 0 ||
@@ -213,13 +250,30 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	    pol_get_bool(c, obj, at, "once", &once) != 0 ||
 	    parse_channel_audit(c, obj, at, &ch->audit) != 0)
 		return -1;
+	if (json_object_get(obj, "once") != NULL &&
+	    json_object_get(obj, "uses") != NULL) {
+		char oat[600];
+		snprintf(oat, sizeof(oat), "%s/once", at);
+		return pol_fail(c, oat, "\"once\" and \"uses\" both say how often "
+		    "the channel may be used: keep one");
+	}
 	if (once)
 		ch->uses = 1;
+	if (ch->max_bytes < CG_FRAME_HEADER_LEN + strlen(name)) {
+		char mat[600];
+		snprintf(mat, sizeof(mat), "%s/max_bytes", at);
+		return pol_fail(c, mat, "\"max_bytes\" is less than the %d-byte "
+		    "header plus the channel name (%zu bytes): no frame could "
+		    "ever fit", CG_FRAME_HEADER_LEN, CG_FRAME_HEADER_LEN +
+		    strlen(name));
+	}
 	to = json_string_value(json_object_get(obj,
 	    ch->kind == CG_CHAN_EVENT ? "from" : "to"));
-	if (to == NULL) {
+	if (to == NULL || to[0] == '\0') {
 		char tat[520];
-		snprintf(tat, sizeof(tat), "%s", at);
+		snprintf(tat, sizeof(tat), "%s%s", at, json_object_get(obj,
+		    ch->kind == CG_CHAN_EVENT ? "from" : "to") == NULL ? "" :
+		    ch->kind == CG_CHAN_EVENT ? "/from" : "/to");
 		return pol_fail(c, tat, "expected \"%s\": a handler such as "
 		    "\"builtin:echo\" or a backend name",
 		    ch->kind == CG_CHAN_EVENT ? "from" : "to");
@@ -227,9 +281,9 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	if ((ch->handler = strdup(to)) == NULL)
 		return pol_fail(c, at, "out of memory");
 	if (parse_scope(c, obj, at, ch) != 0 ||
-	    compile_schema(c, obj, at, ch->kind == CG_CHAN_EVENT ? "payload" :
-	    "request", &ch->request) != 0 ||
-	    compile_schema(c, obj, at, "response", &ch->response) != 0)
+	    pol_compile_schema(c, obj, at, name, ch->kind == CG_CHAN_EVENT ?
+	    "payload" : "request", &ch->request) != 0 ||
+	    pol_compile_schema(c, obj, at, name, "response", &ch->response) != 0)
 		return -1;
 	if (parse_route(c, at, ch) != 0)
 		return -1;
@@ -243,29 +297,6 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 			return pol_fail(c, herr.pointer[0] ? herr.pointer : hat,
 			    "%s", herr.msg);
 	}
-	return 0;
-}
-
-static int
-resolve_phase(struct pol_ctx *c, size_t i, const char *key, int *out)
-{
-	struct cg_channel *ch = &c->p->channels[i];
-	json_t *v = json_object_get(ch->config, key);
-	char at[512], kat[600];
-
-	if (v == NULL)
-		return 0;
-	pol_pointer(at, sizeof(at), "/channels", ch->name);
-	snprintf(kat, sizeof(kat), "%s/%s", at, key);
-	if (!json_is_string(v))
-		return pol_fail(c, kat, "\"%s\" must name a channel", key);
-	*out = policy_channel_index(c->p, json_string_value(v),
-	    strlen(json_string_value(v)));
-	if (*out < 0)
-		return pol_fail(c, kat, "\"%s\" names no channel in this policy",
-		    json_string_value(v));
-	if ((size_t)*out == i)
-		return pol_fail(c, kat, "a channel cannot depend on itself");
 	return 0;
 }
 
@@ -289,123 +320,10 @@ policy_parse_channels(struct pol_ctx *c, json_t *channels)
 		return pol_fail(c, "/channels", "out of memory");
 	json_object_foreach(channels, name, v) {
 		c->p->nchannels = ++n;
-		if (parse_channel(c, name, v, &c->p->channels[n - 1]) != 0)
+		if (parse_channel(c, name, v, &c->p->channels[n - 1]) != 0 &&
+		    pol_next(c) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Phases need the index; called after it is built. */
-int
-policy_resolve_phases(struct pol_ctx *c)
-{
-	for (size_t i = 0; i < c->p->nchannels; i++)
-		if (resolve_phase(c, i, "after", &c->p->channels[i].after) != 0 ||
-		    resolve_phase(c, i, "until", &c->p->channels[i].until) != 0)
-			return -1;
-	return 0;
-}
-
-/*
- * Expands a client's glob grants into its slot table. A grant that matches
- * no channel is an error when the author wrote it (a typo would otherwise
- * silently grant nothing).
- */
-static int
-expand_grants(struct pol_ctx *c, struct cg_client_policy *cl, const char *at,
-    bool must_match)
-{
-	struct cg_policy *p = c->p;
-	json_t *g;
-	size_t gi;
-
-	cl->slot = malloc((p->nchannels + 1) * sizeof(*cl->slot));
-	cl->slot_channel = malloc((p->nchannels + 1) * sizeof(*cl->slot_channel));
-	if (cl->slot == NULL || cl->slot_channel == NULL)
-		return pol_fail(c, at, "out of memory");
-	for (size_t i = 0; i < p->nchannels; i++)
-		cl->slot[i] = -1;
-	json_array_foreach(cl->grants, gi, g) {
-		const char *pat = json_string_value(g);
-		size_t matched = 0;
-		for (size_t i = 0; i < p->nchannels; i++) {
-			if (fnmatch(pat, p->channels[i].name, 0) != 0)
-				continue;
-			matched++;
-			if (cl->slot[i] >= 0)
-				continue;
-			cl->slot[i] = (int32_t)cl->nslots;
-			cl->slot_channel[cl->nslots++] = (uint32_t)i;
-		}
-		if (matched == 0 && must_match) {
-			char gat[600];
-			snprintf(gat, sizeof(gat), "%s/grants/%zu", at, gi);
-			return pol_fail(c, gat, "grant \"%s\" matches no channel", pat);
-		}
-	}
-	return 0;
-}
-
-static int
-parse_client(struct pol_ctx *c, const char *name, json_t *obj,
-    struct cg_client_policy *cl)
-{
-	static const char *const keys[] = { "grants", "exec", "description",
-	    NULL };
-	char at[512], xat[600];
-
-	pol_pointer(at, sizeof(at), "/clients", name);
-	if (!json_is_object(obj))
-		return pol_fail(c, at, "a client must be an object");
-	if (name[0] == '\0' || strlen(name) > 63)
-		return pol_fail(c, at, "a client name has 1-63 characters");
-	if ((cl->name = strdup(name)) == NULL)
-		return pol_fail(c, at, "out of memory");
-	if (pol_check_keys(c, obj, at, keys) != 0 ||
-	    pol_get_string_array(c, obj, at, "grants", &cl->grants) != 0 ||
-	    pol_get_string_array(c, obj, at, "exec", &cl->exec) != 0)
-		return -1;
-	snprintf(xat, sizeof(xat), "%s/exec", at);
-	if (cl->exec != NULL && json_array_size(cl->exec) == 0)
-		return pol_fail(c, xat, "expected \"exec\": [PROGRAM, ARGS...]");
-	if (cl->grants == NULL)
-		return pol_fail(c, at, "expected \"grants\": an array of channel "
-		    "names or globs");
-	return expand_grants(c, cl, at, true);
-}
-
-int
-policy_parse_clients(struct pol_ctx *c, json_t *clients)
-{
-	const char *name;
-	json_t *v;
-	size_t n = 0;
-
-	if (clients == NULL) {
-		/* A single-client policy: the client is "main" and is granted
-		 * every channel the policy declares. */
-		c->p->clients = calloc(1, sizeof(*c->p->clients));
-		if (c->p->clients == NULL)
-			return pol_fail(c, "", "out of memory");
-		c->p->nclients = 1;
-		c->p->clients[0].name = strdup("main");
-		c->p->clients[0].grants = json_pack("[s]", "*");
-		if (c->p->clients[0].name == NULL || c->p->clients[0].grants == NULL)
-			return pol_fail(c, "", "out of memory");
-		return expand_grants(c, &c->p->clients[0], "", false);
-	}
-	if (!json_is_object(clients) || json_object_size(clients) == 0)
-		return pol_fail(c, "/clients", "\"clients\" must be a non-empty object");
-	if (json_object_size(clients) > POLICY_CLIENTS_MAX)
-		return pol_fail(c, "/clients", "more than %d clients",
-		    POLICY_CLIENTS_MAX);
-	c->p->clients = calloc(json_object_size(clients), sizeof(*c->p->clients));
-	if (c->p->clients == NULL)
-		return pol_fail(c, "/clients", "out of memory");
-	json_object_foreach(clients, name, v) {
-		c->p->nclients = ++n;
-		if (parse_client(c, name, v, &c->p->clients[n - 1]) != 0)
-			return -1;
-	}
-	return 0;
-}

@@ -44,6 +44,49 @@ pol_fail(struct pol_ctx *c, const char *pointer, const char *fmt, ...)
 	return -1;
 }
 
+static uint64_t name_hash(const char *s, size_t len);
+
+/* Maps err->pointer to line:column in text. */
+static void
+locate(struct cg_jsonpos **pos, struct cg_error *err, const char *text,
+    size_t len)
+{
+	if (*pos == NULL)
+		*pos = jsonpos_index(text, len);
+	if (*pos == NULL ||
+	    jsonpos_lookup(*pos, err->pointer, &err->line, &err->column) < 0) {
+		err->line = 1;
+		err->column = 1;
+	}
+}
+
+int
+pol_next(struct pol_ctx *c)
+{
+	uint64_t h;
+	bool seen = false;
+
+	if (c->report == NULL || c->err == NULL || c->nerrors >= POL_ERRORS_MAX)
+		return -1;
+	locate(&c->pos, c->err, c->text, c->len);
+	/* A broken definition also breaks every channel that uses it, at the
+	 * same place: say it once. */
+	h = name_hash(c->err->pointer, strlen(c->err->pointer)) ^
+	    name_hash(c->err->msg, strlen(c->err->msg)) * 31u;
+	for (unsigned i = 0; i < c->nerrors && !seen; i++)
+		seen = c->seen[i] == h;
+	if (!seen) {
+		if (c->nerrors == 0)
+			c->first = *c->err;
+		c->seen[c->nerrors++] = h;
+		c->report(c->report_ctx, c->err);
+	}
+	c->err->msg[0] = '\0';
+	c->err->pointer[0] = '\0';
+	c->err->line = c->err->column = 0;
+	return 0;
+}
+
 void
 pol_pointer(char *out, size_t len, const char *base, const char *token)
 {
@@ -123,6 +166,23 @@ pol_get_bool(struct pol_ctx *c, json_t *obj, const char *pointer,
 }
 
 int
+pol_get_string(struct pol_ctx *c, json_t *obj, const char *pointer,
+    const char *key, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	char at[512];
+
+	if (v == NULL)
+		return 0;
+	pol_pointer(at, sizeof(at), pointer, key);
+	if (!json_is_string(v))
+		return pol_fail(c, at, "\"%s\" must be a string", key);
+	if (out != NULL)
+		*out = json_string_value(v);
+	return 0;
+}
+
+int
 pol_get_string_array(struct pol_ctx *c, json_t *obj, const char *pointer,
     const char *key, json_t **out)
 {
@@ -196,6 +256,19 @@ policy_channel_index(const struct cg_policy *p, const char *name, size_t len)
 		h = (h + 1) & mask;
 	}
 	return -1;
+}
+
+int
+policy_lookup_grant(const struct cg_policy *p,
+    const struct cg_client_policy *cl, const char *name, size_t len,
+    int32_t *slot)
+{
+	int idx = policy_channel_index(p, name, len);
+
+	if (idx < 0)
+		return -1;
+	*slot = cl->slot[idx];
+	return *slot < 0 ? -2 : idx;
 }
 
 const struct cg_client_policy *
@@ -314,9 +387,13 @@ parse_section(struct pol_ctx *c, json_t *doc)
 	if (!json_is_integer(v) || json_integer_value(v) != POLICY_VERSION)
 		return pol_fail(c, "/capgate", "unsupported policy version "
 		    "(this capgate reads version %d)", POLICY_VERSION);
-	if (parse_env(c, json_object_get(doc, "env")) != 0 ||
-	    parse_limits(c, json_object_get(doc, "limits")) != 0 ||
-	    policy_parse_audit(c, json_object_get(doc, "audit")) != 0)
+	if ((pol_get_string(c, doc, "", "description", NULL) != 0 &&
+	    pol_next(c) != 0) ||
+	    (parse_env(c, json_object_get(doc, "env")) != 0 && pol_next(c) != 0) ||
+	    (parse_limits(c, json_object_get(doc, "limits")) != 0 &&
+	    pol_next(c) != 0) ||
+	    (policy_parse_audit(c, json_object_get(doc, "audit")) != 0 &&
+	    pol_next(c) != 0))
 		return -1;
 	cg_error_clear(&sub);
 	c->p->sandbox = sandbox_config_parse(json_object_get(doc, "sandbox"),
@@ -324,39 +401,25 @@ parse_section(struct pol_ctx *c, json_t *doc)
 	if (c->p->sandbox == NULL) {
 		char at[300];
 		snprintf(at, sizeof(at), "/sandbox%s", sub.pointer);
-		return pol_fail(c, at, "%s", sub.msg);
+		if (pol_fail(c, at, "%s", sub.msg) != 0 && pol_next(c) != 0)
+			return -1;
 	}
 	if (policy_parse_backends(c, json_object_get(doc, "backends")) != 0 ||
+	    policy_parse_definitions(c, json_object_get(doc, "definitions")) != 0 ||
 	    policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
+		return -1;
+	/* Grants and phases are about the channels as a whole: checking them
+	 * with a channel missing would report errors that are not there. */
+	if (c->nerrors > 0)
 		return -1;
 	if (build_index(c->p) != 0)
 		return pol_fail(c, "", "out of memory building the channel index");
-	if (policy_resolve_phases(c) != 0)
+	if (policy_resolve_phases(c) != 0 ||
+	    policy_parse_clients(c, json_object_get(doc, "clients")) != 0)
 		return -1;
-	if (policy_parse_clients(c, json_object_get(doc, "clients")) != 0)
+	if (policy_resolve_routes(c) != 0)
 		return -1;
-	return policy_resolve_routes(c);
-}
-
-/* Maps the failing pointer to a position in the file text. */
-static void
-locate_error(struct cg_error *err, const char *text, size_t len)
-{
-	struct cg_jsonpos *pos;
-
-	if (err == NULL)
-		return;
-	pos = jsonpos_index(text, len);
-	if (pos == NULL) {
-		err->line = 1;
-		err->column = 1;
-		return;
-	}
-	if (jsonpos_lookup(pos, err->pointer, &err->line, &err->column) < 0) {
-		err->line = 1;
-		err->column = 1;
-	}
-	jsonpos_free(pos);
+	return c->nerrors > 0 ? -1 : 0;
 }
 
 static int
@@ -382,43 +445,83 @@ read_policy(struct cg_policy *p, const char *path, char **text, size_t *len,
 	return 0;
 }
 
-struct cg_policy *
-policy_load(const char *path, cg_handler_check_fn *check, struct cg_error *err)
+/* The error that stopped loading, if it was not reported yet. */
+static void
+finish_error(struct pol_ctx *c, struct cg_error *err)
+{
+	/* c->text is set once the file parsed; a syntax error or a read
+	 * failure already has its position (or none) */
+	if (err->msg[0] != '\0' && c->text != NULL &&
+	    (err->pointer[0] != '\0' || err->line == 0))
+		locate(&c->pos, err, c->text, c->len);
+	if (c->report == NULL)
+		return;
+	if (err->msg[0] != '\0' && c->nerrors == 0)
+		c->report(c->report_ctx, err);
+	else if (err->msg[0] != '\0')
+		pol_next(c);
+	if (c->nerrors > 0)
+		*err = c->first;
+}
+
+static struct cg_policy *
+load(const char *path, struct pol_ctx *c, struct cg_error *err)
 {
 	struct cg_policy *p = calloc(1, sizeof(*p));
-	struct pol_ctx c = { p, err, check };
 	json_error_t jerr;
 	char *text = NULL;
 	size_t len = 0;
 
+	c->p = p;
 	cg_error_clear(err);
-	if (err != NULL)
-		snprintf(err->file, sizeof(err->file), "%s", path);
+	snprintf(err->file, sizeof(err->file), "%s", path);
 	if (p == NULL) {
 		cg_error_set(err, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	if (read_policy(p, path, &text, &len, err) != 0)
 		goto fail;
 	p->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (p->doc == NULL) {
-		if (err != NULL) {
-			err->line = jerr.line > 0 ? jerr.line : 1;
-			err->column = jerr.column > 0 ? jerr.column : 1;
-			cg_error_set(err, "%s", jerr.text);
-		}
+		err->line = jerr.line > 0 ? jerr.line : 1;
+		err->column = jerr.column > 0 ? jerr.column : 1;
+		cg_error_set(err, "%s", jerr.text);
 		goto fail;
 	}
-	if (parse_section(&c, p->doc) != 0) {
-		locate_error(err, text, len);
+	c->text = text;
+	c->len = len;
+	if (parse_section(c, p->doc) != 0)
 		goto fail;
-	}
+	jsonpos_free(c->pos);
 	free(text);
 	return p;
 fail:
+	finish_error(c, err);
+	jsonpos_free(c->pos);
+	c->pos = NULL;
 	free(text);
 	policy_free(p);
 	return NULL;
+}
+
+struct cg_policy *
+policy_load(const char *path, cg_handler_check_fn *check, struct cg_error *err)
+{
+	struct cg_error local;
+	struct pol_ctx c = { .check = check, .err = err ? err : &local };
+
+	return load(path, &c, c.err);
+}
+
+struct cg_policy *
+policy_load_all(const char *path, cg_handler_check_fn *check,
+    policy_error_fn *report, void *ctx, struct cg_error *err)
+{
+	struct cg_error local;
+	struct pol_ctx c = { .check = check, .err = err ? err : &local,
+	    .report = report, .report_ctx = ctx };
+
+	return load(path, &c, c.err);
 }
 
 void
@@ -435,6 +538,8 @@ policy_free(struct cg_policy *p)
 		audit_channel_free(&ch->audit);
 		json_decref(ch->scope);
 		free(ch->scope_root);
+		free(ch->after_all);
+		free(ch->until_any);
 	}
 	free(p->channels);
 	for (size_t i = 0; i < p->nclients; i++) {

@@ -54,8 +54,18 @@ struct cg_channel {
 	uint32_t deadline_ms;
 	uint32_t max_fds;        /* fds a backend's reply may carry ("fds") */
 	uint32_t uses;           /* 0 = unlimited */
-	int after;               /* channel index that must have succeeded, or -1 */
-	int until;               /* usable until this channel has succeeded, or -1 */
+	int after;               /* first of after_all, or -1 */
+	int until;               /* first of until_any, or -1 */
+	/* Phases: the channel is usable once every channel in after_all has
+	 * succeeded for this client, and until any channel in until_any has.
+	 * Indices into cg_policy.channels; the loader checks that each is
+	 * granted wherever this channel is, and that "after" has no cycle. */
+	int32_t *after_all;
+	uint32_t nafter;
+	int32_t *until_any;
+	uint32_t nuntil;
+	bool has_max_bytes;      /* "max_bytes" was written (not the default) */
+	bool has_burst;          /* "burst" was written (not the default) */
 	struct cg_audit_channel audit;  /* what a decision record keeps of the payload */
 	json_t *scope;           /* handler-specific scope object, or NULL */
 	char *scope_root;        /* scope.root resolved against the policy's
@@ -134,8 +144,42 @@ struct cg_policy *policy_load(const char *path, cg_handler_check_fn *check,
     struct cg_error *err);
 void policy_free(struct cg_policy *p);
 
+/*
+ * Like policy_load(), for `capgate policy check`: goes on after an error
+ * wherever the rest of the file can still be checked on its own (the next
+ * top-level section, definition, channel or client; grants and phases are
+ * checked only once every channel loads) and calls report once per
+ * distinct error, with its position, at most 100 times. Returns the policy
+ * only if there was no error; otherwise NULL with err holding the first.
+ */
+typedef void policy_error_fn(void *ctx, const struct cg_error *err);
+struct cg_policy *policy_load_all(const char *path, cg_handler_check_fn *check,
+    policy_error_fn *report, void *ctx, struct cg_error *err);
+
 /* The channel called name (not NUL-terminated), or -1. */
 int policy_channel_index(const struct cg_policy *p, const char *name, size_t len);
+
+/*
+ * The grant check of the per-message path: the channel called name, if it
+ * exists and cl is granted it. Returns its index and sets *slot to the
+ * client's slot for it, or returns -1 (not found) or -2 (not granted).
+ */
+int policy_lookup_grant(const struct cg_policy *p,
+    const struct cg_client_policy *cl, const char *name, size_t len,
+    int32_t *slot);
+
+/*
+ * Warnings that do not stop a policy from loading (policy/lint.c): a
+ * channel without a size limit, without a request schema, an object schema
+ * that allows any extra member. Re-reads p->path to map JSON pointers to
+ * line:column (positions are 0:0 if the file changed since it was loaded).
+ * Calls warn once per warning; returns the number of warnings, or -1 with
+ * err set if the file cannot be read.
+ */
+typedef void policy_warn_fn(void *ctx, const char *pointer, int line,
+    int column, const char *msg);
+int policy_lint(const struct cg_policy *p, policy_warn_fn *warn, void *ctx,
+    struct cg_error *err);
 
 /* The client policy called name, or NULL. */
 const struct cg_client_policy *policy_client(const struct cg_policy *p,

@@ -187,6 +187,33 @@ mode_replay(void)
 }
 
 /*
+ * A scripted session, for the limit tests: "invoke CH BODY", "send CH
+ * BODY" and "sleep MS" in order, in one process (the gateway accepts
+ * frames only from the process it started). Prints one line per invoke.
+ */
+static int
+mode_calls(int argc, char **argv)
+{
+	handshake();
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "invoke") == 0 && i + 2 < argc) {
+			invoke(argv[i + 1], argv[i + 2]);
+			i += 2;
+		} else if (strcmp(argv[i], "send") == 0 && i + 2 < argc) {
+			send_frame(CG_MSG_SEND, argv[i + 1], argv[i + 2]);
+			i += 2;
+		} else if (strcmp(argv[i], "sleep") == 0 && i + 1 < argc) {
+			usleep((useconds_t)atoi(argv[++i]) * 1000u);
+		} else {
+			fprintf(stderr, "hostile: bad call \"%s\"\n", argv[i]);
+			return 97;
+		}
+	}
+	/* A last round trip, so every send above has been decided. */
+	return invoke("ping", "null") == 0 ? 0 : 1;
+}
+
+/*
  * Tampering after the MAC was computed. The frame is sealed properly (so the
  * session's counter advances as if it had been sent), altered, and sent.
  * Then, unless the gateway ended us, the same request is re-sealed and sent
@@ -329,6 +356,8 @@ main(int argc, char **argv)
 		return mode_fork_send();
 	if (strcmp(m, "replay") == 0)
 		return mode_replay();
+	if (strcmp(m, "calls") == 0)
+		return mode_calls(argc - 2, argv + 2);
 	if (strcmp(m, "tamper") == 0 && argc == 3)
 		return mode_tamper(argv[2]);
 	if (strcmp(m, "invoke") == 0 && argc == 4) {

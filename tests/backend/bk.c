@@ -61,7 +61,8 @@ bk_policy(const char *name, const char *dir)
 	FILE *in, *o;
 	ssize_t n;
 
-	snprintf(src, sizeof(src), "%s/policies/%s", bk_srcdir, name);
+	/* NAME.json.in in the source tree becomes DIR/NAME.json */
+	snprintf(src, sizeof(src), "%s/policies/%s.in", bk_srcdir, name);
 	snprintf(out, sizeof(out), "%s/%s", dir, name);
 	if ((in = fopen(src, "r")) == NULL || (o = fopen(out, "w")) == NULL)
 		abort();

@@ -27,8 +27,9 @@ int bk_audit_count(const char *audit, ...);
 /* Writes text to a file (creating it). */
 void bk_write_file(const char *path, const char *text);
 
-/* Copies a policy from the source tree into dir (so relative paths in it
- * resolve against dir), substituting @DIR@ with the source directory. */
+/* Copies policies/NAME.in from the source tree to dir/NAME, substituting
+ * @DIR@ with this source directory (a template: paths in it are absolute
+ * once copied, so they hold in the sandbox's view). */
 const char *bk_policy(const char *name, const char *dir);
 
 extern const char *const bk_capgate;

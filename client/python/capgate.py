@@ -404,6 +404,7 @@ class Backend(_Session):
             raise TransportError("unexpected frame type %d" % f.type)
         env = json.loads(f.body)
         fn = self._handlers.get(f.channel)
+        self.request_id = f.request_id
         try:
             if fn is None:
                 raise BackendError("unavailable")

@@ -56,6 +56,12 @@ elif mode == "flood-no-read":
     gw.send("b:flood", int(sys.argv[2]))
     time.sleep(float(sys.argv[3]))
     print("still alive")
+elif mode == "die-pending":
+    # Leave invokes pending on a slow backend and exit: their answers
+    # arrive for a client that is gone.
+    for _ in range(3):
+        gw._send(capgate.INVOKE, "b:slow", b"0.05")
+    os._exit(0)
 elif mode == "fs":
     show(gw.invoke, "fs:read", {"path": "hello.txt"})
     r, fds = gw.invoke("fs:open", {"path": "hello.txt"}, want_fds=True)

@@ -287,3 +287,42 @@ Test(backend, bulk_data_from_a_backend_travels_as_a_declared_fd)
 	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:blob-undeclared\"",
 	    "\"reason\":\"undeclared-fds\"", NULL), 1);
 }
+
+Test(backend, a_reply_that_is_not_json_fails_and_the_late_second_is_dropped)
+{
+	const char *audit = bk_path("badjson.log");
+
+	run_probe(POLICY("backend.json"), audit, "invoke b:badjson 0\n"
+	    "invoke b:echo {}\n");
+	cr_assert_str_eq(r.out, "error: failed\n{}\n", "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:badjson\"",
+	    "\"reason\":\"backend-bad-json\"", NULL), 1);
+	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"late-reply\"", NULL), 1);
+}
+
+Test(backend, a_backend_frame_out_of_sequence_ends_the_backend)
+{
+	const char *audit = bk_path("skipseq.log");
+
+	run_probe(POLICY("backend.json"), audit, "invoke b:skipseq 0\n"
+	    "sleep 600\ninvoke b:echo {}\n");
+	cr_assert_str_eq(r.out, "error: unavailable\n{}\n", "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"decision\"",
+	    "\"client\":\"tb\"", "\"reason\":\"frame-bad-seq\"", NULL), 1);
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
+	    "\"restarts\":1", NULL), 1);
+}
+
+Test(backend, answers_for_a_client_that_is_gone_are_recorded_not_delivered)
+{
+	const char *audit = bk_path("gone.log");
+	const char *argv[] = { "python3", SRC_DIR "/py_front.py", "die-pending",
+	    NULL };
+
+	bk_run(POLICY("backend.json"), audit, NULL, argv, 30, &r);
+	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+	/* the run waits for the backend's answers (or their deadline) only
+	 * while the client lives; each request still gets one record */
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"decision\"",
+	    "\"channel\":\"b:slow\"", NULL), 3);
+}

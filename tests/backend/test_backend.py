@@ -71,5 +71,21 @@ def blob(size, caller):
 
 
 be.handle("b:blob", blob)
+
+
+def bad_json(data, caller):
+    # An answer that is not JSON, then (from serve_one) a second, late one.
+    be._send(capgate.REPLY, body=b'{"not json', request_id=be.request_id)
+    return True
+
+
+def skip_seq(data, caller):
+    # A frame out of sequence: the gateway ends this backend.
+    be._send_seq += 1
+    return True
+
+
+be.handle("b:badjson", bad_json)
+be.handle("b:skipseq", skip_seq)
 be.handle("b:blob-undeclared", blob)
 be.serve_forever()

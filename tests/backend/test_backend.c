@@ -326,3 +326,21 @@ Test(backend, answers_for_a_client_that_is_gone_are_recorded_not_delivered)
 	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"decision\"",
 	    "\"channel\":\"b:slow\"", NULL), 3);
 }
+
+Test(backend, a_backend_that_cannot_be_started_stops_the_run_clearly)
+{
+	const char *audit = bk_path("nobackend.log");
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/nobackend-%d.json", bk_tmpdir(),
+	    (int)getpid());
+	bk_write_file(path, "{\"capgate\":1,\"backends\":{\"gone\":{\"exec\":"
+	    "[\"/nonexistent/backend\"]}},\"channels\":{\"c\":{\"kind\":"
+	    "\"invoke\",\"to\":\"gone\"}}}");
+	bk_run(path, audit, "invoke c 1\n", probe, 30, &r);
+	cr_assert_eq(r.status, 127, "status %d: %s", r.status, r.err);
+	cr_assert_not_null(strstr(r.err, "backend gone"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "/nonexistent/backend"), "%s", r.err);
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-failed\"", NULL), 1);
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"spawn\"", NULL), 0);
+}

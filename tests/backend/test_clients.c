@@ -23,7 +23,7 @@ Test(clients, two_clients_talk_through_a_client_to_client_channel)
 	snprintf(dir, sizeof(dir), "%s/c2c-%d", bk_tmpdir(), (int)getpid());
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	bk_run(bk_policy("c2c.json", dir), audit,
-	    "sub chat:to-main\nsleep 700\n"
+	    "sub chat:to-main\nsub chat:to-side\nsleep 700\n"
 	    "send chat:to-side {\"text\":\"hi\"}\npoll 500\n"
 	    "send chat:to-side {\"bad\":1}\n"
 	    "send chat:to-main {\"text\":\"to myself\"}\n"
@@ -31,7 +31,7 @@ Test(clients, two_clients_talk_through_a_client_to_client_channel)
 	    "send chat:to-side {\"text\":\"anyone?\"}\n",
 	    probe, 30, &r);
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
-	cr_assert_str_eq(r.out, "ok\nsent\n"
+	cr_assert_str_eq(r.out, "ok\nok\nsent\n"
 	    "event chat:to-main {\"echo\":\"hi\",\"me\":\"side\"}\npolled 1\n"
 	    "sent\nsent\nsent\nsent\n", "%s", r.out);
 	/* each client started with its own identity */
@@ -47,6 +47,10 @@ Test(clients, two_clients_talk_through_a_client_to_client_channel)
 	    "\"reason\":\"request-schema\"", NULL), 1);
 	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
 	    "\"reason\":\"wrong-direction\"", NULL), 1);
+	/* main cannot listen in on the side's inbound channel */
+	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
+	    "\"channel\":\"chat:to-side\"", "\"reason\":\"not-subscribable\"",
+	    NULL), 1);
 	/* after "bye" the side client has exited: nobody to deliver to */
 	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
 	    "\"reason\":\"target-not-running\"", NULL), 1);

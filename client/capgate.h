@@ -72,6 +72,13 @@ int cg_connect(struct cg_conn **out);
 int cg_invoke(struct cg_conn *c, const char *channel, const char *json,
     struct cg_reply *reply, int timeout_ms);
 
+/* cg_invoke with up to CG_REPLY_MAX_FDS file descriptors attached: bulk
+ * data for a backend channel that declares "fds". The gateway accepts only
+ * sealed memfds (memfd_create with MFD_ALLOW_SEALING, then F_SEAL_WRITE,
+ * F_SEAL_SHRINK and F_SEAL_GROW). The fds stay the caller's. */
+int cg_invoke_fds(struct cg_conn *c, const char *channel, const char *json,
+    const int *fds, unsigned nfds, struct cg_reply *reply, int timeout_ms);
+
 /* One-way message on a send channel. 0 or a CG_ERR_* code. */
 int cg_send(struct cg_conn *c, const char *channel, const char *json);
 

@@ -85,15 +85,33 @@ now_ms(void)
 }
 
 static int
-send_frame(struct cg_conn *c, const struct cg_frame *f)
+send_frame(struct cg_conn *c, const struct cg_frame *f, const int *fds)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CG_FRAME_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
 	size_t len = frame_seal(&c->sess, f, c->out, sizeof(c->out));
+	struct iovec iov = { c->out, len };
+	struct msghdr mh = { 0 };
 	ssize_t n;
 
 	if (len == 0)
 		return CG_ERR_USAGE;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (f->nfds > 0) {
+		struct cmsghdr *cm;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * f->nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * f->nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * f->nfds);
+	}
 	do
-		n = send(c->fd, c->out, len, MSG_NOSIGNAL);
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)len ? 0 : CG_ERR_IO;
 }
@@ -263,7 +281,7 @@ hello(struct cg_conn *c)
 	f.request_id = c->next_id++;
 	f.body = body;
 	f.body_len = sizeof(body) - 1;
-	if ((r = send_frame(c, &f)) != 0)
+	if ((r = send_frame(c, &f, NULL)) != 0)
 		return r;
 	if ((r = await(c, f.request_id, &f, HELLO_TIMEOUT_MS)) != 0)
 		return r;
@@ -309,31 +327,40 @@ cg_connect(struct cg_conn **out)
 
 static int
 request(struct cg_conn *c, uint8_t type, const char *channel, const char *json,
-    uint32_t *id)
+    const int *fds, unsigned nfds, uint32_t *id)
 {
 	struct cg_frame f = { 0 };
 
-	if (channel == NULL || !frame_channel_valid(channel, strlen(channel)))
+	if (channel == NULL || !frame_channel_valid(channel, strlen(channel)) ||
+	    nfds > CG_FRAME_MAX_FDS)
 		return CG_ERR_USAGE;
 	f.type = type;
+	f.nfds = (uint8_t)nfds;
 	f.request_id = *id = c->next_id++;
 	f.channel = channel;
 	f.channel_len = strlen(channel);
 	f.body = json ? json : "null";
 	f.body_len = strlen(f.body);
-	return send_frame(c, &f);
+	return send_frame(c, &f, fds);
 }
 
 int
 cg_invoke(struct cg_conn *c, const char *channel, const char *json,
     struct cg_reply *reply, int timeout_ms)
 {
+	return cg_invoke_fds(c, channel, json, NULL, 0, reply, timeout_ms);
+}
+
+int
+cg_invoke_fds(struct cg_conn *c, const char *channel, const char *json,
+    const int *fds, unsigned nfds, struct cg_reply *reply, int timeout_ms)
+{
 	struct cg_frame f;
 	uint32_t id;
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
-	if ((r = request(c, CG_MSG_INVOKE, channel, json, &id)) != 0)
+	if ((r = request(c, CG_MSG_INVOKE, channel, json, fds, nfds, &id)) != 0)
 		return r;
 	if ((r = await(c, id, &f, timeout_ms)) != 0)
 		return r;
@@ -366,7 +393,7 @@ cg_send(struct cg_conn *c, const char *channel, const char *json)
 {
 	uint32_t id;
 
-	return request(c, CG_MSG_SEND, channel, json, &id);
+	return request(c, CG_MSG_SEND, channel, json, NULL, 0, &id);
 }
 
 int
@@ -379,7 +406,7 @@ cg_on_event(struct cg_conn *c, const char *channel, cg_event_fn *fn, void *arg)
 	if (c->nlisteners == LISTENERS_MAX || channel == NULL ||
 	    strlen(channel) > CG_CHANNEL_MAX)
 		return CG_ERR_USAGE;
-	if ((r = request(c, CG_MSG_SUBSCRIBE, channel, NULL, &id)) != 0)
+	if ((r = request(c, CG_MSG_SUBSCRIBE, channel, NULL, NULL, 0, &id)) != 0)
 		return r;
 	l = &c->listeners[c->nlisteners++];
 	snprintf(l->channel, sizeof(l->channel), "%s", channel);
@@ -397,7 +424,7 @@ cg_off_event(struct cg_conn *c, const char *channel)
 		if (strcmp(c->listeners[i].channel, channel) != 0)
 			continue;
 		c->listeners[i] = c->listeners[--c->nlisteners];
-		return request(c, CG_MSG_UNSUBSCRIBE, channel, NULL, &id);
+		return request(c, CG_MSG_UNSUBSCRIBE, channel, NULL, NULL, 0, &id);
 	}
 	return CG_ERR_USAGE;
 }

@@ -419,9 +419,12 @@ new_pending(struct cg_backend *b, struct cg_client *c, const struct cg_frame *f,
 	return p;
 }
 
-enum cg_status
-backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
-    int32_t slot, bool *pending, const char **reason)
+/* The request, as the backend gets it. *taken: client_queue() now owns
+ * the fds (it closes them even when it fails). */
+static enum cg_status
+forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
+    int32_t slot, const int *fds, unsigned nfds, bool *pending,
+    const char **reason, bool *taken)
 {
 	const struct cg_channel *ch = &c->gw->policy->channels[channel];
 	struct cg_backend *b;
@@ -456,7 +459,9 @@ backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
 	out.channel_len = f->channel_len;
 	out.body = (const char *)c->gw->txbuf;
 	out.body_len = len;
-	if (client_queue(b->conn, &out, NULL, 0) != 0) {
+	out.nfds = (uint8_t)nfds;
+	*taken = true;
+	if (client_queue(b->conn, &out, fds, nfds) != 0) {
 		if (p != NULL)
 			free(p->body);
 		free(p);
@@ -469,6 +474,21 @@ backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
 		*pending = true;
 	}
 	return CG_STATUS_OK;
+}
+
+enum cg_status
+backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
+    int32_t slot, const int *fds, unsigned nfds, bool *pending,
+    const char **reason)
+{
+	bool taken = false;
+	enum cg_status st = forward_frame(c, f, channel, slot, fds, nfds,
+	    pending, reason, &taken);
+
+	if (!taken)
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+	return st;
 }
 
 static void

@@ -32,9 +32,12 @@ void backend_free_all(struct cg_gateway *gw);
  * invoke the request becomes pending (counted in flight) and is answered
  * later through dispatch_finish(); *pending tells the caller so. Returns
  * CG_STATUS_OK, or the status to answer with now (*reason for the audit).
+ * The fds (already checked by dispatch) go with the request; they are
+ * owned by this call, also when it fails.
  */
 enum cg_status backend_forward(struct cg_client *c, const struct cg_frame *f,
-    int channel, int32_t slot, bool *pending, const char **reason);
+    int channel, int32_t slot, const int *fds, unsigned nfds, bool *pending,
+    const char **reason);
 
 /* A frame from a backend, after the transport checks. */
 void backend_dispatch(struct cg_client *conn, const struct cg_frame *f,

@@ -14,9 +14,11 @@
  * Every request gets exactly one audit record and, for an invoke, exactly
  * one reply. The client sees an opaque status; the reason is audited.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -370,7 +372,8 @@ out:
  */
 static bool
 forward(struct cg_client *c, const struct cg_frame *f,
-    const struct cg_channel *ch, struct cg_chan_state *st, struct decision *d)
+    const struct cg_channel *ch, struct cg_chan_state *st, const int *fds,
+    unsigned nfds, struct decision *d)
 {
 	int idx = (int)(ch - c->gw->policy->channels);
 	const char *reason = NULL;
@@ -383,7 +386,8 @@ forward(struct cg_client *c, const struct cg_frame *f,
 			deny(d, CG_DECISION_DENY, s, reason);
 		return false;
 	}
-	s = backend_forward(c, f, idx, (int32_t)(st - c->chan), &pending, &reason);
+	s = backend_forward(c, f, idx, (int32_t)(st - c->chan), fds, nfds,
+	    &pending, &reason);
 	if (s != CG_STATUS_OK) {
 		deny(d, CG_DECISION_ERROR, s, reason);
 		return false;
@@ -395,8 +399,36 @@ forward(struct cg_client *c, const struct cg_frame *f,
 	return pending;
 }
 
+/*
+ * Step 5 for fds a client attached: only to a backend channel that declares
+ * them ("fds"), and only sealed memfds (regular, and sealed against write,
+ * shrink and grow): the trusted backend then reads bytes that cannot change
+ * under it, never a FIFO, socket or device that could block or trick it.
+ */
 static void
-handle_request(struct cg_client *c, const struct cg_frame *f)
+check_fds(const struct cg_channel *ch, const int *fds, unsigned nfds,
+    struct decision *d)
+{
+	const int need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+	struct stat st;
+
+	if (ch->route != CG_ROUTE_BACKEND || nfds > ch->max_fds) {
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "undeclared-fds");
+		return;
+	}
+	for (unsigned i = 0; i < nfds; i++) {
+		int seals = fcntl(fds[i], F_GET_SEALS);
+		if (fstat(fds[i], &st) != 0 || !S_ISREG(st.st_mode) || seals < 0 ||
+		    (seals & need) != need) {
+			deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "unsealed-fd");
+			return;
+		}
+	}
+}
+
+static void
+handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
+    unsigned nfds)
 {
 	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
 	    false, "" };
@@ -412,14 +444,24 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 		ch = check_channel(c, f, &st, &d, start);
 	if (d.decision == CG_DECISION_ALLOW)
 		args = check_body(c, f, ch, &d);
-	if (d.decision == CG_DECISION_ALLOW && ch->route != CG_ROUTE_BUILTIN) {
-		if (forward(c, f, ch, st, &d)) {
+	if (d.decision == CG_DECISION_ALLOW && nfds > 0)
+		check_fds(ch, fds, nfds, &d);
+	if (d.decision == CG_DECISION_ALLOW && ch->route == CG_ROUTE_BACKEND) {
+		/* the fds go with the request (or are closed) from here */
+		bool pending = forward(c, f, ch, st, fds, nfds, &d);
+		nfds = 0;
+		if (pending) {
 			json_decref(args);
 			return;
 		}
+	} else if (d.decision == CG_DECISION_ALLOW &&
+	    ch->route == CG_ROUTE_CLIENT) {
+		forward(c, f, ch, st, NULL, 0, &d);
 	} else if (d.decision == CG_DECISION_ALLOW) {
 		run_handler(c, f, ch, args, &d);
 	}
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
 	if (d.decision == CG_DECISION_ALLOW) {
 		st->uses++;
 		st->succeeded = true;
@@ -598,10 +640,14 @@ dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
 		backend_dispatch(c, f, fds, nfds);
 		return;
 	}
-	/* No message type declares fds from the client yet: surplus fds are
-	 * closed, never kept. */
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
+	/* Only a request may carry fds (checked against its channel in
+	 * handle_request); any others are closed, never kept. */
+	if ((f->type != CG_MSG_INVOKE && f->type != CG_MSG_SEND) ||
+	    c->state != CG_CLIENT_READY) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		nfds = 0;
+	}
 	if (c->state == CG_CLIENT_HANDSHAKE) {
 		if (f->type == CG_MSG_HELLO)
 			handle_hello(c, f);
@@ -612,7 +658,7 @@ dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	switch ((enum cg_msg_type)f->type) {
 	case CG_MSG_INVOKE:
 	case CG_MSG_SEND:
-		handle_request(c, f);
+		handle_request(c, f, fds, nfds);
 		return;
 	case CG_MSG_SUBSCRIBE:
 	case CG_MSG_UNSUBSCRIBE:

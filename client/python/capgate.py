@@ -286,11 +286,14 @@ class Connection(_Session):
         super().__init__("client")
         self._listeners = {}
 
-    def invoke(self, channel, data=None, timeout=None, want_fds=False):
+    def invoke(self, channel, data=None, timeout=None, want_fds=False,
+               fds=()):
         """Sends data on an invoke channel and returns the decoded result
         (and, with want_fds, the list of fds attached to the reply, which
-        the caller then owns). Raises Error for an error answer."""
-        rid = self._send(INVOKE, channel, _dumps(data))
+        the caller then owns). fds: bulk data for a backend channel that
+        declares "fds", as sealed memfds (they stay the caller's). Raises
+        Error for an error answer."""
+        rid = self._send(INVOKE, channel, _dumps(data), fds=fds)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0,
@@ -385,6 +388,7 @@ class Backend(_Session):
     def __init__(self):
         super().__init__("backend")
         self._handlers = {}
+        self.fds = []
 
     def handle(self, channel, fn):
         """fn(data, caller) -> result, for invokes and sends on channel."""
@@ -396,8 +400,18 @@ class Backend(_Session):
         self._send(EVENT, channel, _dumps(payload), request_id=0)
 
     def serve_one(self, timeout=None):
+        """Serves one request. A handler finds the fds that came with it
+        (sealed memfds, checked by the gateway) in self.fds; those it does
+        not take (by emptying the list) are closed when it returns."""
         f, fds = self._recv(timeout)
-        _close_fds(fds)
+        self.fds = fds
+        try:
+            return self._serve(f)
+        finally:
+            _close_fds(self.fds)
+            self.fds = []
+
+    def _serve(self, f):
         if f is None:
             return False
         if f.type not in (INVOKE, SEND):

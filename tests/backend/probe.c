@@ -11,12 +11,17 @@
  *   poll MS                 -> "event CHANNEL JSON" per event, then
  *                              "polled N"
  *   sleep MS                -> nothing
+ *   upload CHANNEL SIZE sealed|unsealed|pipe
+ *                           -> invoke with {"size":SIZE} and one fd attached:
+ *                              a memfd of SIZE bytes starting "UPLOAD"
+ *                              (sealed or not), or a pipe's read end
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +84,46 @@ do_invoke(struct cg_conn *c, const char *ch, const char *json)
 }
 
 static void
+do_upload(struct cg_conn *c, const char *ch, const char *args)
+{
+	char kind[16] = "";
+	long long size = 0;
+	char json[64];
+	struct cg_reply rep;
+	int fd, p[2] = { -1, -1 }, r;
+
+	if (args == NULL || sscanf(args, "%lld %15s", &size, kind) != 2) {
+		printf("usage\n");
+		return;
+	}
+	if (strcmp(kind, "pipe") == 0) {
+		if (pipe(p) != 0)
+			return;
+		fd = p[0];
+	} else {
+		fd = memfd_create("upload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0 || ftruncate(fd, size) != 0 ||
+		    pwrite(fd, "UPLOAD", 6, 0) != 6)
+			return;
+		if (strcmp(kind, "sealed") == 0 && fcntl(fd, F_ADD_SEALS,
+		    F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+			return;
+	}
+	snprintf(json, sizeof(json), "{\"size\":%lld}", size);
+	r = cg_invoke_fds(c, ch, json, &fd, 1, &rep, 10000);
+	close(fd);
+	if (p[1] >= 0)
+		close(p[1]);
+	if (r != 0)
+		printf("transport: %s\n", cg_strerror(r));
+	else if (!rep.ok)
+		printf("error: %s\n", cg_strerror(rep.code));
+	else
+		printf("%s\n", rep.data);
+	cg_reply_free(&rep);
+}
+
+static void
 run_line(struct cg_conn *c, char *line)
 {
 	char *cmd = strtok(line, " \n");
@@ -101,6 +146,8 @@ run_line(struct cg_conn *c, char *line)
 		while ((n = cg_poll(c, ms)) > 0)
 			total += n;
 		printf("polled %d\n", total);
+	} else if (strcmp(cmd, "upload") == 0 && ch != NULL) {
+		do_upload(c, ch, json);
 	} else if (strcmp(cmd, "sleep") == 0 && ch != NULL) {
 		usleep((useconds_t)atoi(ch) * 1000u);
 	} else {

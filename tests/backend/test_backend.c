@@ -344,3 +344,32 @@ Test(backend, a_backend_that_cannot_be_started_stops_the_run_clearly)
 	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-failed\"", NULL), 1);
 	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"spawn\"", NULL), 0);
 }
+
+Test(backend, bulk_data_to_a_backend_travels_as_a_sealed_memfd_only)
+{
+	const char *audit = bk_path("upload.log");
+
+	run_probe(POLICY("backend.json"), audit,
+	    "upload b:upload 10485760 sealed\n"
+	    "upload b:upload 10 unsealed\n"
+	    "upload b:upload 10 pipe\n"
+	    "upload b:upload-undeclared 10 sealed\n"
+	    "upload b:echo 10 sealed\n"
+	    "invoke b:echo {}\n");
+	cr_assert_str_eq(r.out,
+	    "{\"size\":10485760,\"head\":\"UPLOAD\",\"said\":10485760}\n"
+	    "error: denied\nerror: denied\nerror: denied\nerror: denied\n{}\n",
+	    "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"unsealed-fd\"", NULL), 2);
+	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 2);
+}
+
+Test(backend, fds_on_a_built_in_channel_are_refused)
+{
+	const char *audit = bk_path("fdsbuiltin.log");
+
+	run_probe(POLICY("backend.json"), audit, "upload b:builtin 10 sealed\n"
+	    "invoke b:builtin 1\n");
+	cr_assert_str_eq(r.out, "error: denied\n1\n", "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 1);
+}

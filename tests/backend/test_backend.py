@@ -86,6 +86,16 @@ def skip_seq(data, caller):
 
 
 be.handle("b:badjson", bad_json)
+
+
+def upload(data, caller):
+    fd = be.fds[0]
+    return {"size": os.fstat(fd).st_size, "head": os.pread(fd, 6, 0).decode(),
+            "said": data["size"]}
+
+
+be.handle("b:upload", upload)
+be.handle("b:upload-undeclared", upload)
 be.handle("b:skipseq", skip_seq)
 be.handle("b:blob-undeclared", blob)
 be.serve_forever()

@@ -28,5 +28,7 @@ async function show(p) {
   await new Promise((r) => setTimeout(r, 200));
   console.log('events', JSON.stringify(got));
   await show(gw.invoke('b:slow', 0.05, { timeout: 5000 }));
+  await show(gw.invoke('b:blob', 10));
+  await show(gw.invoke('b:echo', { after: 'fds' }));
   console.log('done');
 })();

@@ -42,6 +42,19 @@ if mode == "basic":
     show(gw.invoke, "b:emit", {"channel": "b:tick", "payload": {"n": 8}})
     gw.poll(0.2)
     print("events", capgate._dumps(got).decode())
+    # bulk data both ways, as fds
+    r, fds = gw.invoke("b:blob", 1000, want_fds=True)
+    print("blob", r["size"], len(fds), os.fstat(fds[0]).st_size,
+          os.pread(fds[0], 4, 0).decode())
+    for fd in fds:
+        os.close(fd)
+    m = os.memfd_create("up", os.MFD_ALLOW_SEALING)
+    os.write(m, b"UPLOAD from python")
+    import fcntl
+    fcntl.fcntl(m, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK |
+                fcntl.F_SEAL_GROW)
+    show(gw.invoke, "b:upload", {"size": 18}, fds=[m])
+    os.close(m)
 elif mode == "inflight":
     # Three invokes in flight at once on a channel that allows two.
     ids = [gw._send(capgate.INVOKE, "b:slow", b"0.1") for _ in range(3)]

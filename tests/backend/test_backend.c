@@ -246,7 +246,8 @@ Test(backend, the_python_client_library_under_capgate_run)
 	cr_assert(strstr(r.out, "{\"a\":[1,\"é\"]}\n{\"client\":\"main\","
 	    "\"pid\":") == r.out, "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "}\nerror: invalid\nerror: denied\n"
-	    "true\ntrue\nevents [{\"n\":7}]\ndone\n"), "%s", r.out);
+	    "true\ntrue\nevents [{\"n\":7}]\nblob 1000 1 1000 BLOB\n"
+	    "{\"size\":18,\"head\":\"UPLOAD\",\"said\":18}\ndone\n"), "%s", r.out);
 	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:note\"",
 	    "\"decision\":\"allow\"", NULL), 1);
 	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:tick\"",

@@ -64,8 +64,8 @@ sandbox_step_name(int step)
 }
 
 /* Child: one message, optionally with one fd. sendmsg is in every seccomp
- * profile, so this works before and after the filter. */
-static void
+ * profile, so this works before and after the filter. 0 or an errno. */
+static int
 child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -83,8 +83,14 @@ child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
 	}
-	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (n == (ssize_t)sizeof(*msg))
+			return 0;
+		if (n >= 0 || errno != EINTR)
+			return n < 0 ? errno : EIO;
+	}
 }
 
 static void __attribute__((noreturn))
@@ -93,7 +99,7 @@ child_fail(int fd, int step, int e)
 	struct cg_child_msg msg = { .kind = CG_CHILD_FAILED, .step = (uint32_t)step,
 	    .err = e };
 
-	child_send(fd, &msg, -1);
+	(void)child_send(fd, &msg, -1);     /* nothing more to do if it fails */
 	_exit(127);
 }
 
@@ -113,6 +119,26 @@ reset_signals(void)
 	return sigprocmask(SIG_SETMASK, &none, NULL) != 0 ? errno : 0;
 }
 
+static uint32_t
+namespaces_applied(uint64_t flags)
+{
+	uint32_t applied = 0;
+
+	if (flags & CLONE_NEWUSER)
+		applied |= CG_LAYER_USERNS;
+	if (flags & CLONE_NEWPID)
+		applied |= CG_LAYER_PIDNS;
+	if (flags & CLONE_NEWNET)
+		applied |= CG_LAYER_NETNS;
+	if (flags & CLONE_NEWIPC)
+		applied |= CG_LAYER_IPCNS;
+	if (flags & CLONE_NEWUTS)
+		applied |= CG_LAYER_UTSNS;
+	if (flags & CLONE_NEWNS)
+		applied |= CG_LAYER_MNTNS;
+	return applied;
+}
+
 /*
  * The child, between clone and exec: every layer in a fixed order. Never
  * returns; any failure is reported to the gateway and ends the child.
@@ -124,6 +150,7 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	struct cg_child_msg msg = { .kind = CG_CHILD_READY };
 	int ruleset = plan->ruleset_fd, notify = -1, e;
 	uint32_t applied = 0;
+	ssize_t n;
 	char sync;
 
 	/* Die with the gateway; then make signals default and unblocked. */
@@ -132,26 +159,15 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if ((e = reset_signals()) != 0)
 		child_fail(status, CG_STEP_SYNC, e);
 	/* 0. The gateway writes our uid/gid maps; nothing works before. */
-	if (read(status, &sync, 1) != 1)
-		child_fail(status, CG_STEP_SYNC, errno ? errno : EPIPE);
+	if ((n = read(status, &sync, 1)) != 1)
+		child_fail(status, CG_STEP_SYNC, n < 0 ? errno : EPIPE);
 	/* 1. New session: no controlling terminal, so TIOCSTI cannot push
 	 *    keystrokes into the user's shell. */
 	if (setsid() < 0)
 		child_fail(status, CG_STEP_SESSION, errno);
 	applied |= CG_LAYER_SESSION;
 	/* 2. Namespaces exist since clone3; record which. */
-	if (plan->clone_flags & CLONE_NEWUSER)
-		applied |= CG_LAYER_USERNS;
-	if (plan->clone_flags & CLONE_NEWPID)
-		applied |= CG_LAYER_PIDNS;
-	if (plan->clone_flags & CLONE_NEWNET)
-		applied |= CG_LAYER_NETNS;
-	if (plan->clone_flags & CLONE_NEWIPC)
-		applied |= CG_LAYER_IPCNS;
-	if (plan->clone_flags & CLONE_NEWUTS)
-		applied |= CG_LAYER_UTSNS;
-	if (plan->clone_flags & CLONE_NEWNS)
-		applied |= CG_LAYER_MNTNS;
+	applied |= namespaces_applied(plan->clone_flags);
 	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
 	if ((e = sandbox_ids_enter(plan)) != 0)
 		child_fail(status, CG_STEP_IDS, e);
@@ -181,8 +197,10 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(status, CG_STEP_NNP, errno);
 	applied |= CG_LAYER_NNP;
-	/* 9. Landlock: files, TCP, abstract sockets and signals. */
-	if ((e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
+	/* 9. Landlock: files, TCP, abstract sockets and signals (the /proc
+	 *    grants are ours to add: only this process has that /proc). */
+	if ((e = sandbox_landlock_proc_enter(plan, ruleset)) != 0 ||
+	    (e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
 	/* 10. seccomp last: from here on only the profile's syscalls. */
 	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
@@ -192,7 +210,8 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	/* 11. Report what was applied, hand over the listener, exec. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
-	child_send(status, &msg, notify);
+	if ((e = child_send(status, &msg, notify)) != 0)
+		child_fail(status, CG_STEP_REPORT, e);
 	if (notify >= 0 && close(notify) != 0)
 		child_fail(status, CG_STEP_REPORT, errno);
 	execve(plan->program, plan->argv, plan->envp);
@@ -287,6 +306,8 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 	if (msg.kind != CG_CHILD_READY || st->ready)
 		return cg_error_set(err, "unexpected status message from the child");
 	st->ready = true;
+	/* The cgroup is the one layer the gateway applies itself. */
+	msg.applied |= plan->cgroup_applied ? CG_LAYER_CGROUP : 0;
 	plan->applied = msg.applied;
 	/* The attestation is a fact: a required layer the child did not
 	 * apply ends the spawn here, whatever the plan said. */
@@ -387,6 +408,21 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 	return pid;
 }
 
+/* Before the child runs code of its own (it waits for the sync byte). A
+ * cgroup that fails is a missing layer: fatal only if required. */
+static int
+attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
+{
+	int e = plan->n_cgroups > 0 ? sandbox_cgroup_attach(plan, pid) : 0;
+
+	if (e != 0) {
+		plan->cgroup_applied = false;
+		if (plan->required & CG_LAYER_CGROUP)
+			return cg_error_set(err, "cgroup: %s", strerror(e));
+	}
+	return 0;
+}
+
 static void
 kill_and_reap(int pidfd)
 {
@@ -420,7 +456,8 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 	}
 	plan->spawned = true;
 	plan->pid = pid;
-	if (sandbox_ns_write_maps(plan, pid, err) != 0 ||
+	if (attach_cgroup(plan, pid, err) != 0 ||
+	    sandbox_ns_write_maps(plan, pid, err) != 0 ||
 	    cg_write_full(sp[0], "g", 1) != 1 ||
 	    await_exec(plan, sp[0], pidfd, &st, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')
@@ -433,6 +470,12 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 		return -1;
 	}
 	close(sp[0]);
+	/* The child has its copy; the gateway keeps no descriptor per client
+	 * beyond the two it is handed. */
+	if (plan->ruleset_fd >= 0) {
+		close(plan->ruleset_fd);
+		plan->ruleset_fd = -1;
+	}
 	out->pid = pid;
 	out->pidfd = pidfd;
 	out->notify_fd = st.notify_fd;

@@ -630,12 +630,6 @@ backend_exited(struct cg_client *conn)
 		schedule_restart(b);
 }
 
-struct cg_client *
-backend_conn(struct cg_backend *b)
-{
-	return b->conn;
-}
-
 uint64_t
 backend_next_deadline(const struct cg_gateway *gw)
 {
@@ -645,6 +639,9 @@ backend_next_deadline(const struct cg_gateway *gw)
 		const struct cg_backend *b = gw->backends[i];
 		if (b->restart_at_ns != 0 && b->restart_at_ns < next)
 			next = b->restart_at_ns;
+		if (b->conn != NULL && b->conn->state == CG_CLIENT_HANDSHAKE &&
+		    b->conn->fd >= 0 && b->conn->handshake_deadline_ns < next)
+			next = b->conn->handshake_deadline_ns;
 		for (const struct cg_pending *p = b->pending; p != NULL; p = p->next)
 			if (p->deadline_ns < next)
 				next = p->deadline_ns;
@@ -674,6 +671,9 @@ backend_tick(struct cg_gateway *gw, uint64_t now)
 	for (size_t i = 0; i < gw->nbackends; i++) {
 		struct cg_backend *b = gw->backends[i];
 		expire_pending(b, now);
+		if (b->conn != NULL && b->conn->state == CG_CLIENT_HANDSHAKE &&
+		    b->conn->fd >= 0 && now >= b->conn->handshake_deadline_ns)
+			client_close(b->conn, "handshake-timeout");
 		/* A backend whose connection is gone (closed it, broke the
 		 * protocol, missed its handshake) is of no use alive: it is
 		 * killed, and its exit restarts it. */

@@ -46,9 +46,6 @@ void backend_dispatch(struct cg_client *conn, const struct cg_frame *f,
 /* A backend process was reaped. */
 void backend_exited(struct cg_client *conn);
 
-/* The backend's current connection, or NULL while it is down. */
-struct cg_client *backend_conn(struct cg_backend *b);
-
 /* The earliest deadline (pending invoke, restart, handshake) in ns, or
  * UINT64_MAX; and the work due at now. */
 uint64_t backend_next_deadline(const struct cg_gateway *gw);

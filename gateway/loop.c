@@ -171,12 +171,6 @@ next_timeout(struct cg_gateway *gw, uint64_t now)
 		    c->handshake_deadline_ns < next)
 			next = c->handshake_deadline_ns;
 	}
-	for (size_t i = 0; i < gw->nbackends; i++) {
-		const struct cg_client *c = backend_conn(gw->backends[i]);
-		if (c != NULL && c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
-		    c->handshake_deadline_ns < next)
-			next = c->handshake_deadline_ns;
-	}
 	if (next == UINT64_MAX)
 		return audit_ms;
 	int ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
@@ -216,12 +210,6 @@ handle_deadlines(struct cg_gateway *gw, uint64_t now)
 		 * otherwise; its connection is closed (the process may go on
 		 * without the gateway). */
 		if (c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
-		    now >= c->handshake_deadline_ns)
-			client_close(c, "handshake-timeout");
-	}
-	for (size_t i = 0; i < gw->nbackends; i++) {
-		struct cg_client *c = backend_conn(gw->backends[i]);
-		if (c != NULL && c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
 		    now >= c->handshake_deadline_ns)
 			client_close(c, "handshake-timeout");
 	}

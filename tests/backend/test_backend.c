@@ -374,3 +374,24 @@ Test(backend, fds_on_a_built_in_channel_are_refused)
 	cr_assert_str_eq(r.out, "error: denied\n1\n", "%s", r.out);
 	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 1);
 }
+
+Test(backend, a_backend_that_never_says_hello_is_killed_and_restarted)
+{
+	const char *audit = bk_path("nohello.log");
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/nohello-%d.json", bk_tmpdir(),
+	    (int)getpid());
+	bk_write_file(path, "{\"capgate\":1,\"limits\":{\"handshake_ms\":300},"
+	    "\"backends\":{\"mute\":{\"exec\":[\"sleep\",\"30\"],"
+	    "\"restart\":{\"max\":1,\"backoff_ms\":10}}},"
+	    "\"channels\":{\"c\":{\"kind\":\"invoke\",\"to\":\"mute\"}}}");
+	bk_run(path, audit, "invoke c 1\nsleep 1000\ninvoke c 2\n", probe, 30, &r);
+	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_assert_str_eq(r.out, "error: unavailable\nerror: unavailable\n");
+	cr_assert_eq(bk_audit_count(audit, "\"client\":\"mute\"",
+	    "\"reason\":\"handshake-timeout\"", NULL), 2);
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-given-up\"", NULL), 1);
+	/* the run did not wait for the mute backend's 30 s */
+	cr_assert_lt(r.seconds, 10.0);
+}

@@ -279,6 +279,14 @@ spawn_backend(struct cg_backend *b)
 	free_strv(argv);
 	free_strv(env);
 	if (rc != 0) {
+		/* A sandboxed child that started but failed before exec is
+		 * reaped here, so a failed start leaves no zombie. */
+		if (child.pid > 0 && b->pol->sandbox != NULL)
+			waitpid(child.pid, NULL, 0);
+		if (child.pidfd >= 0)
+			close(child.pidfd);
+		if (child.notify_fd >= 0)
+			close(child.notify_fd);
 		log_warn("backend %s: %s", b->pol->name, err.msg);
 		audit_backend(b, "backend-failed", json_pack("{s:s}", "error",
 		    err.msg));

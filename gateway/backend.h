@@ -51,6 +51,13 @@ void backend_exited(struct cg_client *conn);
 uint64_t backend_next_deadline(const struct cg_gateway *gw);
 void backend_tick(struct cg_gateway *gw, uint64_t now);
 
+/* gateway/backend_spawn.c: starts bp's process on conn (fills conn->fd,
+ * conn->sess and, when sandboxed, conn->plan) and *child. 0, or -1 with
+ * err and nothing left running. */
+int backend_spawn_process(struct cg_client *conn,
+    const struct cg_backend_policy *bp, struct cg_child *child,
+    struct cg_error *err);
+
 /* gateway/events.c */
 
 /* An EVENT frame from backend number index: checked against the policy

@@ -64,6 +64,15 @@ elif mode == "inflight":
         answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
                                  if f.type == capgate.ERROR else f.body.decode())
     print(" ".join(answers[i] for i in ids))
+elif mode == "inflight-global":
+    # Ten invokes at once; the policy's limits.inflight is 8.
+    ids = [gw._send(capgate.INVOKE, "b:slow2", b"0.05") for _ in range(10)]
+    answers = {}
+    while len(answers) < 10:
+        f, fds = gw._recv(5)
+        answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
+                                 if f.type == capgate.ERROR else f.body.decode())
+    print(" ".join(answers[i] for i in ids))
 elif mode == "flood-no-read":
     gw.on("b:tick", lambda ch, p: None)
     gw.send("b:flood", int(sys.argv[2]))

@@ -143,6 +143,19 @@ Test(backend, the_channel_inflight_limit_applies_to_pending_invokes)
 	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"inflight\"", NULL), 1);
 }
 
+Test(backend, the_global_inflight_limit_applies_to_pending_invokes)
+{
+	const char *audit = bk_path("inflight-global.log");
+	const char *argv[] = { "python3", SRC_DIR "/py_front.py",
+	    "inflight-global", NULL };
+
+	bk_run(POLICY("backend.json"), audit, NULL, argv, 30, &r);
+	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
+	cr_assert_str_eq(r.out, "0.05 0.05 0.05 0.05 0.05 0.05 0.05 0.05 "
+	    "limited limited\ndone\n", "%s", r.out);
+	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"inflight\"", NULL), 2);
+}
+
 Test(backend, sends_reach_the_backend)
 {
 	const char *audit = bk_path("send.log");

@@ -45,6 +45,7 @@
 #define FS_DEFAULT_MAX_BYTES (1024u * 1024u)
 #define FS_LIST_MAX 1024
 #define FS_INLINE_MAX (CG_FRAME_MAX / 2)  /* base64 and JSON must fit a frame */
+#define FS_RESOLVE_TRIES 32
 
 struct fs_scope {
 	int dirfd;
@@ -103,10 +104,17 @@ arg_path(const struct cg_call *call, struct cg_result *res, const char *dflt)
 	return p;
 }
 
+/*
+ * openat2 beneath dirfd. The kernel answers EAGAIN when a rename anywhere
+ * raced with a ".." it walked and it cannot prove the walk stayed beneath
+ * the root; that is retried a bounded number of times and then reported as
+ * an escape (fail closed).
+ */
 static int
 resolve(int dirfd, const char *path, uint64_t flags, uint64_t mode)
 {
 	struct open_how how = { 0 };
+	int tries = 0;
 	long fd;
 
 	how.flags = flags | O_CLOEXEC;
@@ -115,7 +123,10 @@ resolve(int dirfd, const char *path, uint64_t flags, uint64_t mode)
 	    RESOLVE_NO_MAGICLINKS;
 	do
 		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	while (fd < 0 && errno == EINTR);
+	while (fd < 0 && (errno == EINTR ||
+	    (errno == EAGAIN && ++tries < FS_RESOLVE_TRIES)));
+	if (fd < 0 && errno == EAGAIN)
+		errno = EXDEV;
 	return (int)fd;
 }
 

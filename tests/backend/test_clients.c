@@ -23,11 +23,11 @@ Test(clients, two_clients_talk_through_a_client_to_client_channel)
 	snprintf(dir, sizeof(dir), "%s/c2c-%d", bk_tmpdir(), (int)getpid());
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	bk_run(bk_policy("c2c.json", dir), audit,
-	    "sub chat:to-main\nsub chat:to-side\nsleep 700\n"
-	    "send chat:to-side {\"text\":\"hi\"}\npoll 500\n"
+	    "sub chat:to-main\nsub chat:to-side\nsleep 1500\n"
+	    "send chat:to-side {\"text\":\"hi\"}\npoll 1500\n"
 	    "send chat:to-side {\"bad\":1}\n"
 	    "send chat:to-main {\"text\":\"to myself\"}\n"
-	    "send chat:to-side {\"text\":\"bye\"}\nsleep 300\n"
+	    "send chat:to-side {\"text\":\"bye\"}\nsleep 1500\n"
 	    "send chat:to-side {\"text\":\"anyone?\"}\n",
 	    probe, 30, &r);
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
@@ -66,8 +66,8 @@ Test(clients, a_message_to_a_client_that_did_not_subscribe_is_not_delivered)
 	snprintf(dir, sizeof(dir), "%s/c2c-nosub-%d", bk_tmpdir(), (int)getpid());
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	/* main never subscribes to chat:to-main: the side's echo is refused */
-	bk_run(bk_policy("c2c.json", dir), audit, "sleep 700\n"
-	    "send chat:to-side {\"text\":\"hi\"}\npoll 500\n"
+	bk_run(bk_policy("c2c.json", dir), audit, "sleep 1500\n"
+	    "send chat:to-side {\"text\":\"hi\"}\npoll 1500\n"
 	    "send chat:to-side {\"text\":\"bye\"}\nsleep 200\n", probe, 30, &r);
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
 	cr_assert_str_eq(r.out, "sent\npolled 0\nsent\n", "%s", r.out);

@@ -7,10 +7,11 @@
  * channel's scope root is opened once, when the gateway starts, as an
  * O_PATH directory fd; every path is then resolved from that fd by the
  * kernel with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
- * RESOLVE_NO_MAGICLINKS), which refuses absolute paths, any ".." that
- * would leave the root, every symlink (including one swapped in while the
- * call runs: the kernel checks each component as it walks it) and procfs
- * magic links such as /proc/self/root. Before that, a path with a NUL
+ * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), which refuses absolute paths,
+ * any ".." that would leave the root, every symlink (including one swapped
+ * in while the call runs: the kernel checks each component as it walks it),
+ * procfs magic links such as /proc/self/root, and any mount point below
+ * the root (a /proc or a bind mount someone placed in the tree). Before that, a path with a NUL
  * byte, a component over NAME_MAX or a length over PATH_MAX is refused
  * outright. What is opened must be a regular file (or, for fs.list, a
  * directory): it is first opened O_PATH and inspected, then reopened with
@@ -120,7 +121,7 @@ resolve(int dirfd, const char *path, uint64_t flags, uint64_t mode)
 	how.flags = flags | O_CLOEXEC;
 	how.mode = flags & O_CREAT ? mode : 0;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-	    RESOLVE_NO_MAGICLINKS;
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 	do
 		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	while (fd < 0 && (errno == EINTR ||

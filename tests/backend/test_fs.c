@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +155,33 @@ Test(fs, over_long_names_get_nothing)
 	cr_assert_str_eq(r.out, "error: denied\nerror: denied\n", "%s", r.out);
 	cr_assert_eq(reason("name-too-long"), 1);
 	cr_assert_eq(reason("bad-path"), 1);
+}
+
+Test(fs, a_mount_point_below_the_root_gets_nothing)
+{
+	char p[700];
+
+	/* A private mount namespace for this test process and the gateway
+	 * it starts; the host's mounts are untouched. */
+	if (unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		cr_assert_null(getenv("CAPGATE_REQUIRE_ALL"),
+		    "cannot make a mount namespace: %s", strerror(errno));
+		cr_skip_test("cannot make a mount namespace (not root?): %s",
+		    strerror(errno));
+	}
+	snprintf(p, sizeof(p), "%s/data/mnt", dir);
+	cr_assert_eq(mkdir(p, 0755), 0);
+	cr_assert_eq(mount("tmpfs", p, "tmpfs", 0, "size=64k"), 0, "%s",
+	    strerror(errno));
+	snprintf(p, sizeof(p), "%s/data/mnt/x.txt", dir);
+	bk_write_file(p, "on another filesystem\n");
+	run("invoke fs:read {\"path\":\"mnt/x.txt\"}\n"
+	    "invoke fs:list {\"path\":\"mnt\"}\n"
+	    "invoke fs:read {\"path\":\"hello.txt\"}\n");
+	cr_assert_str_eq(r.out, "error: denied\nerror: denied\n"
+	    "{\"data\":\"hello\\n\",\"size\":6}\n", "%s", r.out);
+	cr_assert_eq(reason("scope-escape"), 2);
 }
 
 Test(fs, a_fifo_is_not_opened_and_does_not_block_the_gateway)

@@ -9,7 +9,10 @@
  * fs.read on fd 3 (one read is one datagram; the read runs in libuv's
  * thread pool, so the event loop stays free) and written with fs.writeSync
  * (one write is one datagram). A read is outstanding only while an invoke
- * waits or a listener is registered, so a program with neither can exit.
+ * waits or a listener is registered, so a program with neither can exit;
+ * a read already started when the last listener goes (off()) cannot be
+ * cancelled and keeps the process until the next frame arrives, so a
+ * program that only listened ends with process.exit().
  *
  * Node cannot receive file descriptors through fs.read: a reply that
  * carries them (fs.open, fs.read with "fd": true) is reported as an error

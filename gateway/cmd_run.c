@@ -279,6 +279,13 @@ cmd_run(int argc, char **argv)
 	audit_start(&gw, (const char *const *)(argv + first));
 	if (backend_start_all(&gw) != 0 ||
 	    start_clients(&gw, &o, (const char *const *)(argv + first)) != 0) {
+		/* Clients that did start are not left running without their
+		 * gateway. */
+		for (size_t i = 0; i < gw.nclients; i++)
+			if (gw.clients[i]->child.pidfd >= 0)
+				client_kill(gw.clients[i], "run-aborted");
+		while (gw.nlive > 0 && gateway_turn(&gw) == 0)
+			;
 		audit_commit(gw.audit);
 		close_gateway(&gw);
 		return 127;
@@ -287,7 +294,6 @@ cmd_run(int argc, char **argv)
 		log_warn("the audit log cannot be written");
 	gateway_loop(&gw);
 	status = gw.clients[0]->exit_status;
-	backend_stop_all(&gw);
 	close_gateway(&gw);
 	return status < 0 ? 2 : status;
 }

@@ -113,3 +113,21 @@ Test(clients, the_node_client_library_under_capgate_run)
 	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:tick\"",
 	    "\"kind\":\"unsubscribe\"", "\"decision\":\"allow\"", NULL), 1);
 }
+
+Test(clients, a_client_that_cannot_start_aborts_the_run_and_stops_the_others)
+{
+	const char *audit = bk_path("c2c-abort.log");
+	const char *argv[] = { "/bin/sleep", "30", NULL };
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/abort-%d.json", bk_tmpdir(), (int)getpid());
+	bk_write_file(path, "{\"capgate\":1,\"clients\":{\"main\":{\"grants\":"
+	    "[\"e\"]},\"other\":{\"grants\":[\"e\"],\"exec\":"
+	    "[\"/nonexistent/x\"]}},\"channels\":{\"e\":{\"kind\":\"invoke\","
+	    "\"to\":\"builtin:echo\"}}}");
+	bk_run(path, audit, NULL, argv, 30, &r);
+	cr_assert_eq(r.status, 127, "status %d: %s", r.status, r.err);
+	cr_assert_lt(r.seconds, 10.0, "the command-line client was left running");
+	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"main\"",
+	    "\"how\":\"signal\"", NULL), 1);
+}

@@ -162,7 +162,9 @@ handle_datagram(struct cg_client *c, unsigned char *data, size_t len,
 		    "frame-too-big" : "too-many-fds", NULL, 0);
 		return;
 	}
-	/* 2. sender: the kernel's credentials must be the process we started.
+	/* 2. sender: the kernel's credentials must be the program we started
+	 * (the sandbox init's child, whose pid sandbox_spawn learnt the same
+	 * way).
 	 * A child the client forked, or any process it handed the socket to,
 	 * has another pid and is refused before its bytes are looked at. */
 	if (!have_cred || cred.pid != c->pid || cred.uid != c->uid ||

@@ -81,13 +81,15 @@ sandbox_attestation(const struct cg_sandbox_plan *plan)
 		if (!(have & bit) && !(plan->required & bit))
 			json_array_append_new(degraded, json_string(sandbox_layer_name(bit)));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:i, s:i}, s:o, s:o, s:i,"
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:{s:i, s:i}, s:o, s:o, s:i,"
 	    " s:{s:s, s:s, s:s, s:i}, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "sandbox", "linux",
 	    "state", plan->spawned ? "applied" : "planned",
 	    "client", plan->name,
 	    "program", plan->program,
 	    "pid", (int)plan->pid,
+	    "program_pid", (int)plan->program_pid,
+	    "init", 1,
 	    "ids", "uid", (int)plan->inner_uid, "gid", (int)plan->inner_gid,
 	    "layers", layers,
 	    "degraded", degraded,

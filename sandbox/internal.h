@@ -103,6 +103,7 @@ enum cg_step {
 	CG_STEP_CAPS,
 	CG_STEP_NNP,
 	CG_STEP_LANDLOCK,
+	CG_STEP_INIT,               /* fork of the program under the init */
 	CG_STEP_SECCOMP,
 	CG_STEP_REPORT,
 	CG_STEP_EXEC,
@@ -197,8 +198,15 @@ struct cg_sandbox_plan {
 	/* filled by sandbox_spawn from the child's report */
 	bool spawned;
 	uint32_t applied;
-	pid_t pid;
+	pid_t pid;                  /* the init */
+	pid_t program_pid;          /* the program, from its credentials */
 };
+
+/* init.c: in the init after the fork of the program; never returns. It
+ * closes the status socket, the ruleset and fds 0-4. Signals must be
+ * blocked (all of them) when it is called. */
+void sandbox_init_run(pid_t program, int status, int ruleset)
+    __attribute__((noreturn));
 
 /* config.c */
 int sandbox_path_list_add(struct cg_path_list *list, const char *path);
@@ -251,7 +259,8 @@ int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid);
 void sandbox_cgroup_release(struct cg_sandbox_plan *plan);
 
-/* fds.c */
+/* fds.c: 0-2, gateway on 3, key on 4; the first fd left free. */
+#define CG_SANDBOX_FIRST_FREE_FD 5
 int sandbox_env_prepare(const struct cg_spawn_request *req,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_fds_enter(const struct cg_sandbox_plan *plan, int *status_fd,

@@ -75,8 +75,12 @@ void sandbox_plan_ids(const struct cg_sandbox_plan *plan, uid_t *uid,
     gid_t *gid);
 
 struct cg_child {
-	pid_t pid;          /* as the gateway sees it */
-	int pidfd;          /* CLOEXEC pidfd for the child, owned by the caller */
+	pid_t pid;          /* the sandbox's init, as the gateway sees it */
+	pid_t program_pid;  /* the program (the init's child): its messages'
+	                     * sender, from the kernel's SCM_CREDENTIALS */
+	int pidfd;          /* CLOEXEC pidfd for the init, owned by the caller:
+	                     * its exit status is the program's (128+N for
+	                     * signal N); killing it ends the whole sandbox */
 	int notify_fd;      /* seccomp user-notification fd, or -1 */
 	/* Kept by sandbox_spawn for sandbox_notify_handle(); not for callers. */
 	bool allow_exec;    /* the policy allows later execs */

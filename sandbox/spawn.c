@@ -3,17 +3,18 @@
  *
  * The child is made with clone3(CLONE_PIDFD | namespaces): the gateway gets
  * a pidfd at once (no pid-reuse race) and the child is pid 1 of its own pid
- * namespace. Being pid 1 has two consequences we accept rather than add an
- * init process: orphans of the client are reparented to the client (a
- * client that never waits keeps zombies, bounded by "processes"), and when
- * the client exits the kernel kills everything left in the namespace, so
- * nothing it forked outlives it.
+ * namespace. After the layers it forks: the parent stays as the init
+ * (init.c: forwards signals, reaps orphans, exits with the program's
+ * status), the child goes on to the seccomp filter and the exec, so the
+ * program is an ordinary process that signals can kill.
  *
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
- *   child → parent   READY (the layers it applied, with the seccomp
- *                    listener fd attached) or FAILED (step, errno);
- *   EOF              the child's end is close-on-exec: exec succeeded.
+ *   child → parent   READY from the program child (the layers applied,
+ *                    the seccomp listener fd attached, its pid in the
+ *                    kernel's SCM_CREDENTIALS) or FAILED (step, errno);
+ *   EOF              the child's end is close-on-exec and the init
+ *                    closed its copy: exec succeeded.
  * The child's first execve stops in the seccomp notification; the parent
  * answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE. That is safe here
  * because the child is single-threaded and runs only capgate's code until
@@ -50,6 +51,7 @@ static const char *const step_names[] = {
 	[CG_STEP_CAPS] = "dropping capabilities",
 	[CG_STEP_NNP] = "no_new_privs",
 	[CG_STEP_LANDLOCK] = "Landlock",
+	[CG_STEP_INIT] = "starting the init",
 	[CG_STEP_SECCOMP] = "seccomp filter",
 	[CG_STEP_REPORT] = "reporting to the gateway",
 	[CG_STEP_EXEC] = "exec",
@@ -117,6 +119,35 @@ reset_signals(void)
 			return errno;
 	sigemptyset(&none);
 	return sigprocmask(SIG_SETMASK, &none, NULL) != 0 ? errno : 0;
+}
+
+/*
+ * Child: splits into the init (this process, which never returns from
+ * here) and the program (which returns to finish sandbox_enter). Signals
+ * are blocked across the fork so that none is lost before the init waits
+ * for them; the program unblocks them.
+ */
+static void
+fork_program(int status, int ruleset)
+{
+	pid_t init = getpid(), pid;
+	sigset_t all, none;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
+	if ((pid = fork()) < 0)
+		child_fail(status, CG_STEP_INIT, errno);
+	if (pid > 0)
+		sandbox_init_run(pid, status, ruleset);
+	/* Without a pid namespace the init's death does not end us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
+	if (getppid() != init)
+		child_fail(status, CG_STEP_INIT, ESRCH);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
 }
 
 static uint32_t
@@ -202,12 +233,15 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if ((e = sandbox_landlock_proc_enter(plan, ruleset)) != 0 ||
 	    (e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
-	/* 10. seccomp last: from here on only the profile's syscalls. */
+	/* 10. The init stays pid 1 and forks the program (init.c). */
+	fork_program(status, ruleset);
+	/* 11. seccomp last: from here on only the profile's syscalls. */
 	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
 		child_fail(status, CG_STEP_SECCOMP, e);
 	if (notify >= 0)
 		applied |= CG_LAYER_SECCOMP;
-	/* 11. Report what was applied, hand over the listener, exec. */
+	/* 12. Report what was applied, hand over the listener, exec; the
+	 *     gateway learns the program's pid from this message. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
 	if ((e = child_send(status, &msg, notify)) != 0)
@@ -218,11 +252,13 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	child_fail(status, CG_STEP_EXEC, errno);
 }
 
-/* Reads one status message; returns 1 for a message, 0 for EOF. */
+/* Reads one status message; returns 1 for a message, 0 for EOF. *sender
+ * is the kernel's word for the sending process (0 if absent). */
 static int
-recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, struct cg_error *err)
+recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, pid_t *sender,
+    struct cg_error *err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	char cbuf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
 	struct iovec iov = { msg, sizeof(*msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
@@ -237,7 +273,16 @@ recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, struct cg_error *e
 		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int fds[4];
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			*sender = cred.pid;
+			continue;
+		}
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    nfd > 4)
 			continue;
 		memcpy(fds, CMSG_DATA(c), nfd * sizeof(int));
 		for (size_t i = 0; i < nfd; i++) {
@@ -290,7 +335,8 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
     bool *done, struct cg_error *err)
 {
 	struct cg_child_msg msg = { 0 };
-	int rc = recv_status(status, &msg, &st->notify_fd, err);
+	pid_t sender = 0;
+	int rc = recv_status(status, &msg, &st->notify_fd, &sender, err);
 
 	if (rc < 0)
 		return -1;
@@ -306,6 +352,13 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 	if (msg.kind != CG_CHILD_READY || st->ready)
 		return cg_error_set(err, "unexpected status message from the child");
 	st->ready = true;
+	/* Only the program child sends READY (the init sends nothing once it
+	 * runs): its credentials name the process the gateway will accept
+	 * messages from. */
+	if (sender <= 0 || sender == plan->pid)
+		return cg_error_set(err, "the program's status message carried no "
+		    "credentials");
+	plan->program_pid = sender;
 	/* The cgroup is the one layer the gateway applies itself. */
 	msg.applied |= plan->cgroup_applied ? CG_LAYER_CGROUP : 0;
 	plan->applied = msg.applied;
@@ -346,7 +399,8 @@ await_exec(struct cg_sandbox_plan *plan, int status, int pidfd,
 			continue;
 		if (n < 0)
 			return cg_error_set(err, "poll: %s", strerror(errno));
-		if ((p[1].revents & POLLIN) && answer_first_exec(st, plan->pid, err) != 0)
+		if ((p[1].revents & POLLIN) &&
+		    answer_first_exec(st, plan->program_pid, err) != 0)
 			return -1;
 		if ((p[0].revents & (POLLIN | POLLHUP)) &&
 		    handle_status(plan, status, st, &done, err) != 0)
@@ -439,7 +493,7 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 {
 	struct spawn_state st = { .notify_fd = -1,
 	    .need_exec_answer = plan->filter != NULL && !plan->allow_exec };
-	int sp[2], pidfd = -1;
+	int sp[2], pidfd = -1, one = 1;
 	pid_t pid;
 
 	memset(out, 0, sizeof(*out));
@@ -448,6 +502,11 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 		return cg_error_set(err, "a sandbox plan is for one spawn only");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
 		return cg_error_set(err, "socketpair: %s", strerror(errno));
+	if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return cg_error_set(err, "SO_PASSCRED: %s", strerror(errno));
+	}
 	pid = start_child(plan, sp[1], &pidfd, err);
 	close(sp[1]);
 	if (pid < 0) {
@@ -477,6 +536,7 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 		plan->ruleset_fd = -1;
 	}
 	out->pid = pid;
+	out->program_pid = plan->program_pid;
 	out->pidfd = pidfd;
 	out->notify_fd = st.notify_fd;
 	out->allow_exec = plan->allow_exec;

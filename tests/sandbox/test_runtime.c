@@ -94,7 +94,7 @@ Test(runtime, python3_does_real_work) {
 	cr_expect(strstr(r.out, "\"sum\": 333328333350000") != NULL, "%s", r.out);
 	cr_expect(strstr(r.out, "\"h\": \"") != NULL, "%s", r.out);
 	cr_expect(strstr(r.out, "\"shadow\": \"denied\"") != NULL, "%s", r.out);
-	cr_expect(strstr(r.out, "\"pid\": 1}") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "\"pid\": 2}") != NULL, "%s", r.out);
 	cr_expect_eq(r.n_events, 0, "unexpected event %s", r.n_events ? r.events[0].name : "");
 	json_decref(r.attestation);
 }
@@ -135,7 +135,7 @@ Test(runtime, node_does_real_work) {
 	/* Not in the view (ENOENT); Landlock would say EACCES. */
 	cr_expect(strstr(r.out, "\"shadow\":\"ENOENT\"") != NULL ||
 	    strstr(r.out, "\"shadow\":\"EACCES\"") != NULL, "%s", r.out);
-	cr_expect(strstr(r.out, "\"pid\":1}") != NULL, "%s", r.out);
+	cr_expect(strstr(r.out, "\"pid\":2}") != NULL, "%s", r.out);
 	cr_expect_eq(r.n_events, 0, "unexpected event %s", r.n_events ? r.events[0].name : "");
 	json_decref(r.attestation);
 }

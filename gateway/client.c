@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "sandbox/sandbox.h"
 
@@ -258,6 +259,7 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 			cap *= 2;
 		unsigned char *d = realloc(o->data, cap);
 		if (d == NULL) {
+			close_fds((int *)(uintptr_t)fds, nfds);
 			client_kill(c, "out-of-memory");
 			return -1;
 		}
@@ -266,8 +268,10 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	}
 	len = frame_seal(&c->sess, f, o->data + o->len + OUT_REC_HDR,
 	    CG_FRAME_MAX);
-	if (len == 0)
+	if (len == 0) {
+		close_fds((int *)(uintptr_t)fds, nfds);
 		return -1;
+	}
 	len32 = (uint32_t)len;
 	memcpy(o->data + o->len, &len32, sizeof(len32));
 	memcpy(o->data + o->len + sizeof(len32), &n32, sizeof(n32));
@@ -460,5 +464,8 @@ client_handle_exit(struct cg_client *c)
 	audit_append_event(c->gw->audit, "exit", f);
 	json_decref(f);
 	frame_session_wipe(&c->sess);
-	c->gw->nlive--;
+	if (c->backend != NULL)
+		backend_exited(c);
+	else
+		c->gw->nlive--;
 }

@@ -77,7 +77,9 @@ spawn_backend(struct cg_backend *b)
 		return -1;
 	}
 	conn->backend = b;
-	conn->pid = child.pid;
+	/* In a sandbox the backend's program runs under a small init: its
+	 * messages carry the program's pid, not the init's. */
+	conn->pid = child.program_pid > 0 ? child.program_pid : child.pid;
 	conn->child = child;
 	conn->uid = getuid();
 	conn->gid = getgid();

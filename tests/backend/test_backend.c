@@ -277,9 +277,10 @@ Test(backend, a_backend_can_have_a_sandbox_of_its_own)
 	run_probe(bk_policy("sandboxed.json", dir), audit,
 	    "invoke b:peek \"/etc/passwd\"\ninvoke b:pid 0\ninvoke b:crash 0\n"
 	    "sleep 1500\ninvoke b:echo {\"again\":1}\n");
-	/* the sandboxed backend sees no /etc/passwd and is pid 1 of its own
-	 * namespace; it is restarted in its sandbox after a crash */
-	cr_assert_str_eq(r.out, "false\n1\nerror: unavailable\n{\"again\":1}\n",
+	/* the sandboxed backend sees no /etc/passwd and is pid 2 of its own
+	 * namespace (under the sandbox's init); it is restarted in its
+	 * sandbox after a crash */
+	cr_assert_str_eq(r.out, "false\n2\nerror: unavailable\n{\"again\":1}\n",
 	    "%s", r.out);
 	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
 	    "\"landlock\":true", NULL), 2);

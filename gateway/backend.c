@@ -77,8 +77,8 @@ spawn_backend(struct cg_backend *b)
 		return -1;
 	}
 	conn->backend = b;
-	/* In a sandbox the program runs under an init: its frames carry the
-	 * program's pid, not the init's. */
+	/* In a sandbox the backend's program runs under a small init: its
+	 * messages carry the program's pid, not the init's. */
 	conn->pid = child.program_pid > 0 ? child.program_pid : child.pid;
 	conn->child = child;
 	conn->uid = getuid();

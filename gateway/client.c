@@ -383,8 +383,10 @@ drop_queue(struct cg_client *c)
 	o->head = o->len = 0;
 }
 
-void
-client_close(struct cg_client *c, const char *reason)
+/* Stops serving the connection; keep_fd leaves the socket open (unread)
+ * until the process is reaped. */
+static void
+end_connection(struct cg_client *c, const char *reason, bool keep_fd)
 {
 	json_t *f;
 
@@ -394,8 +396,10 @@ client_close(struct cg_client *c, const char *reason)
 	drop_queue(c);
 	if (c->fd >= 0) {
 		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		c->fd = -1;
+		if (!keep_fd) {
+			close(c->fd);
+			c->fd = -1;
+		}
 	}
 	f = json_pack("{s:s,s:i,s:s}", "client", c->name, "pid", (int)c->pid,
 	    "reason", reason);
@@ -404,12 +408,24 @@ client_close(struct cg_client *c, const char *reason)
 }
 
 void
+client_close(struct cg_client *c, const char *reason)
+{
+	end_connection(c, reason, false);
+}
+
+/*
+ * Ends a client for a violation. The signal goes to the sandbox's init,
+ * whose death takes the whole pid namespace with it, asynchronously: the
+ * socket stays open (and unread) until the client is reaped, so the program
+ * never sees its connection close and cannot act on being ended.
+ */
+void
 client_kill(struct cg_client *c, const char *reason)
 {
-	if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->child.pidfd, SIGKILL,
-	    NULL, 0) != 0 && errno != ESRCH)
+	if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal,
+	    c->child.pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
 		log_warn("cannot kill client %s: %s", c->name, strerror(errno));
-	client_close(c, reason);
+	end_connection(c, reason, c->child.pidfd >= 0);
 }
 
 void
@@ -432,6 +448,10 @@ client_handle_exit(struct cg_client *c)
 	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
 	close(c->child.pidfd);
 	c->child.pidfd = -1;
+	if (c->state == CG_CLIENT_CLOSED && c->fd >= 0) {
+		close(c->fd);    /* kept open by client_kill */
+		c->fd = -1;
+	}
 	if (c->child.notify_fd >= 0) {
 		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.notify_fd, NULL);
 		close(c->child.notify_fd);

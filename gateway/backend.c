@@ -90,7 +90,7 @@ spawn_backend(struct cg_backend *b)
 	b->conn = conn;
 	b->kill_sent = false;
 	audit_backend(b, "backend-start", json_pack("{s:i,s:i,s:O,s:o}", "pid",
-	    (int)child.pid, "restarts", (int)b->restarts, "argv", b->pol->argv,
+	    (int)conn->pid, "restarts", (int)b->restarts, "argv", b->pol->argv,
 	    "sandbox", conn->plan != NULL ? sandbox_attestation(conn->plan) :
 	    json_false()));
 	return client_watch(conn);

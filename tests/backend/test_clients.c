@@ -131,5 +131,5 @@ Test(clients, a_client_that_cannot_start_aborts_the_run_and_stops_the_others)
 	cr_assert_eq(r.status, 127, "status %d: %s", r.status, r.err);
 	cr_assert_lt(r.seconds, 10.0, "the command-line client was left running");
 	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"main\"",
-	    "\"how\":\"signal\"", NULL), 1);
+	    "\"status\":137", NULL), 1);
 }

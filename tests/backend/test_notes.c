@@ -78,3 +78,12 @@ Test(notes, a_forged_frame_ends_the_hostile_front_end)
 	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"decision\"",
 	    "\"reason\":\"frame-bad-seq\"", NULL), 1);
 }
+
+Test(notes, the_example_policy_is_lint_clean)
+{
+	char cmd[1600];
+
+	snprintf(cmd, sizeof(cmd), "%s policy check --strict -q %s >/dev/null",
+	    bk_capgate, policy);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}

@@ -6,12 +6,13 @@
  * records are on disk before any client sees its reply (group commit).
  *
  * Integrity (docs/AUDIT.md has the argument): every record carries the
- * BLAKE2b hash of the line before it; each run of the writer starts a
- * segment with a header signed by the long-term Ed25519 key from
- * `capgate keygen`, which commits to a one-way ratchet of per-epoch
- * signing keys; each epoch ends with a seal (a signed checkpoint) made with
- * that epoch's key, which is then wiped. The long-term secret is wiped as
- * soon as the header is signed.
+ * BLAKE2b hash of the line before it; records are grouped in epochs, and
+ * each epoch ends with a seal (an Ed25519-signed checkpoint) made with that
+ * epoch's key, which names the next epoch's public key. Epoch keys come
+ * from a one-way ratchet whose state is the secret key file of
+ * `capgate keygen`; it moves on (in memory and in the file) at every seal,
+ * so a later compromise of the gateway or of the key file cannot sign for
+ * an earlier epoch. BASENAME.pub is epoch 0's public key.
  *
  * audit/ is pure: it writes its own files and nothing else.
  */
@@ -89,17 +90,15 @@ struct cg_audit;
  * of the policy file, recorded in every record. Returns NULL and fills err
  * on failure. cfg->path == NULL gives a writer that records nothing.
  * Appending to an existing log reads its tail, checks that the last records
- * chain, drops a torn last line (a crash mid-write) and starts a new
- * segment whose header continues the chain. Without cfg->key_path the log
- * is hash-chained but unsealed, and `audit verify` rejects it.
+ * chain, drops a torn last line (a crash mid-write), brings the key's
+ * ratchet to the log's epoch and writes a signed "open" record that
+ * continues the chain. One key seals one log (and its rotated files): a
+ * key that has moved past the log, or that sealed another log, is refused.
+ * Without cfg->key_path the log is hash-chained but unsealed, and
+ * `audit verify` rejects it.
  */
 struct cg_audit *audit_open(const struct cg_audit_config *cfg,
     const char *policy_hash, struct cg_error *err);
-
-/* Records policy_hash in every record appended from now on (a policy
- * reload). Returns 0, or -1 if the hash is not hex of at most 64 digits. */
-int audit_set_policy(struct cg_audit *a, const char *policy_hash,
-    struct cg_error *err);
 
 /* Appends a decision record. Returns 0, or -1 if the log cannot be written. */
 int audit_append_decision(struct cg_audit *a, const struct cg_audit_decision *d);
@@ -112,6 +111,11 @@ int audit_append_decision(struct cg_audit *a, const struct cg_audit_decision *d)
  * prev, sig) or the log cannot be written.
  */
 int audit_append_event(struct cg_audit *a, const char *event, json_t *fields);
+
+/* After a policy reload: records from now on carry the new policy hash
+ * (hex, at most 64 characters). Append a "reload" event too. 0 or -1. */
+int audit_set_policy(struct cg_audit *a, const char *policy_hash,
+    struct cg_error *err);
 
 /* Writes out (and, per the sync mode, syncs) what was appended. 0 or -1. */
 int audit_commit(struct cg_audit *a);
@@ -171,7 +175,8 @@ void audit_channel_free(struct cg_audit_channel *ch);
 
 /* --- keys (capgate keygen) --- */
 
-/* Writes BASENAME.key (mode 0600) and BASENAME.pub; refuses to overwrite. */
+/* Writes BASENAME.key (the ratchet's initial state, mode 0600) and
+ * BASENAME.pub (epoch 0's public key); refuses to overwrite either. */
 int audit_keygen(const char *basename, struct cg_error *err);
 int audit_key_load_public(const char *path,
     unsigned char pk[AUDIT_PUBKEY_LEN], struct cg_error *err);
@@ -181,7 +186,7 @@ int audit_key_load_public(const char *path,
 enum cg_audit_verdict {
 	CG_AUDIT_INTACT = 0,   /* every record intact, sealed, closed cleanly */
 	CG_AUDIT_BAD = 1,      /* altered, forged, unsealed, wrong key, ... */
-	CG_AUDIT_UNCLEAN = 2,  /* nothing altered, but a segment ended without
+	CG_AUDIT_UNCLEAN = 2,  /* nothing altered, but a run ended without
 	                          its clean-shutdown seal (crash or truncation) */
 };
 
@@ -192,7 +197,7 @@ struct cg_audit_verify_result {
 	char msg[512];         /* what is wrong with it */
 	uint64_t records;      /* lines read */
 	uint64_t seals;
-	uint64_t segments;
+	uint64_t segments;     /* runs of the writer ("open" records) */
 	char sealed_file[256]; /* the last line covered by a signature */
 	uint64_t sealed_line;
 };
@@ -211,7 +216,7 @@ void audit_verifier_file(struct cg_audit_verifier *v, const char *name);
 int audit_verifier_line(struct cg_audit_verifier *v, const char *line,
     size_t len, int complete, json_t **rec);
 /* The verdict so far, treating the input as ended. 1 if the clean-shutdown
- * seal of the last segment has been seen. */
+ * seal of the run being read has been seen. */
 enum cg_audit_verdict audit_verifier_result(const struct cg_audit_verifier *v,
     struct cg_audit_verify_result *res);
 int audit_verifier_closed(const struct cg_audit_verifier *v);

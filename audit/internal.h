@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "audit/audit.h"
 
@@ -14,41 +15,46 @@
 #define AUDIT_SECKEY_LEN 64          /* libsodium's Ed25519 secret key */
 #define AUDIT_SIG_LEN 64
 #define AUDIT_HASH_HEX (2 * AUDIT_DIGEST_LEN + 1)
-#define AUDIT_BATCH 256              /* epoch keys committed at a time */
 #define AUDIT_LINE_MAX (1024u * 1024u) /* longest line the readers accept */
 
 /* The tail every signed line ends with: ,"sig":"<128 hex>"} */
 #define AUDIT_SIG_FIELD ",\"sig\":\""
 #define AUDIT_SIG_TAIL_LEN (sizeof(AUDIT_SIG_FIELD) - 1 + 2 * AUDIT_SIG_LEN + 2)
 
-/* --- the ratchet (seal.c) --- */
+/* --- the ratchet and the key file (seal.c) --- */
 
 /* s <- H(s): one way, so the seed of epoch n+1 says nothing of epoch n's. */
 void audit_ratchet_next(unsigned char s[AUDIT_SEED_LEN]);
 /* The Ed25519 key pair of the epoch whose ratchet seed is s. */
 void audit_epoch_keypair(const unsigned char s[AUDIT_SEED_LEN],
     unsigned char pk[AUDIT_PUBKEY_LEN], unsigned char sk[AUDIT_SECKEY_LEN]);
-/* c = H(label | pk | x): an epoch's link in its batch's commitment chain. */
-void audit_commit_link(const unsigned char pk[AUDIT_PUBKEY_LEN],
-    const unsigned char x[AUDIT_DIGEST_LEN], unsigned char c[AUDIT_DIGEST_LEN]);
-/* Commitments c[0..count] of the `count` epochs whose first seed is s;
- * c[count] is all zeros (the end of the chain). Seeds derived on the way
- * are wiped. -1 on allocation failure. */
-int audit_batch_commit(const unsigned char s[AUDIT_SEED_LEN], uint32_t count,
-    unsigned char (*c)[AUDIT_DIGEST_LEN]);
 
 /* Hash of one line (without its newline), the "prev" of the next line. */
 void audit_line_hash(const char *line, size_t len,
     unsigned char out[AUDIT_DIGEST_LEN]);
 
-/* Reads BASENAME.key; refuses a key readable by group or others. */
-int audit_key_load_secret(const char *path, unsigned char sk[AUDIT_SECKEY_LEN],
-    struct cg_error *err);
+/*
+ * The secret key file holds the ratchet state (epoch, seed) in two
+ * fixed-size slots that are overwritten in place. Opening locks it (one
+ * writer per key) and refuses a file readable by group or others; the seed
+ * goes into `seed` (caller's secure memory). Returns the fd or -1.
+ */
+int audit_keyfile_open(const char *path, uint64_t *epoch,
+    unsigned char seed[AUDIT_SEED_LEN], struct cg_error *err);
+/* Writes (epoch, seed) to one slot, then overwrites the other, so the
+ * previous seed is gone from the file. No sync. 0 or -1. */
+int audit_keyfile_store(int fd, uint64_t epoch,
+    const unsigned char seed[AUDIT_SEED_LEN]);
 
+#ifdef CG_AUDIT_TEST_HOOKS
 /* Test hook: copies the writer's current ratchet seed and epoch number, as
  * an attacker who takes over the running gateway would read them. */
 int audit_debug_state(const struct cg_audit *a,
     unsigned char s[AUDIT_SEED_LEN], uint64_t *epoch);
+
+/* Test hook: how many times the writer has fdatasync'd the log. */
+uint64_t audit_debug_syncs(const struct cg_audit *a);
+#endif
 
 /* --- record formatting (record.c) --- */
 
@@ -69,6 +75,14 @@ int audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
 int audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v);
 int audit_put_key_hex(struct audit_buf *b, const char *key,
     const unsigned char *bin, size_t len);
+/*
+ * Reads one line of at most AUDIT_LINE_MAX bytes from f into b (without
+ * the newline, NUL-terminated; *complete = 0 when the file ended first).
+ * Returns 1, 0 at the end of the file, or -1 for a longer line (the log is
+ * attacker-writable: no unbounded allocation) or a read error.
+ */
+int audit_read_line(FILE *f, struct audit_buf *b, int *complete);
+
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ", caching the part that changes once a
  * second (gmtime is the slowest step of a decision record otherwise). */
 int audit_put_time(struct audit_buf *b, uint64_t wall_ns);

@@ -1,10 +1,10 @@
 /*
  * Opening the audit log: continue the chain of an existing log (its last
  * records must chain; a torn last line from a crash is cut off and its
- * length recorded), then start a new segment whose header, signed by the
- * long-term key, commits to a fresh ratchet. The long-term secret is wiped
- * before audit_open() returns: a later compromise of the process finds only
- * the current epoch's seed.
+ * length recorded), bring the key file's ratchet to the log's current epoch
+ * and write an "open" record signed with that epoch's key. A run that
+ * follows a crash seals at once, so the crashed run's unsealed tail is
+ * covered by a seal as soon as possible.
  */
 #include "audit/writer_priv.h"
 
@@ -26,6 +26,8 @@
 struct tail {
 	const char *resume;          /* "new", "clean" or "unclean" */
 	uint64_t dropped;            /* bytes of a torn last line cut off */
+	int has_epoch;               /* the tail says which epoch the log is in */
+	uint64_t epoch;
 };
 
 int
@@ -89,6 +91,25 @@ line_fields(const char *line, size_t len, uint64_t *n,
 	return 0;
 }
 
+/* The epoch the log is in after rec: a seal ends its epoch, an open record
+ * names the one it continues. */
+static void
+tail_epoch(json_t *rec, struct tail *t)
+{
+	const char *ev = json_string_value(json_object_get(rec, "ev"));
+	json_t *e = json_object_get(rec, "epoch");
+
+	if (ev == NULL || !json_is_integer(e) || json_integer_value(e) < 0)
+		return;
+	if (strcmp(ev, "seal") == 0) {
+		t->has_epoch = 1;
+		t->epoch = (uint64_t)json_integer_value(e) + 1;
+	} else if (strcmp(ev, "open") == 0) {
+		t->has_epoch = 1;
+		t->epoch = (uint64_t)json_integer_value(e);
+	}
+}
+
 /*
  * Checks that the complete lines in buf[0..len) chain one to the next and
  * takes the chain's state from the last one. This is not a verification
@@ -121,6 +142,7 @@ chain_window(struct cg_audit *a, const char *buf, size_t len, struct tail *t,
 		audit_line_hash(p, (size_t)(nl - p), hash);
 		last_n = n;
 		have = 1;
+		tail_epoch(rec, t);
 	}
 	if (!have)
 		return cg_error_set(err, "%s: no complete record in the log's tail",
@@ -204,57 +226,104 @@ open_log(struct cg_audit *a, struct tail *t, struct cg_error *err)
 	return rc;
 }
 
+/*
+ * Brings the key file's ratchet to the log's epoch. The key file may lag
+ * the log by one seal (a crash between writing a seal and storing the next
+ * state); it may never lead it: then the log lost sealed epochs (truncated,
+ * replaced) or the key belongs to another log, and nothing can seal here.
+ */
 static int
-start_ratchet(struct cg_audit *a)
+sync_ratchet(struct cg_audit *a, uint64_t key_epoch, const struct tail *t,
+    struct cg_error *err)
 {
-	a->sec = sodium_malloc(sizeof(*a->sec));
-	a->commit = malloc((AUDIT_BATCH + 1) * AUDIT_DIGEST_LEN);
-	if (a->sec == NULL || a->commit == NULL)
-		return -1;
-	randombytes_buf(a->sec->seed, sizeof(a->sec->seed));
-	if (audit_batch_commit(a->sec->seed, AUDIT_BATCH, a->commit) != 0)
-		return -1;
+	uint64_t log_epoch = t->has_epoch ? t->epoch : key_epoch;
+
+	if (a->n == 0 && key_epoch != 0)
+		return cg_error_set(err, "%s: this key has sealed another log "
+		    "(it is at epoch %llu); make a new key with capgate keygen",
+		    a->path, (unsigned long long)key_epoch);
+	if (log_epoch < key_epoch)
+		return cg_error_set(err, "%s: the key is at epoch %llu but the log "
+		    "only reaches epoch %llu: the log was truncated or replaced, or "
+		    "the key belongs to another log", a->path,
+		    (unsigned long long)key_epoch, (unsigned long long)log_epoch);
+	if (log_epoch - key_epoch > 1000000)
+		return cg_error_set(err, "%s: the log is %llu epochs ahead of the "
+		    "key", a->path, (unsigned long long)(log_epoch - key_epoch));
+	for (; key_epoch < log_epoch; key_epoch++)
+		audit_ratchet_next(a->sec->seed);
+	a->epoch = log_epoch;
 	audit_epoch_keypair(a->sec->seed, a->sec->pk, a->sec->sk);
+	a->key_pending = 1;    /* store the synced state with the open record */
 	a->seal_due_ns = cg_now_ns() +
 	    (uint64_t)a->checkpoint_interval_ms * 1000000u;
 	return 0;
 }
 
-/* The segment header. Signed by the long-term key when there is one: that
- * signature is what makes commit[0] (and so every epoch key) trustworthy,
- * and it covers "prev", which binds the segment to the records before it. */
+/* The run's first record. Signed by the current epoch's key, whose public
+ * key the verifier already holds (BASENAME.pub for epoch 0, else the last
+ * seal's "next"), so the limits it states cannot be changed later. */
 static int
-write_header(struct cg_audit *a, const unsigned char *ltsk,
-    const struct tail *t)
+write_header(struct cg_audit *a, const struct tail *t)
 {
-	unsigned char ltpk[AUDIT_PUBKEY_LEN];
 	struct audit_buf *b = &a->buf;
 
 	if (audit_record_begin(a, "open") != 0 ||
-	    audit_put_key_u64(b, "version", 1) != 0 ||
+	    audit_put_key_u64(b, "version", 2) != 0 ||
 	    audit_put_key_str(b, "resume", t->resume, strlen(t->resume)) != 0 ||
 	    (t->dropped != 0 && audit_put_key_u64(b, "dropped", t->dropped) != 0))
 		return -1;
-	if (ltsk == NULL) {
+	if (a->sec == NULL) {
 		if (audit_put_raw(b, ",\"sealed\":false", 15) != 0)
 			return -1;
 		return audit_record_end(a, NULL);
 	}
-	crypto_sign_ed25519_sk_to_pk(ltpk, ltsk);
-	if (audit_put_key_hex(b, "key", ltpk, sizeof(ltpk)) != 0 ||
-	    audit_put_key_u64(b, "batch", AUDIT_BATCH) != 0 ||
+	if (audit_put_key_u64(b, "epoch", a->epoch) != 0 ||
+	    audit_put_key_hex(b, "pk", a->sec->pk, AUDIT_PUBKEY_LEN) != 0 ||
 	    audit_put_key_u64(b, "epoch_max", a->checkpoint_every) != 0 ||
-	    audit_put_key_u64(b, "epoch_ms", a->checkpoint_interval_ms) != 0 ||
-	    audit_put_key_hex(b, "commit", a->commit[0], AUDIT_DIGEST_LEN) != 0)
+	    audit_put_key_u64(b, "epoch_ms", a->checkpoint_interval_ms) != 0)
 		return -1;
-	return audit_record_end(a, ltsk);
+	return audit_record_end(a, a->sec->sk);
 }
 
 static int
-set_policy(struct cg_audit *a, const char *policy_hash, struct cg_error *err)
+open_sealed(struct cg_audit *a, const struct cg_audit_config *cfg,
+    struct cg_error *err)
+{
+	struct tail t = { "new", 0, 0, 0 };
+	uint64_t key_epoch = 0;
+
+	if (cfg->key_path != NULL) {
+		a->sec = sodium_malloc(sizeof(*a->sec));
+		if (a->sec == NULL)
+			return cg_error_set(err, "out of memory");
+		a->key_fd = audit_keyfile_open(cfg->key_path, &key_epoch,
+		    a->sec->seed, err);
+		if (a->key_fd < 0)
+			return -1;
+	}
+	if (open_log(a, &t, err) != 0)
+		return -1;
+	if (a->sec != NULL && sync_ratchet(a, key_epoch, &t, err) != 0)
+		return -1;
+	if (write_header(a, &t) != 0)
+		return cg_error_set(err, "out of memory");
+	if (a->sec != NULL && strcmp(t.resume, "unclean") == 0 && audit_seal(a, 0) != 0)
+		return cg_error_set(err, "%s: cannot seal: %s", a->path, strerror(errno));
+	a->force_sync = 1;
+	if (audit_commit(a) != 0 || (t.resume[0] == 'n' && audit_sync_dir(a->path) != 0))
+		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
+	return 0;
+}
+
+int
+audit_set_policy(struct cg_audit *a, const char *policy_hash,
+    struct cg_error *err)
 {
 	size_t len = policy_hash ? strlen(policy_hash) : 0, i;
 
+	if (a == NULL || !a->enabled)
+		return 0;
 	if (len > 64)
 		return cg_error_set(err, "policy hash longer than 64 characters");
 	for (i = 0; i < len; i++)
@@ -263,49 +332,6 @@ set_policy(struct cg_audit *a, const char *policy_hash, struct cg_error *err)
 	a->policy_field_len = (size_t)snprintf(a->policy_field,
 	    sizeof(a->policy_field), ",\"policy\":\"%s\"", len ? policy_hash : "");
 	return 0;
-}
-
-int
-audit_set_policy(struct cg_audit *a, const char *policy_hash,
-    struct cg_error *err)
-{
-	return a == NULL ? 0 : set_policy(a, policy_hash, err);
-}
-
-static int
-open_sealed(struct cg_audit *a, const struct cg_audit_config *cfg,
-    struct cg_error *err)
-{
-	unsigned char *ltsk = NULL;
-	struct tail t = { "new", 0 };
-	int rc = -1;
-
-	if (cfg->key_path != NULL) {
-		ltsk = sodium_malloc(AUDIT_SECKEY_LEN);
-		if (ltsk == NULL)
-			return cg_error_set(err, "out of memory");
-		if (audit_key_load_secret(cfg->key_path, ltsk, err) != 0)
-			goto out;
-	}
-	if (open_log(a, &t, err) != 0)
-		goto out;
-	if (ltsk != NULL && start_ratchet(a) != 0) {
-		cg_error_set(err, "out of memory");
-		goto out;
-	}
-	if (write_header(a, ltsk, &t) != 0) {
-		cg_error_set(err, "out of memory");
-		goto out;
-	}
-	a->force_sync = 1;
-	if (audit_commit(a) != 0 || (t.resume[0] == 'n' && audit_sync_dir(a->path) != 0)) {
-		cg_error_set(err, "%s: %s", a->path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	sodium_free(ltsk);   /* zeroes it: the long-term key is gone from here on */
-	return rc;
 }
 
 struct cg_audit *
@@ -319,6 +345,7 @@ audit_open(const struct cg_audit_config *cfg, const char *policy_hash,
 		return NULL;
 	}
 	a->fd = -1;
+	a->key_fd = -1;
 	if (cfg->path == NULL)
 		return a;
 	a->enabled = 1;
@@ -332,7 +359,7 @@ audit_open(const struct cg_audit_config *cfg, const char *policy_hash,
 		cg_error_set(err, "out of memory");
 		goto fail;
 	}
-	if (set_policy(a, policy_hash, err) != 0 || open_sealed(a, cfg, err) != 0)
+	if (audit_set_policy(a, policy_hash, err) != 0 || open_sealed(a, cfg, err) != 0)
 		goto fail;
 	return a;
 fail:

@@ -233,3 +233,27 @@ audit_put_time(struct audit_buf *b, uint64_t wall_ns)
 	b->len = (size_t)(o - b->p);
 	return 0;
 }
+
+int
+audit_read_line(FILE *f, struct audit_buf *b, int *complete)
+{
+	int c;
+
+	b->len = 0;
+	*complete = 0;
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n') {
+			*complete = 1;
+			break;
+		}
+		if (b->len >= AUDIT_LINE_MAX || audit_buf_reserve(b, 2) != 0)
+			return -1;
+		b->p[b->len++] = (char)c;
+	}
+	if (ferror(f))
+		return -1;
+	if (audit_buf_reserve(b, 1) != 0)
+		return -1;
+	b->p[b->len] = '\0';
+	return *complete || b->len > 0 ? 1 : 0;
+}

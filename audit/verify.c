@@ -3,18 +3,19 @@
  * `audit verify` (whole files) and `audit follow` (a growing file) share it.
  *
  * What it accepts, and nothing else (docs/AUDIT.md argues each step):
- *  - the first record is a segment header with n = 0 and an all-zero prev;
+ *  - the first record is an "open" record with n = 0, an all-zero prev and
+ *    epoch 0, signed by the key in BASENAME.pub;
  *  - every record's n is one more than the last, and its prev is the
  *    BLAKE2b hash of the line before it (across files, too);
- *  - every segment header is signed by the long-term key given to verify;
- *    it commits to the head of the segment's epoch-key chain;
- *  - epochs are sealed in order 0, 1, 2, ... with no gap; each seal's public
- *    key must hash, with its "next" link, to the commitment the previous
- *    seal (or the header) handed on, and the seal must be signed by that key;
- *  - no epoch holds more records than the header allows between seals;
- *  - after a segment's final seal only a new segment header may follow.
- * A log that passes all of that but whose last segment (or an earlier one)
- * has no final seal is "unclean": intact as far as it goes, maybe cut short.
+ *  - epochs are sealed in order 0, 1, 2, ... with no gap; the seal of
+ *    epoch e is signed by epoch e's key, known before the epoch began (from
+ *    BASENAME.pub or the previous seal), and names epoch e+1's key;
+ *  - every later "open" record (a new run) is signed by the current
+ *    epoch's key and names its epoch;
+ *  - no epoch holds more records than the signed limit between seals;
+ *  - after a final seal only an "open" record may follow.
+ * A log that passes all of that but whose last run (or an earlier one) has
+ * no final seal is "unclean": intact as far as it goes, maybe cut short.
  */
 #include "audit/internal.h"
 
@@ -49,15 +50,16 @@ struct cg_audit_verifier {
 	uint64_t before_line;
 	unsigned char suspect_hash[AUDIT_DIGEST_LEN]; /* hash of the suspect */
 
-	int in_segment;
-	int closed;                  /* the segment's final seal was seen */
-	uint64_t batch;
-	uint64_t epoch_max;          /* records an epoch may hold */
+	int in_segment;              /* an "open" record was seen */
+	int closed;                  /* the run's final seal was seen */
 	uint64_t epoch;
-	uint64_t epoch_records;
-	unsigned char expect[AUDIT_DIGEST_LEN]; /* commitment for this epoch */
+	unsigned char epoch_pk[AUDIT_PUBKEY_LEN]; /* the current epoch's key */
+	uint64_t limit;              /* records this epoch may hold */
+	uint64_t next_limit;         /* the last "open" record's epoch_max */
+	uint64_t epoch_records;      /* since the last seal */
+	uint64_t run_records;        /* since the last seal or "open" */
 
-	int unclean;                 /* an earlier segment ended without seal */
+	int unclean;                 /* an earlier run ended without final seal */
 	char unclean_file[256];
 	uint64_t unclean_line;
 	char last_file[256];         /* where the previous line was */
@@ -124,6 +126,20 @@ fail_at(struct cg_audit_verifier *v, const char *file, uint64_t line,
 
 #define FAIL(v, ...) fail_at((v), (v)->file, (v)->line, __VA_ARGS__)
 
+/* Lower-case hex only: the writer never writes anything else, and an
+ * upper-case digit would decode to the same bytes, so a log could be
+ * changed (the last signature's case, say) and still verify. */
+static int
+hex_decode(const char *s, size_t n, unsigned char *out)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return -1;
+	return sodium_hex2bin(out, n, s, 2 * n, NULL, NULL, NULL);
+}
+
 static int
 get_hex(json_t *rec, const char *key, unsigned char *out, size_t len)
 {
@@ -131,7 +147,7 @@ get_hex(json_t *rec, const char *key, unsigned char *out, size_t len)
 
 	if (s == NULL || strlen(s) != 2 * len)
 		return -1;
-	return sodium_hex2bin(out, len, s, 2 * len, NULL, NULL, NULL);
+	return hex_decode(s, len, out);
 }
 
 static int
@@ -156,49 +172,79 @@ check_sig(const char *line, size_t len, const unsigned char *pk)
 		return -1;
 	body = len - AUDIT_SIG_TAIL_LEN;
 	if (memcmp(line + body, AUDIT_SIG_FIELD, sizeof(AUDIT_SIG_FIELD) - 1) != 0 ||
-	    sodium_hex2bin(sig, sizeof(sig), line + body + sizeof(AUDIT_SIG_FIELD) - 1,
-	    2 * AUDIT_SIG_LEN, NULL, NULL, NULL) != 0)
+	    line[len - 2] != '"' ||
+	    hex_decode(line + body + sizeof(AUDIT_SIG_FIELD) - 1, AUDIT_SIG_LEN,
+	    sig) != 0)
 		return -1;
 	return crypto_sign_verify_detached(sig, (const unsigned char *)line, body,
 	    pk);
 }
 
-static int
-on_header(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len)
+static void
+mark_unclean(struct cg_audit_verifier *v, const char *file, uint64_t line)
 {
-	unsigned char key[AUDIT_PUBKEY_LEN];
+	if (v->unclean)
+		return;
+	v->unclean = 1;
+	snprintf(v->unclean_file, sizeof(v->unclean_file), "%s", file);
+	v->unclean_line = line;
+}
+
+/* Whose key signs this open record: for the log's first, BASENAME.pub's
+ * (or, following without a key, the key the record names); later, the
+ * current epoch's. */
+static int
+open_key(struct cg_audit_verifier *v, const unsigned char pk[AUDIT_PUBKEY_LEN])
+{
 	char hex[2 * AUDIT_PUBKEY_LEN + 1];
 
-	if (v->in_segment && !v->closed && !v->unclean) {
-		v->unclean = 1;
-		snprintf(v->unclean_file, sizeof(v->unclean_file), "%s", v->last_file);
-		v->unclean_line = v->last_line;
+	if (v->started) {
+		if (sodium_memcmp(pk, v->epoch_pk, AUDIT_PUBKEY_LEN) != 0)
+			return FAIL(v, "\"open\" record names a key that is not "
+			    "epoch %llu's", (unsigned long long)v->epoch);
+		return 0;
 	}
-	/* The run that wrote this header cut off a torn record: bytes lost. */
-	if (json_integer_value(json_object_get(rec, "dropped")) > 0 && !v->unclean) {
-		v->unclean = 1;
-		snprintf(v->unclean_file, sizeof(v->unclean_file), "%s", v->file);
-		v->unclean_line = v->line;
-	}
-	if (json_object_get(rec, "key") == NULL)
-		return FAIL(v, "the log is unsealed: its segment header has no "
-		    "signing key (written without a key)");
-	if (get_hex(rec, "key", key, sizeof(key)) != 0 ||
-	    get_u64(rec, "batch", &v->batch) != 0 || v->batch == 0 ||
-	    v->batch > 65536 || get_hex(rec, "commit", v->expect, AUDIT_DIGEST_LEN) != 0 ||
-	    get_u64(rec, "epoch_max", &v->epoch_max) != 0 || v->epoch_max == 0)
-		return FAIL(v, "malformed segment header");
-	if (v->have_pk && sodium_memcmp(key, v->pk, sizeof(key)) != 0) {
-		sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
-		return FAIL(v, "segment header is signed by another key (%.16s...), "
+	if (v->have_pk && sodium_memcmp(pk, v->pk, AUDIT_PUBKEY_LEN) != 0) {
+		sodium_bin2hex(hex, sizeof(hex), pk, AUDIT_PUBKEY_LEN);
+		return FAIL(v, "the log is sealed with another key (%.16s...), "
 		    "not the one given", hex);
 	}
-	if (check_sig(line, len, key) != 0)
-		return FAIL(v, "segment header signature does not verify");
+	memcpy(v->epoch_pk, pk, AUDIT_PUBKEY_LEN);
+	return 0;
+}
+
+static int
+on_open(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len)
+{
+	unsigned char pk[AUDIT_PUBKEY_LEN];
+	uint64_t epoch, max;
+
+	if (v->in_segment && !v->closed)
+		mark_unclean(v, v->last_file, v->last_line);
+	/* The run that wrote this cut off a torn record: bytes were lost. */
+	if (json_integer_value(json_object_get(rec, "dropped")) > 0)
+		mark_unclean(v, v->file, v->line);
+	if (json_object_get(rec, "pk") == NULL)
+		return FAIL(v, "the log is unsealed: this run wrote it without a "
+		    "signing key");
+	if (get_hex(rec, "pk", pk, sizeof(pk)) != 0 ||
+	    get_u64(rec, "epoch", &epoch) != 0 ||
+	    get_u64(rec, "epoch_max", &max) != 0 || max == 0)
+		return FAIL(v, "malformed \"open\" record");
+	if (open_key(v, pk) != 0)
+		return -1;
+	if (epoch != v->epoch)
+		return FAIL(v, "\"open\" record in epoch %llu where epoch %llu "
+		    "was due", (unsigned long long)epoch, (unsigned long long)v->epoch);
+	if (check_sig(line, len, v->epoch_pk) != 0)
+		return FAIL(v, "\"open\" record: signature does not verify with "
+		    "epoch %llu's key", (unsigned long long)epoch);
 	v->in_segment = 1;
 	v->closed = 0;
-	v->epoch = 0;
-	v->epoch_records = 0;
+	v->run_records = 0;
+	v->next_limit = max;
+	if (max > v->limit)
+		v->limit = max;
 	v->res.segments++;
 	snprintf(v->res.sealed_file, sizeof(v->res.sealed_file), "%s", v->file);
 	v->res.sealed_line = v->line;
@@ -208,16 +254,12 @@ on_header(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len
 static int
 on_seal(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len)
 {
-	unsigned char pk[AUDIT_PUBKEY_LEN], next[AUDIT_DIGEST_LEN];
-	unsigned char c[AUDIT_DIGEST_LEN];
-	static const unsigned char zero[AUDIT_DIGEST_LEN];
+	unsigned char next[AUDIT_PUBKEY_LEN];
 	uint64_t epoch, records;
-	int last;
 
 	if (!v->in_segment || v->closed)
-		return FAIL(v, "seal outside a segment");
+		return FAIL(v, "seal outside a run (no \"open\" record before it)");
 	if (get_u64(rec, "epoch", &epoch) != 0 || get_u64(rec, "records", &records) != 0 ||
-	    get_hex(rec, "pk", pk, sizeof(pk)) != 0 ||
 	    get_hex(rec, "next", next, sizeof(next)) != 0 ||
 	    !json_is_boolean(json_object_get(rec, "final")))
 		return FAIL(v, "malformed seal");
@@ -225,24 +267,19 @@ on_seal(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len)
 		return FAIL(v, "seal of epoch %llu where epoch %llu was due "
 		    "(epochs missing or reordered)", (unsigned long long)epoch,
 		    (unsigned long long)v->epoch);
-	if (records != v->epoch_records)
+	if (check_sig(line, len, v->epoch_pk) != 0)
+		return FAIL(v, "seal of epoch %llu: signature does not verify with "
+		    "epoch %llu's key (re-sealed with another key, or the records "
+		    "before it altered)", (unsigned long long)epoch,
+		    (unsigned long long)epoch);
+	if (records != v->run_records)
 		return FAIL(v, "seal of epoch %llu counts %llu records, the log "
-		    "holds %llu (records inserted or removed)",
-		    (unsigned long long)epoch, (unsigned long long)records,
-		    (unsigned long long)v->epoch_records);
-	last = epoch % v->batch == v->batch - 1;
-	audit_commit_link(pk, last ? zero : next, c);
-	if (sodium_memcmp(c, v->expect, sizeof(c)) != 0)
-		return FAIL(v, "seal of epoch %llu is made with a key that was "
-		    "not committed for that epoch (re-sealed?)",
-		    (unsigned long long)epoch);
-	if (check_sig(line, len, pk) != 0)
-		return FAIL(v, "seal of epoch %llu: signature does not verify "
-		    "(the seal or the records before it were altered)",
-		    (unsigned long long)epoch);
-	memcpy(v->expect, next, sizeof(next));
+		    "holds %llu", (unsigned long long)epoch,
+		    (unsigned long long)records, (unsigned long long)v->run_records);
+	memcpy(v->epoch_pk, next, sizeof(next));
 	v->epoch++;
-	v->epoch_records = 0;
+	v->epoch_records = v->run_records = 0;
+	v->limit = v->next_limit;
 	v->res.seals++;
 	v->closed = json_is_true(json_object_get(rec, "final"));
 	snprintf(v->res.sealed_file, sizeof(v->res.sealed_file), "%s", v->file);
@@ -254,15 +291,16 @@ static int
 on_record(struct cg_audit_verifier *v)
 {
 	if (!v->in_segment)
-		return FAIL(v, "record before any segment header");
+		return FAIL(v, "record before any \"open\" record");
 	if (v->closed)
-		return FAIL(v, "record after the segment's clean-shutdown seal "
+		return FAIL(v, "record after the run's clean-shutdown seal "
 		    "(appended later?)");
-	if (v->epoch_records >= v->epoch_max)
+	if (v->epoch_records >= v->limit)
 		return FAIL(v, "epoch %llu holds more than %llu records without "
-		    "a seal (records inserted or seals removed)", (unsigned long long)v->epoch,
-		    (unsigned long long)v->epoch_max);
+		    "a seal (records inserted or seals removed)",
+		    (unsigned long long)v->epoch, (unsigned long long)v->limit);
 	v->epoch_records++;
+	v->run_records++;
 	return 0;
 }
 
@@ -319,9 +357,15 @@ dispatch(struct cg_audit_verifier *v, json_t *rec, const char *ev,
     const char *line, size_t len)
 {
 	if (strcmp(ev, "open") == 0)
-		return on_header(v, rec, line, len);
+		return on_open(v, rec, line, len);
 	if (strcmp(ev, "seal") == 0)
 		return on_seal(v, rec, line, len);
+	/* Only seals and open records are signed; a signed line of another
+	 * kind is one whose "ev" was changed (a seal made to look like an
+	 * ordinary record, to drop it without breaking the chain). */
+	if (json_object_get(rec, "sig") != NULL)
+		return FAIL(v, "a signed record of kind \"%s\": its kind was "
+		    "altered", ev);
 	return on_record(v);
 }
 
@@ -423,19 +467,19 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 		    "uncleanly: no clean-shutdown seal (crash, still being "
 		    "written, or truncated)");
 	if (v->unclean)
-		return unclean(res, v->unclean_file, v->unclean_line, "a segment "
+		return unclean(res, v->unclean_file, v->unclean_line, "a run "
 		    "ended uncleanly here (crash or truncation) before the next "
 		    "run resumed the log");
 	if (!v->have_pk) {
-		snprintf(res->msg, sizeof(res->msg), "no public key: segment "
-		    "headers were not checked");
+		snprintf(res->msg, sizeof(res->msg), "no public key: the first "
+		    "epoch's key was taken on trust");
 		return CG_AUDIT_BAD;
 	}
 	res->verdict = CG_AUDIT_INTACT;
 	snprintf(res->file, sizeof(res->file), "%s", v->last_file);
 	res->line = v->last_line;
 	snprintf(res->msg, sizeof(res->msg), "intact: %llu records, %llu "
-	    "segments, %llu seals", (unsigned long long)res->records,
+	    "runs, %llu seals", (unsigned long long)res->records,
 	    (unsigned long long)res->segments, (unsigned long long)res->seals);
 	return CG_AUDIT_INTACT;
 }
@@ -444,30 +488,22 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 static int
 feed_file(struct cg_audit_verifier *v, const char *path)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct audit_buf line = { 0 };
 	FILE *f = fopen(path, "re");
-	int rc = 0;
+	int complete, got, rc = 0;
 
 	audit_verifier_file(v, path);
 	if (f == NULL)
 		return fail_at(v, path, 0, "cannot open: %s", strerror(errno));
-	while ((n = getline(&line, &cap, f)) > 0) {
-		int complete = line[n - 1] == '\n';
-		if ((size_t)n > AUDIT_LINE_MAX) {
-			rc = fail_at(v, path, v->line + 1, "line too long");
-			break;
-		}
-		if (audit_verifier_line(v, line, (size_t)n - (size_t)complete,
-		    complete, NULL) != 0) {
+	while ((got = audit_read_line(f, &line, &complete)) > 0)
+		if (audit_verifier_line(v, line.p, line.len, complete, NULL) != 0) {
 			rc = -1;
 			break;
 		}
-	}
-	if (rc == 0 && ferror(f))
-		rc = fail_at(v, path, v->line, "read error");
-	free(line);
+	if (got < 0)
+		rc = fail_at(v, path, v->line + 1, ferror(f) ? "read error" :
+		    "line longer than %u bytes", AUDIT_LINE_MAX);
+	audit_buf_free(&line);
 	fclose(f);
 	return rc;
 }

@@ -26,6 +26,11 @@
 #include "common/util.h"
 
 #define FLUSH_AT (256u * 1024u)  /* write out an uncommitted batch this big */
+/* Longest string field and payload a decision record keeps: escaped (at
+ * most 6 bytes per input byte) they stay far below AUDIT_LINE_MAX, the
+ * longest line the verifier reads. */
+#define FIELD_MAX 1024u
+#define PAYLOAD_MAX (64u * 1024u)
 
 void
 audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg)
@@ -117,6 +122,12 @@ flush_buf(struct cg_audit *a)
 	a->unsynced += a->pending;
 	a->pending = 0;
 	a->dirty = 1;
+	if (a->key_pending) {
+		if (audit_keyfile_store(a->key_fd, a->epoch, a->sec->seed) != 0)
+			return mark_failed(a);
+		a->key_pending = 0;
+		a->key_dirty = 1;
+	}
 	return 0;
 }
 
@@ -127,6 +138,10 @@ sync_now(struct cg_audit *a)
 		return 0;
 	if (fdatasync(a->fd) != 0)
 		return mark_failed(a);
+	a->syncs++;
+	if (a->key_dirty && fdatasync(a->key_fd) != 0)
+		return mark_failed(a);
+	a->key_dirty = 0;
 	a->dirty = 0;
 	a->unsynced = 0;
 	a->sync_due_ns = 0;
@@ -167,53 +182,47 @@ rotate(struct cg_audit *a)
 	return audit_sync_dir(a->path);
 }
 
+/* Moves to the next epoch: its seed, key and public key replace the
+ * current ones, which are overwritten. */
+static void
+ratchet(struct audit_secret *sec)
+{
+	memcpy(sec->seed, sec->nseed, sizeof(sec->seed));
+	memcpy(sec->sk, sec->nsk, sizeof(sec->sk));
+	memcpy(sec->pk, sec->npk, sizeof(sec->pk));
+	sodium_memzero(sec->nseed, sizeof(sec->nseed));
+	sodium_memzero(sec->nsk, sizeof(sec->nsk));
+}
+
 /*
- * Ends the current epoch with a seal signed by its key, then ratchets: the
- * seed and key of the sealed epoch are overwritten before this returns, so
- * nothing in this process can sign for it again. The last epoch of a batch
- * also commits to the next batch's chain in its signed "next" field.
+ * Ends the current epoch with a seal signed by its key that names the next
+ * epoch's public key, then ratchets: the sealed epoch's seed and key are
+ * overwritten before this returns, so nothing in this process can sign for
+ * it again. The key file follows once the seal is written (flush_buf):
+ * never before, or a crash in between would leave an epoch nobody can seal.
  */
 int
 audit_seal(struct cg_audit *a, int final)
 {
 	struct audit_secret *sec = a->sec;
-	uint32_t idx = (uint32_t)(a->epoch % AUDIT_BATCH);
-	unsigned char (*nextc)[AUDIT_DIGEST_LEN] = NULL;
-	unsigned char seed2[AUDIT_SEED_LEN];
-	const unsigned char *next = a->commit[idx + 1];
 
-	if (idx == AUDIT_BATCH - 1) {
-		nextc = malloc((AUDIT_BATCH + 1) * AUDIT_DIGEST_LEN);
-		memcpy(seed2, sec->seed, sizeof(seed2));
-		audit_ratchet_next(seed2);
-		if (nextc == NULL || audit_batch_commit(seed2, AUDIT_BATCH, nextc) != 0) {
-			sodium_memzero(seed2, sizeof(seed2));
-			free(nextc);
-			return mark_failed(a);
-		}
-		sodium_memzero(seed2, sizeof(seed2));
-		next = nextc[0];
-	}
+	memcpy(sec->nseed, sec->seed, sizeof(sec->nseed));
+	audit_ratchet_next(sec->nseed);
+	audit_epoch_keypair(sec->nseed, sec->npk, sec->nsk);
 	if (audit_record_begin(a, "seal") != 0 ||
 	    audit_put_key_u64(&a->buf, "epoch", a->epoch) != 0 ||
 	    audit_put_key_u64(&a->buf, "records", a->epoch_records) != 0 ||
 	    audit_put_raw(&a->buf, final ? ",\"final\":true" : ",\"final\":false",
 	    final ? 13 : 14) != 0 ||
-	    audit_put_key_hex(&a->buf, "pk", sec->pk, AUDIT_PUBKEY_LEN) != 0 ||
-	    audit_put_key_hex(&a->buf, "next", next, AUDIT_DIGEST_LEN) != 0 ||
+	    audit_put_key_hex(&a->buf, "next", sec->npk, AUDIT_PUBKEY_LEN) != 0 ||
 	    audit_record_end(a, sec->sk) != 0) {
-		free(nextc);
 		record_abort(a);
 		return mark_failed(a);
 	}
-	if (nextc != NULL) {
-		memcpy(a->commit, nextc, (AUDIT_BATCH + 1) * AUDIT_DIGEST_LEN);
-		free(nextc);
-	}
-	audit_ratchet_next(sec->seed);
-	audit_epoch_keypair(sec->seed, sec->pk, sec->sk);
+	ratchet(sec);
 	a->epoch++;
 	a->epoch_records = 0;
+	a->key_pending = 1;
 	a->seal_due_ns = cg_now_ns() + (uint64_t)a->checkpoint_interval_ms * 1000000u;
 	a->force_sync = 1;
 	if (a->rotate_bytes != 0 && !final &&
@@ -251,9 +260,28 @@ decision_name(enum cg_decision d)
 }
 
 static int
+put_capped(struct audit_buf *b, const char *key, const char *s, size_t len,
+    size_t cap)
+{
+	char flag[48];
+	int n;
+
+	if (len <= cap)
+		return audit_put_key_str(b, key, s, len);
+	/* cut, and say so with "<key>_truncated"; a cut mid-character shows
+	 * as U+FFFD */
+	n = snprintf(flag, sizeof(flag), ",\"%s_truncated\":true", key);
+	if (n < 0 || (size_t)n >= sizeof(flag) ||
+	    audit_put_key_str(b, key, s, cap) != 0)
+		return -1;
+	return audit_put_raw(b, flag, (size_t)n);
+}
+
+static int
 put_opt_str(struct audit_buf *b, const char *key, const char *s)
 {
-	return s == NULL ? 0 : audit_put_key_str(b, key, s, strlen(s));
+	return s == NULL ? 0 : put_capped(b, key, s, strnlen(s, FIELD_MAX + 1),
+	    FIELD_MAX);
 }
 
 static int
@@ -284,8 +312,9 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	    put_opt_str(b, "client", d->client) != 0 ||
 	    audit_put_key_u64(b, "pid", (uint64_t)(d->pid < 0 ? 0 : d->pid)) != 0)
 		return -1;
-	if (d->channel != NULL && audit_put_key_str(b, "channel", d->channel,
-	    d->channel_len ? d->channel_len : strlen(d->channel)) != 0)
+	if (d->channel != NULL && put_capped(b, "channel", d->channel,
+	    d->channel_len ? d->channel_len : strnlen(d->channel, FIELD_MAX + 1),
+	    FIELD_MAX) != 0)
 		return -1;
 	if (put_opt_str(b, "kind", d->kind) != 0 ||
 	    audit_put_key_u64(b, "req", d->request_id) != 0 ||
@@ -298,8 +327,8 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	if (d->digest != NULL && audit_put_key_hex(b, "digest", d->digest,
 	    AUDIT_DIGEST_LEN) != 0)
 		return -1;
-	if (d->payload != NULL && audit_put_key_str(b, "payload", d->payload,
-	    d->payload_len) != 0)
+	if (d->payload != NULL && put_capped(b, "payload", d->payload,
+	    d->payload_len, PAYLOAD_MAX) != 0)
 		return -1;
 	return audit_record_end(a, NULL);
 }
@@ -371,8 +400,9 @@ audit_append_event(struct cg_audit *a, const char *event, json_t *fields)
 	json_object_foreach(fields, key, val)
 		if (reserved_name(key))
 			return -1;
+	/* names whose records the writer and the verifier interpret */
 	if (strcmp(event, "seal") == 0 || strcmp(event, "open") == 0 ||
-	    strcmp(event, "decision") == 0)
+	    strcmp(event, "decision") == 0 || strcmp(event, "close") == 0)
 		return -1;
 	if (format_event(a, event, fields) != 0) {
 		record_abort(a);
@@ -446,6 +476,9 @@ audit_failed(const struct cg_audit *a)
 	return a != NULL && a->failed;
 }
 
+#ifdef CG_AUDIT_TEST_HOOKS
+/* Only in the tests' build of this library (tests/audit/meson.build): the
+ * gateway's copy has no way to hand out its seed. */
 int
 audit_debug_state(const struct cg_audit *a, unsigned char s[AUDIT_SEED_LEN],
     uint64_t *epoch)
@@ -457,6 +490,13 @@ audit_debug_state(const struct cg_audit *a, unsigned char s[AUDIT_SEED_LEN],
 	return 0;
 }
 
+uint64_t
+audit_debug_syncs(const struct cg_audit *a)
+{
+	return a != NULL ? a->syncs : 0;
+}
+#endif
+
 void
 audit_free(struct cg_audit *a)
 {
@@ -464,10 +504,11 @@ audit_free(struct cg_audit *a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
+	if (a->key_fd >= 0)
+		close(a->key_fd);
 	if (a->sec != NULL)
 		sodium_free(a->sec);
 	audit_buf_free(&a->buf);
-	free(a->commit);
 	free(a->path);
 	free(a);
 }

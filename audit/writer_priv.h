@@ -1,6 +1,6 @@
 /*
  * The writer's state, shared by writer.c (the record path) and open.c
- * (opening, tail recovery, the segment header).
+ * (opening, tail recovery, the "open" record).
  */
 #ifndef CG_AUDIT_WRITER_PRIV_H
 #define CG_AUDIT_WRITER_PRIV_H
@@ -13,6 +13,9 @@ struct audit_secret {
 	unsigned char seed[AUDIT_SEED_LEN];  /* ratchet seed of this epoch */
 	unsigned char sk[AUDIT_SECKEY_LEN];  /* this epoch's signing key */
 	unsigned char pk[AUDIT_PUBKEY_LEN];
+	unsigned char nseed[AUDIT_SEED_LEN]; /* the next epoch's, while sealing */
+	unsigned char nsk[AUDIT_SECKEY_LEN];
+	unsigned char npk[AUDIT_PUBKEY_LEN];
 };
 
 struct cg_audit {
@@ -40,12 +43,16 @@ struct cg_audit {
 	int dirty;                   /* written since the last fdatasync */
 	int force_sync;              /* a seal or a timer asks for a sync */
 	uint64_t sync_due_ns;        /* 0: no sync timer running */
+	uint64_t syncs;              /* fdatasyncs of the log, for tests */
 
 	struct audit_secret *sec;    /* NULL: unsealed log (no key) */
-	uint64_t epoch;              /* current epoch in this segment */
-	uint32_t epoch_records;
+	int key_fd;                  /* the key file, locked; -1 without key */
+	int key_pending;             /* a seal is in buf; store the state
+	                                once it is written */
+	int key_dirty;               /* key file written, not yet synced */
+	uint64_t epoch;              /* current epoch (global to the log) */
+	uint32_t epoch_records;      /* records of this run in this epoch */
 	uint64_t seal_due_ns;
-	unsigned char (*commit)[AUDIT_DIGEST_LEN]; /* this batch's chain */
 };
 
 void audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg);

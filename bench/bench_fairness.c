@@ -14,14 +14,16 @@
  * /tmp); on a disk, its fdatasyncs, paced by the flood, are part of what
  * the polite client waits for; on a tmpfs (/dev/shm) they are not.
  *
- * Two clients need one gateway that starts both. `capgate run` starts one
- * client per run until policies can name each client's program
- * (clients.NAME.exec, being added on another branch): the benchmark probes
- * for that with `capgate policy check` and uses it when it is there. Until
- * then it runs the gateway's real event loop, dispatch, handlers and audit
- * writer in this process and starts the two clients with a plain
- * fork/exec (no sandbox: fairness is a property of the loop, and the
- * sandbox adds nothing per message). It says which on stderr.
+ * Two clients need one gateway that starts both. With --capgate PATH, and a
+ * capgate whose policies can name each client's program
+ * (clients.NAME.exec; probed with `capgate policy check`), the benchmark
+ * runs `capgate run --client polite` with the flooder as a second policy
+ * client: the real thing, sandbox included. Otherwise it runs the
+ * gateway's real event loop, dispatch, handlers and audit writer in this
+ * process and starts the two clients with a plain fork/exec (no sandbox:
+ * fairness is a property of the loop). It says which on stderr. Under
+ * capgate run the flooder is ended with the run, so only the polite
+ * client's figures are reported.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -266,6 +268,44 @@ in_process(const char *policy, const char *audit, const char *samples,
 	return rc;
 }
 
+/* `capgate run` with the flooder as a second policy client. */
+static int
+via_capgate(const char *capgate, const char *dir, const char *samples,
+    int with_flood)
+{
+	char self[4096], policy[300], audit[300], cmd[16384], secs[32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	json_t *doc, *flood;
+	int rc;
+
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	snprintf(secs, sizeof(secs), "%.1f", atof(samples) * 0.0012 + 2.0);
+	snprintf(policy, sizeof(policy), "%s/run.json", dir);
+	snprintf(audit, sizeof(audit), "%s/run.log", dir);
+	doc = json_pack("{s:i,s:{s:s,s:s},s:{s:{s:s,s:s}},s:{s:{s:[s]},s:{s:[s]}}}",
+	    "capgate", 1, "audit", "path", "run.log", "sync", "batch",
+	    "channels", "echo", "kind", "invoke", "to", "builtin:echo",
+	    "clients", "polite", "grants", "echo", "flood", "grants", "echo");
+	flood = json_object_get(json_object_get(doc, "clients"), "flood");
+	if (with_flood)
+		json_object_set_new(flood, "exec", json_pack("[s,s,s,s]", self,
+		    "--role", "flood", secs));
+	rc = json_dump_file(doc, policy, 0);
+	json_decref(doc);
+	if (rc != 0)
+		return 1;
+	snprintf(cmd, sizeof(cmd), "%s run --policy %s --audit %s --client polite "
+	    "-- %s --role polite %s %s", capgate, policy, audit, self, samples,
+	    with_flood ? "fairness-polite-with-flood" : "fairness-polite-alone");
+	fflush(stdout);
+	rc = system(cmd);
+	unlink(audit);
+	unlink(policy);
+	return rc == 0 ? 0 : 1;
+}
+
 /* Does this capgate start several clients from one policy? */
 static int
 capgate_has_exec(const char *capgate)
@@ -317,14 +357,18 @@ main(int argc, char **argv)
 	cg_log_init("bench-fairness");
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		return 1;
-	if (capgate_has_exec(capgate))
-		fprintf(stderr, "bench-fairness: %s can start two clients; this "
-		    "benchmark does not drive that yet: using the in-process "
-		    "gateway\n", capgate);
-	else
-		fprintf(stderr, "bench-fairness: capgate run starts one client per "
-		    "policy here: the gateway's loop runs in this process, the "
-		    "clients unsandboxed\n");
+	if (capgate_has_exec(capgate)) {
+		fprintf(stderr, "bench-fairness: two policy clients under %s run\n",
+		    capgate);
+		rc = via_capgate(capgate, dir, samples, 0);
+		if (rc == 0)
+			rc = via_capgate(capgate, dir, samples, 1);
+		rmdir(dir);
+		return rc;
+	}
+	fprintf(stderr, "bench-fairness: %s: the gateway's loop runs in this "
+	    "process, the clients unsandboxed\n", capgate == NULL ?
+	    "no --capgate given" : "this capgate starts one client per run");
 	snprintf(policy, sizeof(policy), "%s/fairness.json", dir);
 	snprintf(audit, sizeof(audit), "%s/fairness.log", dir);
 	f = fopen(policy, "w");

@@ -8,6 +8,10 @@
  *
  * A run that does not exit 0 stops the measurement (exit 1): a sandbox that
  * fails fast must not look like a fast sandbox.
+ *
+ * "{n}" in an argument is replaced by the run's number, so that each run can
+ * get its own file (capgate's audit log: appending to one log that grows
+ * with every run would measure the log, not the spawn).
  */
 #include "bench/stats.h"
 
@@ -19,6 +23,29 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define SPAWN_ARGS_MAX 256
+#define SPAWN_ARG_LEN 4096
+
+/* argv with "{n}" replaced by run in each argument; storage in buf. */
+static char **
+expand_args(char **argv, uint64_t run, char (*buf)[SPAWN_ARG_LEN], char **out)
+{
+	size_t i;
+
+	for (i = 0; argv[i] != NULL && i + 1 < SPAWN_ARGS_MAX; i++) {
+		const char *at = strstr(argv[i], "{n}");
+		if (at == NULL) {
+			out[i] = argv[i];
+			continue;
+		}
+		snprintf(buf[i], SPAWN_ARG_LEN, "%.*s%llu%s", (int)(at - argv[i]),
+		    argv[i], (unsigned long long)run, at + 3);
+		out[i] = buf[i];
+	}
+	out[i] = NULL;
+	return out;
+}
 
 static int
 run_once(char **argv, int devnull)
@@ -59,6 +86,8 @@ main(int argc, char **argv)
 {
 	const char *name = "spawn";
 	uint64_t runs = 200, warmup = 5, i, t0;
+	static char argbuf[SPAWN_ARGS_MAX][SPAWN_ARG_LEN];
+	static char *args[SPAWN_ARGS_MAX];
 	struct bench_samples s;
 	int c, devnull, rc;
 
@@ -84,8 +113,9 @@ main(int argc, char **argv)
 	}
 	bench_samples_init(&s, runs);
 	for (i = 0; i < warmup + runs; i++) {
+		expand_args(argv + optind, i, argbuf, args);
 		t0 = bench_now_ns();
-		rc = run_once(argv + optind, devnull);
+		rc = run_once(args, devnull);
 		if (rc != 0) {
 			fprintf(stderr, "bench-spawn: %s exited %d (run %llu)\n",
 			    argv[optind], rc, (unsigned long long)i + 1);

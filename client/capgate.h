@@ -48,11 +48,18 @@ enum {
 
 struct cg_conn;
 
+#define CG_REPLY_MAX_FDS 4
+
 struct cg_reply {
 	int ok;                  /* 1: data holds the result */
 	char *data;              /* JSON text, NUL-terminated; freed by cg_reply_free */
 	size_t len;
 	int code;                /* CG_E_* when !ok */
+	/* File descriptors attached to the reply (fs.open, fs.read with
+	 * "fd": true), CLOEXEC. cg_reply_free closes those still >= 0: set an
+	 * entry to -1 to keep it. */
+	int fds[CG_REPLY_MAX_FDS];
+	unsigned nfds;
 };
 
 /* Connects using the environment set by `capgate run`. Returns 0 or a
@@ -64,6 +71,13 @@ int cg_connect(struct cg_conn **out);
  * dispatched to their listeners. */
 int cg_invoke(struct cg_conn *c, const char *channel, const char *json,
     struct cg_reply *reply, int timeout_ms);
+
+/* cg_invoke with up to CG_REPLY_MAX_FDS file descriptors attached: bulk
+ * data for a backend channel that declares "fds". The gateway accepts only
+ * sealed memfds (memfd_create with MFD_ALLOW_SEALING, then F_SEAL_WRITE,
+ * F_SEAL_SHRINK and F_SEAL_GROW). The fds stay the caller's. */
+int cg_invoke_fds(struct cg_conn *c, const char *channel, const char *json,
+    const int *fds, unsigned nfds, struct cg_reply *reply, int timeout_ms);
 
 /* One-way message on a send channel. 0 or a CG_ERR_* code. */
 int cg_send(struct cg_conn *c, const char *channel, const char *json);

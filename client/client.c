@@ -32,6 +32,8 @@ struct cg_conn {
 	int rcv_timeout_ms;      /* SO_RCVTIMEO now set on fd (-1: none) */
 	struct listener listeners[LISTENERS_MAX];
 	size_t nlisteners;
+	int rx_fds[CG_FRAME_MAX_FDS];    /* fds that came with the last frame */
+	unsigned rx_nfds;
 	unsigned char buf[CG_FRAME_MAX + 1];
 	unsigned char out[CG_FRAME_MAX];
 };
@@ -83,15 +85,33 @@ now_ms(void)
 }
 
 static int
-send_frame(struct cg_conn *c, const struct cg_frame *f)
+send_frame(struct cg_conn *c, const struct cg_frame *f, const int *fds)
 {
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CG_FRAME_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
 	size_t len = frame_seal(&c->sess, f, c->out, sizeof(c->out));
+	struct iovec iov = { c->out, len };
+	struct msghdr mh = { 0 };
 	ssize_t n;
 
 	if (len == 0)
 		return CG_ERR_USAGE;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (f->nfds > 0) {
+		struct cmsghdr *cm;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * f->nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * f->nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * f->nfds);
+	}
 	do
-		n = send(c->fd, c->out, len, MSG_NOSIGNAL);
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)len ? 0 : CG_ERR_IO;
 }
@@ -116,6 +136,60 @@ dispatch_event(struct cg_conn *c, const struct cg_frame *f)
 		free(json);
 		return;
 	}
+}
+
+static void
+drop_fds(struct cg_conn *c)
+{
+	for (unsigned i = 0; i < c->rx_nfds; i++)
+		close(c->rx_fds[i]);
+	c->rx_nfds = 0;
+}
+
+/* One datagram into c->buf and its fds (at most CG_FRAME_MAX_FDS; more
+ * make the frame check fail) into c->rx_fds. */
+static ssize_t
+recv_fds(struct cg_conn *c, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (CG_FRAME_MAX_FDS + 1))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { c->buf, sizeof(c->buf) };
+	struct msghdr mh = { 0 };
+	ssize_t n;
+
+	drop_fds(c);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(c->fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+	    cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (c->rx_nfds < CG_FRAME_MAX_FDS)
+				c->rx_fds[c->rx_nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		drop_fds(c);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
 }
 
 /*
@@ -150,10 +224,7 @@ receive(struct cg_conn *c, struct cg_frame *f, int timeout_ms)
 
 	if (set_timeout(c, timeout_ms) != 0)
 		return CG_ERR_IO;
-	do
-		n = recv(c->fd, c->buf, sizeof(c->buf),
-		    timeout_ms == 0 ? MSG_DONTWAIT : 0);
-	while (n < 0 && errno == EINTR);
+	n = recv_fds(c, timeout_ms == 0 ? MSG_DONTWAIT : 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return CG_ERR_TIMEOUT;
 	if (n <= 0) {
@@ -161,10 +232,13 @@ receive(struct cg_conn *c, struct cg_frame *f, int timeout_ms)
 			errno = ECONNRESET;
 		return CG_ERR_IO;
 	}
-	if (frame_open(&c->sess, c->buf, (size_t)n, CG_FRAME_MAX, 0, f) !=
-	    CG_FRAME_OK)
+	if (frame_open(&c->sess, c->buf, (size_t)n, CG_FRAME_MAX, c->rx_nfds,
+	    f) != CG_FRAME_OK) {
+		drop_fds(c);
 		return CG_ERR_BAD_FRAME;
+	}
 	if (f->type == CG_MSG_EVENT) {
+		drop_fds(c);
 		dispatch_event(c, f);
 		return 2;
 	}
@@ -207,7 +281,7 @@ hello(struct cg_conn *c)
 	f.request_id = c->next_id++;
 	f.body = body;
 	f.body_len = sizeof(body) - 1;
-	if ((r = send_frame(c, &f)) != 0)
+	if ((r = send_frame(c, &f, NULL)) != 0)
 		return r;
 	if ((r = await(c, f.request_id, &f, HELLO_TIMEOUT_MS)) != 0)
 		return r;
@@ -253,34 +327,45 @@ cg_connect(struct cg_conn **out)
 
 static int
 request(struct cg_conn *c, uint8_t type, const char *channel, const char *json,
-    uint32_t *id)
+    const int *fds, unsigned nfds, uint32_t *id)
 {
 	struct cg_frame f = { 0 };
 
-	if (channel == NULL || !frame_channel_valid(channel, strlen(channel)))
+	if (channel == NULL || !frame_channel_valid(channel, strlen(channel)) ||
+	    nfds > CG_FRAME_MAX_FDS)
 		return CG_ERR_USAGE;
 	f.type = type;
+	f.nfds = (uint8_t)nfds;
 	f.request_id = *id = c->next_id++;
 	f.channel = channel;
 	f.channel_len = strlen(channel);
 	f.body = json ? json : "null";
 	f.body_len = strlen(f.body);
-	return send_frame(c, &f);
+	return send_frame(c, &f, fds);
 }
 
 int
 cg_invoke(struct cg_conn *c, const char *channel, const char *json,
     struct cg_reply *reply, int timeout_ms)
 {
+	return cg_invoke_fds(c, channel, json, NULL, 0, reply, timeout_ms);
+}
+
+int
+cg_invoke_fds(struct cg_conn *c, const char *channel, const char *json,
+    const int *fds, unsigned nfds, struct cg_reply *reply, int timeout_ms)
+{
 	struct cg_frame f;
 	uint32_t id;
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
-	if ((r = request(c, CG_MSG_INVOKE, channel, json, &id)) != 0)
+	if ((r = request(c, CG_MSG_INVOKE, channel, json, fds, nfds, &id)) != 0)
 		return r;
 	if ((r = await(c, id, &f, timeout_ms)) != 0)
 		return r;
+	if (f.type != CG_MSG_REPLY)
+		drop_fds(c);
 	if (f.type == CG_MSG_ERROR) {
 		reply->code = f.status;
 		return 0;
@@ -288,8 +373,14 @@ cg_invoke(struct cg_conn *c, const char *channel, const char *json,
 	if (f.type != CG_MSG_REPLY)
 		return CG_ERR_BAD_FRAME;
 	reply->data = malloc(f.body_len + 1);
-	if (reply->data == NULL)
+	if (reply->data == NULL) {
+		drop_fds(c);
 		return CG_ERR_NOMEM;
+	}
+	for (unsigned i = 0; i < c->rx_nfds; i++)
+		reply->fds[i] = c->rx_fds[i];
+	reply->nfds = c->rx_nfds;
+	c->rx_nfds = 0;
 	memcpy(reply->data, f.body, f.body_len);
 	reply->data[f.body_len] = '\0';
 	reply->len = f.body_len;
@@ -302,7 +393,7 @@ cg_send(struct cg_conn *c, const char *channel, const char *json)
 {
 	uint32_t id;
 
-	return request(c, CG_MSG_SEND, channel, json, &id);
+	return request(c, CG_MSG_SEND, channel, json, NULL, 0, &id);
 }
 
 int
@@ -315,7 +406,7 @@ cg_on_event(struct cg_conn *c, const char *channel, cg_event_fn *fn, void *arg)
 	if (c->nlisteners == LISTENERS_MAX || channel == NULL ||
 	    strlen(channel) > CG_CHANNEL_MAX)
 		return CG_ERR_USAGE;
-	if ((r = request(c, CG_MSG_SUBSCRIBE, channel, NULL, &id)) != 0)
+	if ((r = request(c, CG_MSG_SUBSCRIBE, channel, NULL, NULL, 0, &id)) != 0)
 		return r;
 	l = &c->listeners[c->nlisteners++];
 	snprintf(l->channel, sizeof(l->channel), "%s", channel);
@@ -333,7 +424,7 @@ cg_off_event(struct cg_conn *c, const char *channel)
 		if (strcmp(c->listeners[i].channel, channel) != 0)
 			continue;
 		c->listeners[i] = c->listeners[--c->nlisteners];
-		return request(c, CG_MSG_UNSUBSCRIBE, channel, NULL, &id);
+		return request(c, CG_MSG_UNSUBSCRIBE, channel, NULL, NULL, 0, &id);
 	}
 	return CG_ERR_USAGE;
 }
@@ -386,6 +477,10 @@ cg_reply_free(struct cg_reply *r)
 		return;
 	free(r->data);
 	r->data = NULL;
+	for (unsigned i = 0; i < r->nfds && i < CG_REPLY_MAX_FDS; i++)
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	r->nfds = 0;
 }
 
 void
@@ -393,6 +488,7 @@ cg_close(struct cg_conn *c)
 {
 	if (c == NULL)
 		return;
+	drop_fds(c);
 	close(c->fd);
 	frame_session_wipe(&c->sess);
 	free(c);

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "sandbox/sandbox.h"
 
@@ -161,7 +162,9 @@ handle_datagram(struct cg_client *c, unsigned char *data, size_t len,
 		    "frame-too-big" : "too-many-fds", NULL, 0);
 		return;
 	}
-	/* 2. sender: the kernel's credentials must be the process we started.
+	/* 2. sender: the kernel's credentials must be the program we started
+	 * (the sandbox init's child, whose pid sandbox_spawn learnt the same
+	 * way).
 	 * A child the client forked, or any process it handed the socket to,
 	 * has another pid and is refused before its bytes are looked at. */
 	if (!have_cred || cred.pid != c->pid || cred.uid != c->uid ||
@@ -256,6 +259,7 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 			cap *= 2;
 		unsigned char *d = realloc(o->data, cap);
 		if (d == NULL) {
+			close_fds((int *)(uintptr_t)fds, nfds);
 			client_kill(c, "out-of-memory");
 			return -1;
 		}
@@ -264,8 +268,10 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	}
 	len = frame_seal(&c->sess, f, o->data + o->len + OUT_REC_HDR,
 	    CG_FRAME_MAX);
-	if (len == 0)
+	if (len == 0) {
+		close_fds((int *)(uintptr_t)fds, nfds);
 		return -1;
+	}
 	len32 = (uint32_t)len;
 	memcpy(o->data + o->len, &len32, sizeof(len32));
 	memcpy(o->data + o->len + sizeof(len32), &n32, sizeof(n32));
@@ -445,8 +451,10 @@ drop_queue(struct cg_client *c)
 	o->head = o->len = o->turn = 0;
 }
 
-void
-client_close(struct cg_client *c, const char *reason)
+/* Stops serving the connection; keep_fd leaves the socket open (unread)
+ * until the process is reaped. */
+static void
+end_connection(struct cg_client *c, const char *reason, bool keep_fd)
 {
 	json_t *f;
 
@@ -456,8 +464,10 @@ client_close(struct cg_client *c, const char *reason)
 	drop_queue(c);
 	if (c->fd >= 0) {
 		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		c->fd = -1;
+		if (!keep_fd) {
+			close(c->fd);
+			c->fd = -1;
+		}
 	}
 	f = json_pack("{s:s,s:i,s:s}", "client", c->name, "pid", (int)c->pid,
 	    "reason", reason);
@@ -466,12 +476,24 @@ client_close(struct cg_client *c, const char *reason)
 }
 
 void
+client_close(struct cg_client *c, const char *reason)
+{
+	end_connection(c, reason, false);
+}
+
+/*
+ * Ends a client for a violation. The signal goes to the sandbox's init,
+ * whose death takes the whole pid namespace with it, asynchronously: the
+ * socket stays open (and unread) until the client is reaped, so the program
+ * never sees its connection close and cannot act on being ended.
+ */
+void
 client_kill(struct cg_client *c, const char *reason)
 {
-	if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->child.pidfd, SIGKILL,
-	    NULL, 0) != 0 && errno != ESRCH)
+	if (c->child.pidfd >= 0 && syscall(SYS_pidfd_send_signal,
+	    c->child.pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
 		log_warn("cannot kill client %s: %s", c->name, strerror(errno));
-	client_close(c, reason);
+	end_connection(c, reason, c->child.pidfd >= 0);
 }
 
 void
@@ -494,6 +516,10 @@ client_handle_exit(struct cg_client *c)
 	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
 	close(c->child.pidfd);
 	c->child.pidfd = -1;
+	if (c->state == CG_CLIENT_CLOSED && c->fd >= 0) {
+		close(c->fd);    /* kept open by client_kill */
+		c->fd = -1;
+	}
 	if (c->child.notify_fd >= 0) {
 		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.notify_fd, NULL);
 		close(c->child.notify_fd);
@@ -506,5 +532,8 @@ client_handle_exit(struct cg_client *c)
 	audit_append_event(c->gw->audit, "exit", f);
 	json_decref(f);
 	frame_session_wipe(&c->sess);
-	c->gw->nlive--;
+	if (c->backend != NULL)
+		backend_exited(c);
+	else
+		c->gw->nlive--;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@
 
 enum opt_id {
 	OPT_KEY = 1000, OPT_CLIENT, OPT_CHANNEL, OPT_DECISION, OPT_SINCE,
-	OPT_UNTIL, OPT_JSON, OPT_MAX, OPT_HELP,
+	OPT_UNTIL, OPT_JSON, OPT_TABLE, OPT_MAX, OPT_HELP,
 };
 
 enum { S_VERIFY = 1, S_SHOW = 2, S_STATS = 4, S_FOLLOW = 8, S_KEYGEN = 16 };
@@ -55,6 +56,8 @@ static const struct opt_spec opt_table[] = {
 	{ "until", 1, OPT_UNTIL, S_FILTER, "TIME", "records before TIME" },
 	{ "json", 0, OPT_JSON, S_FILTER, NULL,
 	  "JSON lines even on a terminal (the default when not a terminal)" },
+	{ "table", 0, OPT_TABLE, S_SHOW | S_STATS, NULL,
+	  "an aligned table even when not a terminal (no colour)" },
 	{ "max-records", 1, OPT_MAX, S_FOLLOW, "N",
 	  "exit 0 after printing N matching records" },
 	{ "help", 0, OPT_HELP, ~0u, NULL, "show this help" },
@@ -64,6 +67,7 @@ struct opts {
 	const char *key;
 	struct cg_audit_filter f;
 	int json;
+	int table;
 	uint64_t max_records;
 	int help;
 	char **args;
@@ -87,10 +91,10 @@ static int run_keygen(struct opts *o);
 
 static const struct subcmd subcmds[] = {
 	{ "verify", S_VERIFY, "capgate audit verify LOG... --key FILE.pub",
-	  "Checks every record's hash chain, every epoch seal and segment header\n"
-	  "against the public key. Give rotated files oldest first (log.2 log.1 log).\n"
+	  "Checks every record's hash chain and every epoch seal, starting from\n"
+	  "the public key. Give rotated files oldest first (log.2 log.1 log).\n"
 	  "Exit 0: intact, sealed and closed cleanly. 1: the first bad record is\n"
-	  "named (FILE:LINE: what is wrong). 2: intact, but the log (or a segment\n"
+	  "named (FILE:LINE: what is wrong). 2: intact, but the log (or a run\n"
 	  "of it) ended without its clean-shutdown seal: a crash or a truncation.",
 	  1, 4096, run_verify },
 	{ "show", S_SHOW, "capgate audit show LOG... [filters] [--json]",
@@ -103,16 +107,18 @@ static const struct subcmd subcmds[] = {
 	{ "follow", S_FOLLOW, "capgate audit follow LOG [filters] [--key FILE.pub] "
 	  "[--max-records N]",
 	  "Like tail -f: prints records as they are appended, checking the hash\n"
-	  "chain and the epoch seals as it goes (segment headers too with --key).\n"
+	  "chain and the epoch seals as it goes (from the first epoch's key with\n"
+	  "--key, else trusting the key the log starts with).\n"
 	  "Exits 0 at the log's clean-shutdown seal or after --max-records, 1 at\n"
 	  "the first bad record.", 1, 1, run_follow },
 };
 
 static const struct subcmd keygen_cmd = {
 	"keygen", S_KEYGEN, "capgate keygen BASENAME",
-	"Writes a new Ed25519 key pair for sealing audit logs: BASENAME.key\n"
-	"(secret, mode 0600; name it as the policy's audit.sign_key) and\n"
-	"BASENAME.pub (for audit verify). Never overwrites an existing key.",
+	"Makes a key for sealing one audit log: BASENAME.key (secret, mode 0600;\n"
+	"the policy's audit.sign_key; the gateway advances it at every seal) and\n"
+	"BASENAME.pub (epoch 0's Ed25519 public key, for audit verify). Never\n"
+	"overwrites an existing key. Use a new key for each new log.",
 	1, 1, run_keygen,
 };
 
@@ -144,6 +150,7 @@ set_opt(struct opts *o, int id, const char *arg, struct cg_error *err)
 	case OPT_CHANNEL: o->f.channel = arg; break;
 	case OPT_DECISION: o->f.decision = arg; break;
 	case OPT_JSON: o->json = 1; break;
+	case OPT_TABLE: o->table = 1; break;
 	case OPT_HELP: o->help = 1; break;
 	case OPT_SINCE:
 	case OPT_UNTIL:
@@ -266,8 +273,8 @@ run_keygen(struct opts *o)
 		fprintf(stderr, "capgate keygen: %s\n", err.msg);
 		return 1;
 	}
-	printf("wrote %s.key (secret: keep it readable by the gateway only) and "
-	    "%s.pub (for capgate audit verify)\n", o->args[0], o->args[0]);
+	printf("wrote %s.key (secret; it seals one log) and %s.pub (for capgate "
+	    "audit verify)\n", o->args[0], o->args[0]);
 	return 0;
 }
 
@@ -419,6 +426,11 @@ print_table_row(struct printer *p, json_t *rec)
 			fputs("  at ", stdout);
 			term_str(str_field(rec, "pointer"), 80, 0);
 		}
+		if (json_object_get(rec, "detail") != NULL) {
+			fputs("  (", stdout);
+			term_str(str_field(rec, "detail"), 120, 0);
+			putchar(')');
+		}
 	} else {
 		event_summary(rec);
 	}
@@ -438,8 +450,8 @@ static void
 printer_init(struct printer *p, const struct opts *o)
 {
 	memset(p, 0, sizeof(*p));
-	p->table = !o->json && isatty(STDOUT_FILENO);
-	p->colour = p->table && getenv("NO_COLOR") == NULL;
+	p->table = !o->json && (o->table || isatty(STDOUT_FILENO));
+	p->colour = p->table && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 }
 
 /* Calls fn for each record of each file that passes the filters. */
@@ -447,11 +459,9 @@ static int
 each_record(struct opts *o, void (*fn)(void *, const char *, size_t, json_t *),
     void *arg)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct audit_buf line = { 0 };
 	json_t *rec;
-	int i, rc = 0;
+	int i, got, complete, rc = 0;
 
 	for (i = 0; i < o->nargs; i++) {
 		FILE *f = fopen(o->args[i], "re");
@@ -462,23 +472,26 @@ each_record(struct opts *o, void (*fn)(void *, const char *, size_t, json_t *),
 			rc = 1;
 			continue;
 		}
-		while ((n = getline(&line, &cap, f)) > 0) {
+		while ((got = audit_read_line(f, &line, &complete)) > 0) {
 			lineno++;
-			if (line[n - 1] == '\n')
-				line[--n] = '\0';
-			rec = json_loadb(line, (size_t)n, 0, NULL);
+			rec = json_loadb(line.p, line.len, 0, NULL);
 			if (!json_is_object(rec)) {
 				fprintf(stderr, "capgate audit: %s:%llu: not a record\n",
 				    o->args[i], (unsigned long long)lineno);
 				rc = 1;
 			} else if (audit_filter_match(&o->f, rec)) {
-				fn(arg, line, (size_t)n, rec);
+				fn(arg, line.p, line.len, rec);
 			}
 			json_decref(rec);
 		}
+		if (got < 0) {
+			fprintf(stderr, "capgate audit: %s:%llu: unreadable or too "
+			    "long\n", o->args[i], (unsigned long long)lineno + 1);
+			rc = 1;
+		}
 		fclose(f);
 	}
-	free(line);
+	audit_buf_free(&line);
 	return rc;
 }
 
@@ -539,7 +552,7 @@ stats_json(const struct cg_audit_stats *s)
 		    "denied_by_reason", reasons, "errors", (json_int_t)r->errors,
 		    "rate_per_s", rate_of(s, r), "p50_us", r->p50, "p90_us", r->p90,
 		    "p99_us", r->p99, "max_us", r->max);
-		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
 		if (text != NULL)
 			printf("%s\n", text);
 		free(text);
@@ -581,7 +594,7 @@ run_stats(struct opts *o)
 	memset(&s, 0, sizeof(s));
 	rc = each_record(o, stats_one, &s);
 	audit_stats_finish(&s);
-	if (o->json || !isatty(STDOUT_FILENO))
+	if (o->json || (!o->table && !isatty(STDOUT_FILENO)))
 		stats_json(&s);
 	else
 		stats_table(&s);
@@ -601,8 +614,8 @@ struct follower {
 	size_t len, cap;
 };
 
-/* Feeds the complete lines in f->buf to the verifier. 1 when follow should
- * stop with success, -1 on a bad record, 0 to go on. */
+/* Feeds the complete lines in f->buf to the verifier. 1 after
+ * --max-records, -1 on a bad record, 0 to go on. */
 static int
 follow_lines(struct follower *f)
 {
@@ -627,8 +640,7 @@ follow_lines(struct follower *f)
 		}
 		json_decref(rec);
 		start += len + 1;
-		if (audit_verifier_closed(f->v) ||
-		    (f->o->max_records && f->printed >= f->o->max_records))
+		if (f->o->max_records && f->printed >= f->o->max_records)
 			return 1;
 	}
 	memmove(f->buf, f->buf + start, f->len - start);
@@ -636,8 +648,28 @@ follow_lines(struct follower *f)
 	return 0;
 }
 
+/* After a rotation the name points at a new file: continue there once
+ * everything of the old one has been read. */
 static int
-follow_loop(struct follower *f, int fd)
+follow_rotated(struct follower *f, int *fd)
+{
+	struct stat a, b;
+	int nfd;
+
+	if (f->len != 0 || fstat(*fd, &a) != 0 || stat(f->o->args[0], &b) != 0 ||
+	    (a.st_ino == b.st_ino && a.st_dev == b.st_dev))
+		return 0;
+	nfd = open(f->o->args[0], O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		return 0;
+	close(*fd);
+	*fd = nfd;
+	audit_verifier_file(f->v, f->o->args[0]);
+	return 1;
+}
+
+static int
+follow_loop(struct follower *f, int *fd)
 {
 	struct timespec pause = { 0, 100 * 1000000L };
 	ssize_t n;
@@ -651,14 +683,20 @@ follow_loop(struct follower *f, int fd)
 			f->buf = p;
 			f->cap += 65536;
 		}
-		n = read(fd, f->buf + f->len, f->cap - f->len);
+		n = read(*fd, f->buf + f->len, f->cap - f->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return 1;
 		if (n == 0) {
+			/* At the end of what is written: stop if the run being
+			 * written has closed (an earlier run's final seal is
+			 * followed by the next run's records, not by the end). */
+			if (audit_verifier_closed(f->v) && f->len == 0)
+				return 0;
 			fflush(stdout);
-			nanosleep(&pause, NULL);
+			if (!follow_rotated(f, fd))
+				nanosleep(&pause, NULL);
 			continue;
 		}
 		f->len += (size_t)n;
@@ -692,7 +730,7 @@ run_follow(struct opts *o)
 		return 1;
 	}
 	audit_verifier_file(f.v, o->args[0]);
-	rc = follow_loop(&f, fd);
+	rc = follow_loop(&f, &fd);
 	fflush(stdout);
 	audit_verifier_free(f.v);
 	free(f.buf);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "gateway/backend.h"
 #include "gateway/commands.h"
 #include "gateway/gateway.h"
 #include "gateway/handlers.h"
@@ -139,15 +140,23 @@ open_gateway(struct cg_gateway *gw, const struct run_opts *o)
 		fprintf(stderr, "capgate run: cannot set up: %s\n", strerror(errno));
 		return -1;
 	}
+	if (fs_open_scopes(gw, &err) != 0) {
+		cg_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "capgate run: %s\n", msg);
+		return -1;
+	}
 	return 0;
 }
 
 static void
 close_gateway(struct cg_gateway *gw)
 {
+	backend_stop_all(gw);
 	for (size_t i = 0; i < gw->nclients; i++)
 		client_free(gw->clients[i]);
 	free(gw->clients);
+	backend_free_all(gw);
+	fs_close_scopes(gw);
 	if (gw->audit != NULL) {
 		json_t *f = json_pack("{s:i}", "clients", (int)gw->nclients);
 		audit_append_event(gw->audit, "stop", f);
@@ -165,27 +174,84 @@ close_gateway(struct cg_gateway *gw)
 		close(gw->sigfd);
 }
 
+/* argv of a policy client's "exec"; a relative program path with a '/'
+ * is relative to the policy file, like every path in it. */
+static char **
+exec_argv(const struct cg_policy *p, const json_t *exec)
+{
+	size_t n = json_array_size(exec);
+	char **v = calloc(n + 1, sizeof(*v));
+	const char *a0 = json_string_value(json_array_get(exec, 0));
+
+	if (v == NULL)
+		return NULL;
+	if (a0[0] != '/' && strchr(a0, '/') != NULL) {
+		if (asprintf(&v[0], "%s/%s", p->dir, a0) < 0)
+			v[0] = NULL;
+	} else {
+		v[0] = strdup(a0);
+	}
+	for (size_t i = 1; i < n; i++)
+		v[i] = strdup(json_string_value(json_array_get(exec, i)));
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == NULL) {
+			for (size_t j = 0; j < n; j++)
+				free(v[j]);
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
 static int
-start_client(struct cg_gateway *gw, const struct run_opts *o,
+start_one(struct cg_gateway *gw, const struct cg_client_policy *cp,
+    const char *const *argv, const char *const *env, bool primary)
+{
+	struct cg_client *c = client_new(gw, cp, cp->name);
+
+	if (c == NULL)
+		return -1;
+	c->primary = primary;
+	gw->clients[gw->nclients++] = c;
+	return gateway_spawn_client(gw, c, argv, env);
+}
+
+/*
+ * The command-line PROGRAM runs as the chosen (default: first) policy
+ * client; every other client with an "exec" is launched with it, each with
+ * its own connection, key and grants.
+ */
+static int
+start_clients(struct cg_gateway *gw, const struct run_opts *o,
     const char *const *argv)
 {
 	const struct cg_client_policy *cp = o->client ?
 	    policy_client(gw->policy, o->client) : &gw->policy->clients[0];
-	struct cg_client *c;
 
 	if (cp == NULL) {
 		fprintf(stderr, "capgate run: the policy declares no client \"%s\"\n",
 		    o->client);
 		return -1;
 	}
-	c = client_new(gw, cp, cp->name);
-	gw->clients = calloc(1, sizeof(*gw->clients));
-	if (c == NULL || gw->clients == NULL) {
-		client_free(c);
+	gw->clients = calloc(gw->policy->nclients, sizeof(*gw->clients));
+	if (gw->clients == NULL || start_one(gw, cp, argv, o->env, true) != 0)
 		return -1;
+	for (size_t i = 0; i < gw->policy->nclients; i++) {
+		const struct cg_client_policy *other = &gw->policy->clients[i];
+		char **v;
+		int rc;
+		if (other == cp || other->exec == NULL)
+			continue;
+		if ((v = exec_argv(gw->policy, other->exec)) == NULL)
+			return -1;
+		rc = start_one(gw, other, (const char *const *)v, o->env, false);
+		for (size_t j = 0; v[j] != NULL; j++)
+			free(v[j]);
+		free(v);
+		if (rc != 0)
+			return -1;
 	}
-	gw->clients[gw->nclients++] = c;
-	return gateway_spawn_client(gw, c, argv, o->env);
+	return 0;
 }
 
 int
@@ -216,7 +282,15 @@ cmd_run(int argc, char **argv)
 		return 2;
 	}
 	audit_start(&gw, (const char *const *)(argv + first));
-	if (start_client(&gw, &o, (const char *const *)(argv + first)) != 0) {
+	if (backend_start_all(&gw) != 0 ||
+	    start_clients(&gw, &o, (const char *const *)(argv + first)) != 0) {
+		/* Clients that did start are not left running without their
+		 * gateway. */
+		for (size_t i = 0; i < gw.nclients; i++)
+			if (gw.clients[i]->child.pidfd >= 0)
+				client_kill(gw.clients[i], "run-aborted");
+		while (gw.nlive > 0 && gateway_turn(&gw) == 0)
+			;
 		audit_commit(gw.audit);
 		close_gateway(&gw);
 		return 127;

@@ -14,13 +14,16 @@
  * Every request gets exactly one audit record and, for an invoke, exactly
  * one reply. The client sees an opaque status; the reason is audited.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "gateway/handlers.h"
 #include "policy/schema.h"
@@ -339,6 +342,7 @@ run_handler(struct cg_client *c, const struct cg_frame *f,
 		goto out;
 	r.type = CG_MSG_REPLY;
 	r.request_id = f->request_id;
+	r.nfds = (uint8_t)res.nfds;     /* declared in the header, as sent */
 	if (res.data != NULL) {
 		text = json_dumps(res.data, JSON_COMPACT | JSON_ENCODE_ANY);
 		r.body = text;
@@ -360,8 +364,71 @@ out:
 	json_decref(res.data);
 }
 
+/*
+ * Step 6 for a backend channel: the request goes out under the gateway's
+ * own id and is answered later (dispatch_finish), so for an invoke the
+ * decision, the reply and the audit record wait until then. Returns true
+ * when the request is now pending.
+ */
+static bool
+forward(struct cg_client *c, const struct cg_frame *f,
+    const struct cg_channel *ch, struct cg_chan_state *st, const int *fds,
+    unsigned nfds, struct decision *d)
+{
+	int idx = (int)(ch - c->gw->policy->channels);
+	const char *reason = NULL;
+	enum cg_status s;
+	bool pending;
+
+	if (ch->route == CG_ROUTE_CLIENT) {
+		s = events_relay(c, f, ch, &reason);
+		if (s != CG_STATUS_OK)
+			deny(d, CG_DECISION_DENY, s, reason);
+		return false;
+	}
+	s = backend_forward(c, f, idx, (int32_t)(st - c->chan), fds, nfds,
+	    &pending, &reason);
+	if (s != CG_STATUS_OK) {
+		deny(d, CG_DECISION_ERROR, s, reason);
+		return false;
+	}
+	if (pending) {
+		c->inflight++;
+		st->inflight++;
+	}
+	return pending;
+}
+
+/*
+ * Step 5 for fds a client attached: only to a backend channel that declares
+ * them ("fds"), and only sealed memfds (regular, and sealed against write,
+ * shrink and grow): the trusted backend then reads bytes that cannot change
+ * under it, never a FIFO, socket or device that could block or trick it.
+ */
 static void
-handle_request(struct cg_client *c, const struct cg_frame *f)
+check_fds(const struct cg_channel *ch, const int *fds, unsigned nfds,
+    struct decision *d)
+{
+	const int need = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+	struct stat st;
+
+	if (ch->route != CG_ROUTE_BACKEND || nfds > ch->max_fds) {
+		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "undeclared-fds");
+		return;
+	}
+	for (unsigned i = 0; i < nfds; i++) {
+		int seals = fcntl(fds[i], F_GET_SEALS);
+		if (fstat(fds[i], &st) != 0 || !S_ISREG(st.st_mode) || seals < 0 ||
+		    (seals & need) != need) {
+			deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "unsealed-fd");
+			return;
+		}
+	}
+}
+
+static void
+handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
+    unsigned nfds)
 {
 	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
 	    false, "" };
@@ -377,8 +444,24 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 		ch = check_channel(c, f, &st, &d, start);
 	if (d.decision == CG_DECISION_ALLOW)
 		args = check_body(c, f, ch, &d);
-	if (d.decision == CG_DECISION_ALLOW)
+	if (d.decision == CG_DECISION_ALLOW && nfds > 0)
+		check_fds(ch, fds, nfds, &d);
+	if (d.decision == CG_DECISION_ALLOW && ch->route == CG_ROUTE_BACKEND) {
+		/* the fds go with the request (or are closed) from here */
+		bool pending = forward(c, f, ch, st, fds, nfds, &d);
+		nfds = 0;
+		if (pending) {
+			json_decref(args);
+			return;
+		}
+	} else if (d.decision == CG_DECISION_ALLOW &&
+	    ch->route == CG_ROUTE_CLIENT) {
+		forward(c, f, ch, st, NULL, 0, &d);
+	} else if (d.decision == CG_DECISION_ALLOW) {
 		run_handler(c, f, ch, args, &d);
+	}
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
 	if (d.decision == CG_DECISION_ALLOW) {
 		st->uses++;
 		st->succeeded = true;
@@ -389,14 +472,184 @@ handle_request(struct cg_client *c, const struct cg_frame *f)
 	json_decref(args);
 }
 
+/* A backend's status is passed on, except "protocol", which only the
+ * gateway's own frame checks may produce. */
+static enum cg_status
+backend_status(uint16_t status)
+{
+	if (status == CG_STATUS_OK || status >= CG_STATUS_PROTOCOL)
+		return CG_STATUS_FAILED;
+	return (enum cg_status)status;
+}
+
+/* Steps 6 and 7 for a backend's REPLY: the body within limits, then the
+ * response schema, then the reply under the client's own request id. */
+static void
+check_answer(struct cg_client *c, const struct cg_channel *ch,
+    const struct cg_pending *p, const struct cg_frame *answer,
+    const int *fds, unsigned nfds, struct decision *d)
+{
+	const struct cg_limits *l = &c->gw->policy->limits;
+	struct cg_json_limits lim = { l->json_depth, l->json_members, CG_FRAME_MAX };
+	struct cg_frame r = { 0 };
+	enum cg_body_result br;
+	struct cg_error err;
+	json_t *data = NULL;
+
+	if (nfds > ch->max_fds) {
+		/* Bulk data travels as fds only where the policy says so. */
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "undeclared-fds");
+		goto drop;
+	}
+	br = frame_parse_body(answer->body, answer->body_len, &lim, &data);
+	if (br != CG_BODY_OK) {
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "backend-bad-json");
+		d->detail = frame_body_result_name(br);
+		goto drop;
+	}
+	if (ch->response != NULL && schema_validate(ch->response, data, &err) != 0) {
+		deny_schema(d, CG_DECISION_ERROR, CG_STATUS_FAILED,
+		    "response-schema", &err);
+		json_decref(data);
+		goto drop;
+	}
+	json_decref(data);
+	r.type = CG_MSG_REPLY;
+	r.request_id = p->client_id;
+	r.nfds = (uint8_t)nfds;
+	r.body = answer->body_len > 0 ? answer->body : "null";
+	r.body_len = answer->body_len > 0 ? answer->body_len : 4;
+	/* client_queue owns the fds from here, also when it fails */
+	if (client_queue(c, &r, fds, nfds) != 0)
+		deny(d, CG_DECISION_ERROR, CG_STATUS_FAILED, "reply-failed");
+	return;
+drop:
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/*
+ * The end of a pending invoke: an answer from the backend, or (answer
+ * NULL) a timeout or the backend's end with status st. Exactly one reply
+ * and one audit record, as for a built-in; the in-flight counts drop.
+ * Frees p.
+ */
+void
+dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
+    const int *fds, unsigned nfds, enum cg_status st, const char *reason)
+{
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
+	    false, "" };
+	struct cg_client *c = p->client;
+	/* under the policy it was decided under, even after a reload */
+	const struct cg_channel *ch = &p->policy->channels[p->channel];
+	struct cg_chan_state *cs = p->slot >= 0 ? &c->chan[p->slot] : NULL;
+	struct cg_frame req = { 0 };
+	json_t *args = NULL;
+
+	req.type = CG_MSG_INVOKE;
+	req.request_id = p->client_id;
+	req.channel = ch->name;
+	req.channel_len = strlen(ch->name);
+	req.body = p->body;
+	req.body_len = p->body_len;
+	c->inflight--;
+	if (cs != NULL)
+		cs->inflight--;
+	if (answer == NULL)
+		deny(&d, CG_DECISION_ERROR, st, reason);
+	else if (answer->type == CG_MSG_ERROR)
+		deny(&d, CG_DECISION_ERROR, backend_status(answer->status),
+		    "backend-error");
+	else
+		check_answer(c, ch, p, answer, fds, nfds, &d);
+	if (d.decision == CG_DECISION_ALLOW && cs != NULL) {
+		cs->uses++;
+		cs->succeeded = true;
+	} else if (d.decision != CG_DECISION_ALLOW) {
+		reply_error(c, &req, d.status);
+	}
+	if (ch->audit.mode == CG_AUDIT_PAYLOAD_REDACT &&
+	    frame_parse_body(p->body, p->body_len, NULL, &args) != CG_BODY_OK)
+		args = NULL;
+	audit_decision(c, &req, ch, args, &d, p->start_ns);
+	json_decref(args);
+	free(p->body);
+	free(p);
+}
+
+/* A decision about a frame that came from a backend (an event, a late
+ * reply): recorded under the backend's name. */
+void
+dispatch_audit_event(struct cg_gateway *gw, const char *source,
+    const struct cg_frame *f, enum cg_decision dec, const char *reason,
+    const char *pointer, const char *detail)
+{
+	struct cg_audit_decision rec = { 0 };
+	unsigned char digest[AUDIT_DIGEST_LEN];
+
+	rec.client = source;
+	rec.channel = f->channel_len ? f->channel : NULL;
+	rec.channel_len = f->channel_len;
+	rec.kind = frame_type_name(f->type);
+	rec.request_id = f->request_id;
+	rec.decision = dec;
+	rec.reason = reason;
+	rec.pointer = pointer != NULL && pointer[0] ? pointer : NULL;
+	rec.detail = detail;
+	if (f->body_len > 0) {
+		audit_digest(f->body, f->body_len, digest);
+		rec.digest = digest;
+	}
+	audit_append_decision(gw->audit, &rec);
+}
+
+/*
+ * SUBSCRIBE / UNSUBSCRIBE: a client may listen to an event channel it is
+ * granted, or to a client-to-client channel addressed to it. Anything else
+ * is denied and audited like a request; there is no answer either way (the
+ * client cannot tell a denied subscription from a quiet channel).
+ */
+static void
+handle_subscribe(struct cg_client *c, const struct cg_frame *f)
+{
+	struct decision d = { CG_DECISION_ALLOW, CG_STATUS_OK, "ok", NULL, "",
+	    false, "" };
+	const struct cg_policy *p = c->gw->policy;
+	const struct cg_channel *ch = NULL;
+	int idx = policy_channel_index(p, f->channel, f->channel_len);
+	int self = (int)(c->pol - p->clients);
+	uint64_t start = cg_now_ns();
+
+	if (idx < 0) {
+		deny(&d, CG_DECISION_NOTFOUND, CG_STATUS_DENIED, "not-found");
+	} else if (ch = &p->channels[idx], c->pol->slot[idx] < 0) {
+		deny(&d, CG_DECISION_DENY, CG_STATUS_DENIED, "not-granted");
+	} else if (ch->kind != CG_CHAN_EVENT && !(ch->route == CG_ROUTE_CLIENT &&
+	    ch->target == self)) {
+		deny(&d, CG_DECISION_DENY, CG_STATUS_DENIED, "not-subscribable");
+	} else {
+		c->chan[c->pol->slot[idx]].subscribed = f->type == CG_MSG_SUBSCRIBE;
+	}
+	audit_decision(c, f, ch, NULL, &d, start);
+}
+
 void
 dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
     unsigned nfds)
 {
-	/* No message type declares fds from the client yet: surplus fds are
-	 * closed, never kept. */
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
+	if (c->backend != NULL) {
+		backend_dispatch(c, f, fds, nfds);
+		return;
+	}
+	/* Only a request may carry fds (checked against its channel in
+	 * handle_request); any others are closed, never kept. */
+	if ((f->type != CG_MSG_INVOKE && f->type != CG_MSG_SEND) ||
+	    c->state != CG_CLIENT_READY) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		nfds = 0;
+	}
 	if (c->state == CG_CLIENT_HANDSHAKE) {
 		if (f->type == CG_MSG_HELLO)
 			handle_hello(c, f);
@@ -407,12 +660,11 @@ dispatch_frame(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	switch ((enum cg_msg_type)f->type) {
 	case CG_MSG_INVOKE:
 	case CG_MSG_SEND:
-		handle_request(c, f);
+		handle_request(c, f, fds, nfds);
 		return;
 	case CG_MSG_SUBSCRIBE:
 	case CG_MSG_UNSUBSCRIBE:
-		/* Events come with backends; until then nothing is pushed, and
-		 * a subscription is accepted without effect. */
+		handle_subscribe(c, f);
 		return;
 	case CG_MSG_HELLO:
 	case CG_MSG_WELCOME:

@@ -25,6 +25,7 @@ struct cg_chan_state {
 	double tokens;           /* rate bucket */
 	uint64_t refill_ns;      /* when tokens was last topped up */
 	bool succeeded;          /* one use has succeeded (phases) */
+	bool subscribed;         /* event channels: the client asked for them */
 };
 
 /*
@@ -49,6 +50,27 @@ enum cg_client_state {
 };
 
 struct cg_gateway;
+struct cg_backend;
+
+/*
+ * An invoke forwarded to a backend and not answered yet. It holds what the
+ * answer needs (whom to answer, under which id) and what its one audit
+ * record needs. Bounded: each one counts against the client's in-flight
+ * limits, which are checked before it is created.
+ */
+struct cg_pending {
+	struct cg_pending *next;
+	struct cg_client *client;
+	uint32_t client_id;      /* request id the client chose */
+	uint32_t backend_id;     /* request id on the backend connection */
+	const struct cg_policy *policy;  /* decided under (a reload keeps it) */
+	int channel;             /* channel index in that policy */
+	int32_t slot;            /* the client's grant slot for it, or -1 */
+	uint64_t start_ns;
+	uint64_t deadline_ns;
+	char *body;              /* the request as the client sent it (audit) */
+	size_t body_len;
+};
 
 struct cg_client {
 	struct cg_gateway *gw;
@@ -72,6 +94,8 @@ struct cg_client {
 	int exit_status;         /* shell-style: code, or 128 + signal */
 	unsigned violations;
 	struct cg_sandbox_plan *plan;
+	struct cg_backend *backend;  /* set when this connection is a backend's */
+	bool primary;            /* the command-line client: its exit ends the run */
 };
 
 struct cg_gateway {
@@ -83,6 +107,9 @@ struct cg_gateway {
 	size_t nclients;
 	size_t nlive;            /* clients whose process has not been reaped */
 	struct cg_client *flush_list;
+	struct cg_backend **backends;    /* one per policy backend */
+	size_t nbackends;
+	int *scope_fds;          /* per channel: fs scope root dirfd, or -1 */
 	unsigned char *rxbuf;    /* CG_GATEWAY_RX_BATCH datagrams of CG_FRAME_MAX + 1 */
 	unsigned char *txbuf;    /* one datagram being built */
 	bool audit_warned;
@@ -126,8 +153,16 @@ void dispatch_frame(struct cg_client *c, const struct cg_frame *f,
 void dispatch_violation(struct cg_client *c, const char *reason,
     const char *detail, pid_t sender);
 
+/* gateway/dispatch.c, for answers that arrive later (backends) */
+void dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
+    const int *fds, unsigned nfds, enum cg_status st, const char *reason);
+void dispatch_audit_event(struct cg_gateway *gw, const char *source,
+    const struct cg_frame *f, enum cg_decision dec, const char *reason,
+    const char *pointer, const char *detail);
+
 /* gateway/loop.c */
 int gateway_loop(struct cg_gateway *gw);
+int gateway_turn(struct cg_gateway *gw);
 void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
 
 /* gateway/reload.c: SIGHUP. Loads the policy again from its path and
@@ -135,6 +170,9 @@ void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
 int gateway_reload(struct cg_gateway *gw);
 /* Frees retired policies once nothing can refer to them (all: at exit). */
 void gateway_reload_collect(struct cg_gateway *gw, bool all);
+/* A pending invoke's grant slot under new (its channel by name), or -1. */
+int32_t gateway_reload_slot(const struct cg_pending *p,
+    const struct cg_policy *new);
 
 /* gateway/spawn.c */
 int gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,

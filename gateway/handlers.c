@@ -99,6 +99,9 @@ handler_find(const char *name)
 	for (size_t i = 0; i < CG_ARRAY_LEN(handlers); i++)
 		if (strcmp(handlers[i].name, name) == 0)
 			return &handlers[i];
+	for (size_t i = 0; i < FS_HANDLERS; i++)
+		if (strcmp(fs_handlers[i].name, name) == 0)
+			return &fs_handlers[i];
 	return NULL;
 }
 
@@ -110,7 +113,9 @@ handler_check(const char *name, const struct cg_channel *ch,
 
 	if (h == NULL)
 		return cg_error_set(err, "unknown handler \"%s\" (built-ins: "
-		    "builtin:echo, builtin:log, builtin:time)", name);
+		    "builtin:echo, builtin:log, builtin:time, builtin:fs.read, "
+		    "builtin:fs.write, builtin:fs.list, builtin:fs.stat, "
+		    "builtin:fs.open)", name);
 	if ((h->kinds & CG_KIND_BIT(ch->kind)) == 0)
 		return cg_error_set(err, "handler \"%s\" does not serve %s channels",
 		    name, policy_kind_name(ch->kind));

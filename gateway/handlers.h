@@ -53,6 +53,13 @@ struct cg_handler {
 	void (*run)(const struct cg_call *call, struct cg_result *res);
 };
 
+/* gateway/fs.c: the scoped file built-ins, and their scope root fds
+ * (opened once when the gateway starts, one per fs channel). */
+#define FS_HANDLERS 5
+extern const struct cg_handler fs_handlers[FS_HANDLERS];
+int fs_open_scopes(struct cg_gateway *gw, struct cg_error *err);
+void fs_close_scopes(struct cg_gateway *gw);
+
 /* The handler called name, or NULL. */
 const struct cg_handler *handler_find(const char *name);
 

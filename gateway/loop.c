@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "sandbox/sandbox.h"
 
@@ -166,6 +167,8 @@ next_timeout(struct cg_gateway *gw, uint64_t now)
 
 	if (gw->stopping && gw->kill_deadline_ns != 0)
 		next = gw->kill_deadline_ns;
+	if (backend_next_deadline(gw) < next)
+		next = backend_next_deadline(gw);
 	for (size_t i = 0; i < gw->nclients; i++) {
 		const struct cg_client *c = gw->clients[i];
 		if (c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
@@ -178,9 +181,28 @@ next_timeout(struct cg_gateway *gw, uint64_t now)
 	return audit_ms >= 0 && audit_ms < ms ? audit_ms : ms;
 }
 
+/* The command-line client is the application: once it has exited, the
+ * clients launched with it are asked to stop too, as a signal would. */
+static void
+stop_with_primary(struct cg_gateway *gw, uint64_t now)
+{
+	if (gw->stopping || gw->nlive == 0)
+		return;
+	for (size_t i = 0; i < gw->nclients; i++) {
+		if (!gw->clients[i]->primary || !gw->clients[i]->exited)
+			continue;
+		gw->stopping = true;
+		gw->stop_signal = SIGTERM;
+		gw->kill_deadline_ns = now + STOP_GRACE_MS * 1000000ull;
+		signal_clients(gw, SIGTERM);
+		return;
+	}
+}
+
 static void
 handle_deadlines(struct cg_gateway *gw, uint64_t now)
 {
+	stop_with_primary(gw, now);
 	if (gw->stopping && gw->kill_deadline_ns != 0 &&
 	    now >= gw->kill_deadline_ns) {
 		gw->kill_deadline_ns = 0;
@@ -195,43 +217,53 @@ handle_deadlines(struct cg_gateway *gw, uint64_t now)
 		    now >= c->handshake_deadline_ns)
 			client_close(c, "handshake-timeout");
 	}
+	backend_tick(gw, now);
 	if (audit_next_timeout_ms(gw->audit) == 0)
 		audit_tick(gw->audit);
+}
+
+/* One turn of the loop: wait, handle what is ready, deadlines, commit the
+ * audit records, then release the replies. */
+int
+gateway_turn(struct cg_gateway *gw)
+{
+	struct epoll_event evs[EVENTS_MAX];
+	int n;
+
+	for (size_t i = 0; i < gw->nclients; i++)
+		client_turn_begin(gw->clients[i]);
+	n = epoll_wait(gw->epfd, evs, EVENTS_MAX, next_timeout(gw, cg_now_ns()));
+
+	if (n < 0 && errno != EINTR) {
+		log_warn("epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		handle_event(gw, &evs[i]);
+	handle_deadlines(gw, cg_now_ns());
+	/* Records first, replies second: answers whose records did not
+	 * reach the log become "unavailable" (fail closed). */
+	if (audit_commit(gw->audit) != 0 || audit_failed(gw->audit)) {
+		if (!gw->audit_warned)
+			log_warn("the audit log cannot be written: %s",
+			    gw->policy->audit.fail_open ? "continuing (policy "
+			    "says on_failure: allow)" : "denying every request");
+		gw->audit_warned = true;
+		for (struct cg_client *c = gw->flush_list;
+		    c != NULL && !gw->policy->audit.fail_open; c = c->next_flush)
+			if (c->backend == NULL)   /* requests to backends stay */
+				client_turn_unavailable(c);
+	}
+	flush_all(gw);
+	gateway_reload_collect(gw, false);
+	return 0;
 }
 
 int
 gateway_loop(struct cg_gateway *gw)
 {
-	struct epoll_event evs[EVENTS_MAX];
-
-	while (gw->nlive > 0) {
-		for (size_t i = 0; i < gw->nclients; i++)
-			client_turn_begin(gw->clients[i]);
-		int n = epoll_wait(gw->epfd, evs, EVENTS_MAX,
-		    next_timeout(gw, cg_now_ns()));
-		if (n < 0 && errno != EINTR) {
-			log_warn("epoll_wait: %s", strerror(errno));
+	while (gw->nlive > 0)
+		if (gateway_turn(gw) != 0)
 			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			handle_event(gw, &evs[i]);
-		handle_deadlines(gw, cg_now_ns());
-		/* Records first, replies second: answers whose records did
-		 * not reach the log become "unavailable" (fail closed). */
-		if (audit_commit(gw->audit) != 0 || audit_failed(gw->audit)) {
-			if (!gw->audit_warned)
-				log_warn("the audit log cannot be written: %s",
-				    gw->policy->audit.fail_open ? "continuing "
-				    "(policy says on_failure: allow)" :
-				    "denying every request");
-			gw->audit_warned = true;
-			for (struct cg_client *c = gw->flush_list;
-			    c != NULL && !gw->policy->audit.fail_open;
-			    c = c->next_flush)
-				client_turn_unavailable(c);
-		}
-		flush_all(gw);
-		gateway_reload_collect(gw, false);
-	}
 	return 0;
 }

@@ -16,19 +16,25 @@
  * client whose name the new policy no longer declares has lost every grant:
  * it is ended, as for a violation.
  *
- * What a reload does not change: the audit log's file and key, and the
- * sandbox of clients already running (both are fixed at start; the new
- * sandbox section applies to clients started later).
+ * What a reload does not change: the audit log's file and key, the
+ * sandbox of clients already running, and the set of backends (their
+ * processes are started once: a policy that adds, removes or reorders
+ * backends is refused, and the running one stays). fs scope roots are
+ * opened afresh, since they are indexed by channel.
  *
- * The old policy is retired, not freed: it is freed once no client has an
- * invoke in flight (c->inflight), so a handler that answers later (an
- * asynchronous backend) still finds the channel it was called for.
+ * An invoke forwarded to a backend before the reload finishes under the
+ * policy it was decided under (its channel's response schema, its fds);
+ * only its grant slot is renumbered, so its use count lands on the channel
+ * of the same name, if the new policy still grants it. The old policy is
+ * therefore retired, not freed: it is freed once no client has an invoke
+ * in flight (c->inflight).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "gateway/backend.h"
 #include "gateway/gateway.h"
 #include "gateway/handlers.h"
 
@@ -120,37 +126,102 @@ new_grants(const struct cg_client *c, const struct cg_policy *new)
 	return policy_client(new, c->pol->name);
 }
 
-int
-gateway_reload(struct cg_gateway *gw)
+int32_t
+gateway_reload_slot(const struct cg_pending *p, const struct cg_policy *new)
 {
-	struct cg_policy *old = gw->policy, *new;
-	struct cg_chan_state **states;
-	unsigned remapped = 0, ended = 0;
-	struct cg_error err;
+	const char *name = p->policy->channels[p->channel].name;
+	const struct cg_client_policy *cp = new_grants(p->client, new);
+	int idx = policy_channel_index(new, name, strlen(name));
 
-	new = policy_load(old->path, handler_check, &err);
-	if (new == NULL) {
-		report_failure(gw, &err);
-		return -1;
+	return cp != NULL && idx >= 0 ? cp->slot[idx] : -1;
+}
+
+/* Backends are started once: the new policy must declare the same ones,
+ * in the same order (their indices are in every backend channel). */
+static int
+same_backends(const struct cg_policy *old, const struct cg_policy *new,
+    struct cg_error *err)
+{
+	bool same = old->nbackends == new->nbackends;
+
+	for (size_t i = 0; same && i < old->nbackends; i++)
+		same = strcmp(old->backends[i].name, new->backends[i].name) == 0;
+	if (!same) {
+		cg_error_clear(err);
+		snprintf(err->file, sizeof(err->file), "%s", new->path);
+		return cg_error_set(err, "the backends changed: a reload cannot "
+		    "start or stop backends (restart capgate to change them)");
 	}
-	/* Everything that can fail is done before the swap. */
-	states = calloc(gw->nclients + 1, sizeof(*states));
+	return 0;
+}
+
+/* fs scope roots of new, opened into *fds with gw left as it was. */
+static int
+open_scopes(struct cg_gateway *gw, struct cg_policy *new, int **fds,
+    struct cg_error *err)
+{
+	struct cg_policy *old = gw->policy;
+	int *old_fds = gw->scope_fds, rc;
+
+	gw->policy = new;
+	gw->scope_fds = NULL;
+	rc = fs_open_scopes(gw, err);
+	if (rc != 0)
+		fs_close_scopes(gw);
+	*fds = gw->scope_fds;
+	gw->policy = old;
+	gw->scope_fds = old_fds;
+	return rc;
+}
+
+static void
+close_scopes(struct cg_gateway *gw, struct cg_policy *p, int *fds)
+{
+	struct cg_policy *cur = gw->policy;
+	int *cur_fds = gw->scope_fds;
+
+	gw->policy = p;
+	gw->scope_fds = fds;
+	fs_close_scopes(gw);
+	gw->policy = cur;
+	gw->scope_fds = cur_fds;
+}
+
+/* Each client's state under new, by channel name; NULL entries for
+ * clients that have no grants in it. */
+static struct cg_chan_state **
+remap_all(struct cg_gateway *gw, const struct cg_policy *new)
+{
+	struct cg_chan_state **states = calloc(gw->nclients + 1, sizeof(*states));
+
 	for (size_t i = 0; states != NULL && i < gw->nclients; i++) {
 		struct cg_client *c = gw->clients[i];
 		const struct cg_client_policy *cp = new_grants(c, new);
-		if (cp != NULL && (states[i] = remap_state(c, old, new, cp)) == NULL)
-			goto oom;
+		if (cp != NULL &&
+		    (states[i] = remap_state(c, gw->policy, new, cp)) == NULL) {
+			for (size_t j = 0; j < i; j++)
+				free(states[j]);
+			free(states);
+			return NULL;
+		}
 	}
-	if (states == NULL || retire(gw, old) != 0)
-		goto oom;
-	gw->policy = new;
-	(void)audit_set_policy(gw->audit, new->hash, NULL);  /* hex by construction */
+	return states;
+}
+
+/* The swap itself: nothing here can fail. */
+static void
+commit(struct cg_gateway *gw, struct cg_policy *new, struct cg_chan_state **states,
+    int *scope_fds, unsigned *remapped, unsigned *ended)
+{
+	/* pending slots and backend entries first: they look up the clients'
+	 * current (old) grants by name */
+	backend_reload(gw, new);
 	for (size_t i = 0; i < gw->nclients; i++) {
 		struct cg_client *c = gw->clients[i];
 		const struct cg_client_policy *cp = new_grants(c, new);
 		if (cp == NULL) {
 			if (c->state != CG_CLIENT_CLOSED) {
-				ended++;
+				(*ended)++;
 				client_kill(c, "reload-client-removed");
 			}
 			c->pol = NULL;
@@ -159,18 +230,47 @@ gateway_reload(struct cg_gateway *gw)
 		free(c->chan);
 		c->chan = states[i];
 		c->pol = cp;
-		remapped++;
+		(*remapped)++;
 	}
+	fs_close_scopes(gw);
+	gw->scope_fds = scope_fds;
+	gw->policy = new;
+	(void)audit_set_policy(gw->audit, new->hash, NULL);  /* hex by construction */
+}
+
+int
+gateway_reload(struct cg_gateway *gw)
+{
+	struct cg_policy *old = gw->policy, *new;
+	struct cg_chan_state **states = NULL;
+	unsigned remapped = 0, ended = 0;
+	int *scope_fds = NULL;
+	struct cg_error err;
+
+	new = policy_load(old->path, handler_check, &err);
+	if (new == NULL || same_backends(old, new, &err) != 0 ||
+	    open_scopes(gw, new, &scope_fds, &err) != 0) {
+		report_failure(gw, &err);
+		policy_free(new);
+		return -1;
+	}
+	/* Everything that can fail is done before the swap. */
+	states = remap_all(gw, new);
+	if (states == NULL || retire(gw, old) != 0) {
+		if (states != NULL)
+			for (size_t i = 0; i < gw->nclients; i++)
+				free(states[i]);
+		free(states);
+		close_scopes(gw, new, scope_fds);
+		policy_free(new);
+		cg_error_clear(&err);
+		cg_error_set(&err, "out of memory while swapping the policy");
+		report_failure(gw, &err);
+		return -1;
+	}
+	commit(gw, new, states, scope_fds, &remapped, &ended);
 	free(states);
 	audit_reload(gw, old->hash, remapped, ended);
 	log_debug("policy reloaded from %s (%s)", new->path, new->hash);
 	return 0;
-oom:
-	for (size_t i = 0; states != NULL && i < gw->nclients; i++)
-		free(states[i]);
-	free(states);
-	policy_free(new);
-	cg_error_set(&err, "out of memory while swapping the policy");
-	report_failure(gw, &err);
-	return -1;
 }

@@ -195,7 +195,7 @@ gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
 			close(child.notify_fd);
 		return -1;
 	}
-	c->pid = child.pid;
+	c->pid = child.program_pid;
 	c->child = child;
 	sandbox_plan_ids(c->plan, &c->uid, &c->gid);
 	c->handshake_deadline_ns = cg_now_ns() +

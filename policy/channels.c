@@ -121,6 +121,77 @@ check_kind_keys(struct pol_ctx *c, json_t *obj, const char *at,
 	return 0;
 }
 
+/* A scope's "root" is relative to the policy file, like every other path
+ * in it; the handler that uses the scope checks the rest of it. */
+static int
+parse_scope(struct pol_ctx *c, json_t *obj, const char *at,
+    struct cg_channel *ch)
+{
+	json_t *scope = json_object_get(obj, "scope");
+	const char *root;
+	char sat[600];
+
+	if (scope == NULL)
+		return 0;
+	snprintf(sat, sizeof(sat), "%s/scope", at);
+	if (!json_is_object(scope))
+		return pol_fail(c, sat, "\"scope\" must be an object");
+	ch->scope = json_incref(scope);
+	if (json_object_get(scope, "root") == NULL)
+		return 0;
+	root = json_string_value(json_object_get(scope, "root"));
+	if (root == NULL || root[0] == '\0') {
+		snprintf(sat, sizeof(sat), "%s/scope/root", at);
+		return pol_fail(c, sat, "\"root\" must be a directory path");
+	}
+	if (root[0] == '/')
+		ch->scope_root = strdup(root);
+	else if (asprintf(&ch->scope_root, "%s/%s", c->p->dir, root) < 0)
+		ch->scope_root = NULL;
+	if (ch->scope_root == NULL)
+		return pol_fail(c, sat, "out of memory");
+	return 0;
+}
+
+/*
+ * "to" (or an event's "from") picks the route: "builtin:NAME" is checked by
+ * the gateway's handler table, "client:NAME" once the clients are known,
+ * anything else must name a declared backend.
+ */
+static int
+parse_route(struct pol_ctx *c, const char *at, struct cg_channel *ch)
+{
+	struct cg_error herr;
+	char tat[600];
+
+	snprintf(tat, sizeof(tat), "%s/%s", at,
+	    ch->kind == CG_CHAN_EVENT ? "from" : "to");
+	if (strncmp(ch->handler, "builtin:", 8) == 0) {
+		ch->route = CG_ROUTE_BUILTIN;
+		if (ch->kind == CG_CHAN_EVENT)
+			return pol_fail(c, tat, "events come from a backend, not "
+			    "from a built-in");
+		return 0;
+	}
+	if (strncmp(ch->handler, "client:", 7) == 0) {
+		ch->route = CG_ROUTE_CLIENT;
+		if (ch->kind == CG_CHAN_EVENT)
+			return pol_fail(c, tat, "events come from a backend, not "
+			    "from a client");
+		return 0;
+	}
+	ch->route = CG_ROUTE_BACKEND;
+	ch->target = policy_backend_index(c->p, ch->handler);
+	/* Not a declared backend: the caller's hook has the last word (the
+	 * gateway's knows only built-ins; a checker may accept anything). */
+	if (ch->target < 0 && (c->check == NULL ||
+	    c->check(ch->handler, ch, &herr) != 0))
+		return pol_fail(c, tat, "\"%s\" is not \"builtin:NAME\", "
+		    "\"client:NAME\" or a backend declared in \"backends\"",
+		    ch->handler);
+	return 0;
+}
+
 /* "audit": "digest" (default), "payload", "none" or {"redact": [...]}. */
 static int
 parse_channel_audit(struct pol_ctx *c, json_t *ch, const char *at,
@@ -145,7 +216,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 {
 	static const char *const keys[] = { "kind", "to", "from", "request",
 	    "response", "payload", "max_bytes", "rate", "burst", "inflight",
-	    "deadline_ms", "uses", "once", "after", "until", "audit",
+	    "deadline_ms", "uses", "once", "after", "until", "audit", "fds",
 	    "scope", "description", NULL };
 	char at[512];
 	const char *to;
@@ -174,6 +245,7 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	    c->p->limits.frame_max, &ch->max_bytes) != 0 ||
 	    pol_get_uint(c, obj, at, "inflight", 1, 4096, &ch->max_inflight) != 0 ||
 	    pol_get_uint(c, obj, at, "deadline_ms", 1, 3600000, &ch->deadline_ms) != 0 ||
+	    pol_get_uint(c, obj, at, "fds", 0, CG_FRAME_MAX_FDS, &ch->max_fds) != 0 ||
 	    pol_get_uint(c, obj, at, "uses", 1, UINT32_MAX, &ch->uses) != 0 ||
 	    pol_get_bool(c, obj, at, "once", &once) != 0 ||
 	    parse_channel_audit(c, obj, at, &ch->audit) != 0)
@@ -208,13 +280,14 @@ parse_channel(struct pol_ctx *c, const char *name, json_t *obj,
 	}
 	if ((ch->handler = strdup(to)) == NULL)
 		return pol_fail(c, at, "out of memory");
-	if (json_object_get(obj, "scope") != NULL)
-		ch->scope = json_incref(json_object_get(obj, "scope"));
-	if (pol_compile_schema(c, obj, at, name, ch->kind == CG_CHAN_EVENT ?
+	if (parse_scope(c, obj, at, ch) != 0 ||
+	    pol_compile_schema(c, obj, at, name, ch->kind == CG_CHAN_EVENT ?
 	    "payload" : "request", &ch->request) != 0 ||
 	    pol_compile_schema(c, obj, at, name, "response", &ch->response) != 0)
 		return -1;
-	if (c->check != NULL) {
+	if (parse_route(c, at, ch) != 0)
+		return -1;
+	if (ch->route == CG_ROUTE_BUILTIN && c->check != NULL) {
 		struct cg_error herr;
 		char hat[520];
 		cg_error_clear(&herr);

@@ -265,8 +265,9 @@ static int
 parse_client(struct pol_ctx *c, const char *name, json_t *obj,
     struct cg_client_policy *cl)
 {
-	static const char *const keys[] = { "grants", "description", NULL };
-	char at[512];
+	static const char *const keys[] = { "grants", "exec", "description",
+	    NULL };
+	char at[512], xat[600];
 
 	pol_pointer(at, sizeof(at), "/clients", name);
 	if (!json_is_object(obj))
@@ -279,8 +280,12 @@ parse_client(struct pol_ctx *c, const char *name, json_t *obj,
 		return pol_fail(c, at, "out of memory");
 	if (pol_check_keys(c, obj, at, keys) != 0 ||
 	    pol_get_string(c, obj, at, "description", NULL) != 0 ||
-	    pol_get_string_array(c, obj, at, "grants", &cl->grants) != 0)
+	    pol_get_string_array(c, obj, at, "grants", &cl->grants) != 0 ||
+	    pol_get_string_array(c, obj, at, "exec", &cl->exec) != 0)
 		return -1;
+	snprintf(xat, sizeof(xat), "%s/exec", at);
+	if (cl->exec != NULL && json_array_size(cl->exec) == 0)
+		return pol_fail(c, xat, "expected \"exec\": [PROGRAM, ARGS...]");
 	if (cl->grants == NULL)
 		return pol_fail(c, at, "expected \"grants\": an array of channel "
 		    "names or globs");

@@ -404,7 +404,8 @@ parse_section(struct pol_ctx *c, json_t *doc)
 		if (pol_fail(c, at, "%s", sub.msg) != 0 && pol_next(c) != 0)
 			return -1;
 	}
-	if (policy_parse_definitions(c, json_object_get(doc, "definitions")) != 0 ||
+	if (policy_parse_backends(c, json_object_get(doc, "backends")) != 0 ||
+	    policy_parse_definitions(c, json_object_get(doc, "definitions")) != 0 ||
 	    policy_parse_channels(c, json_object_get(doc, "channels")) != 0)
 		return -1;
 	/* Grants and phases are about the channels as a whole: checking them
@@ -415,6 +416,8 @@ parse_section(struct pol_ctx *c, json_t *doc)
 		return pol_fail(c, "", "out of memory building the channel index");
 	if (policy_resolve_phases(c) != 0 ||
 	    policy_parse_clients(c, json_object_get(doc, "clients")) != 0)
+		return -1;
+	if (policy_resolve_routes(c) != 0)
 		return -1;
 	return c->nerrors > 0 ? -1 : 0;
 }
@@ -433,7 +436,9 @@ read_policy(struct cg_policy *p, const char *path, char **text, size_t *len,
 	sodium_bin2hex(p->hash, sizeof(p->hash), h, sizeof(h));
 	p->path = strdup(path);
 	copy = strdup(path);
-	p->dir = copy ? strdup(dirname(copy)) : NULL;
+	/* Absolute, so that paths resolved against it stay right in a backend
+	 * started in another directory and in a sandbox's view. */
+	p->dir = copy ? realpath(dirname(copy), NULL) : NULL;
 	free(copy);
 	if (p->path == NULL || p->dir == NULL)
 		return cg_error_set(err, "out of memory");
@@ -532,6 +537,7 @@ policy_free(struct cg_policy *p)
 		schema_free(ch->response);
 		audit_channel_free(&ch->audit);
 		json_decref(ch->scope);
+		free(ch->scope_root);
 		free(ch->after_all);
 		free(ch->until_any);
 	}
@@ -541,7 +547,9 @@ policy_free(struct cg_policy *p)
 		json_decref(p->clients[i].grants);
 		free(p->clients[i].slot);
 		free(p->clients[i].slot_channel);
+		json_decref(p->clients[i].exec);
 	}
+	policy_free_backends(p);
 	free(p->clients);
 	free(p->index);
 	json_decref(p->env.pass);

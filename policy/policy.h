@@ -29,6 +29,14 @@ enum cg_channel_kind {
 	CG_CHAN_EVENT = 3,       /* pushed to the client */
 };
 
+/* What serves a channel: a built-in handler, a backend process, or (for
+ * client-to-client channels) another client. */
+enum cg_route {
+	CG_ROUTE_BUILTIN = 0,    /* "builtin:NAME" */
+	CG_ROUTE_BACKEND = 1,    /* "NAME" of a declared backend */
+	CG_ROUTE_CLIENT = 2,     /* "client:NAME" of a declared client */
+};
+
 struct cg_rate {
 	double per_sec;          /* refill rate; 0 = unlimited */
 	double burst;            /* bucket size */
@@ -44,6 +52,7 @@ struct cg_channel {
 	struct cg_rate rate;
 	uint32_t max_inflight;   /* 0 = the global limit */
 	uint32_t deadline_ms;
+	uint32_t max_fds;        /* fds a backend's reply may carry ("fds") */
 	uint32_t uses;           /* 0 = unlimited */
 	int after;               /* first of after_all, or -1 */
 	int until;               /* first of until_any, or -1 */
@@ -59,6 +68,10 @@ struct cg_channel {
 	bool has_burst;          /* "burst" was written (not the default) */
 	struct cg_audit_channel audit;  /* what a decision record keeps of the payload */
 	json_t *scope;           /* handler-specific scope object, or NULL */
+	char *scope_root;        /* scope.root resolved against the policy's
+	                          * directory, or NULL */
+	enum cg_route route;     /* what serves the channel (from "to"/"from") */
+	int target;              /* backend or client index for those routes */
 	json_t *config;          /* the channel's policy object (borrowed view) */
 };
 
@@ -68,6 +81,19 @@ struct cg_client_policy {
 	int32_t *slot;           /* per channel: grant slot, or -1 (not granted) */
 	uint32_t nslots;         /* number of granted channels */
 	uint32_t *slot_channel;  /* per slot: channel index */
+	json_t *exec;            /* argv launched with the command-line client, or NULL */
+};
+
+/* A trusted backend process (the "backends" section). */
+struct cg_backend_policy {
+	char *name;
+	json_t *argv;            /* non-empty array of strings */
+	json_t *env;             /* object NAME -> value, or NULL */
+	json_t *pass;            /* variable names copied from the gateway, or NULL */
+	char *cwd;               /* working directory (default: the policy's) */
+	struct cg_sandbox_config *sandbox;   /* NULL: no sandbox of its own */
+	uint32_t restart_max;    /* restarts before it is given up */
+	uint32_t backoff_ms;     /* first restart delay; doubles each time */
 };
 
 struct cg_env_policy {
@@ -96,6 +122,8 @@ struct cg_policy {
 	size_t index_cap;
 	struct cg_client_policy *clients;
 	size_t nclients;
+	struct cg_backend_policy *backends;
+	size_t nbackends;
 	struct cg_env_policy env;
 	struct cg_limits limits;
 	struct cg_audit_config audit;
@@ -158,5 +186,8 @@ const struct cg_client_policy *policy_client(const struct cg_policy *p,
     const char *name);
 
 const char *policy_kind_name(enum cg_channel_kind kind);
+
+/* The backend called name, or -1. */
+int policy_backend_index(const struct cg_policy *p, const char *name);
 
 #endif

@@ -63,6 +63,9 @@ int pol_compile_schema(struct pol_ctx *c, json_t *obj, const char *at,
 int policy_parse_channels(struct pol_ctx *c, json_t *channels);
 int policy_resolve_phases(struct pol_ctx *c);
 int policy_parse_clients(struct pol_ctx *c, json_t *clients);
+int policy_parse_backends(struct pol_ctx *c, json_t *backends);
+int policy_resolve_routes(struct pol_ctx *c);
+void policy_free_backends(struct cg_policy *p);
 int policy_parse_definitions(struct pol_ctx *c, json_t *defs);
 int policy_parse_audit(struct pol_ctx *c, json_t *audit);
 void policy_free_audit(struct cg_policy *p);

@@ -59,6 +59,17 @@ limits_json(const struct cg_sandbox_plan *plan)
 	return o;
 }
 
+static json_t *
+cgroups_json(const struct cg_sandbox_plan *plan)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && plan->cgroup_applied && i < plan->n_cgroups; i++)
+		if (plan->cgroups[i].dir != NULL)
+			json_array_append_new(a, json_string(plan->cgroups[i].dir));
+	return a;
+}
+
 json_t *
 sandbox_attestation(const struct cg_sandbox_plan *plan)
 {
@@ -70,13 +81,15 @@ sandbox_attestation(const struct cg_sandbox_plan *plan)
 		if (!(have & bit) && !(plan->required & bit))
 			json_array_append_new(degraded, json_string(sandbox_layer_name(bit)));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:{s:i, s:i}, s:o, s:o, s:i,"
-	    " s:{s:s, s:s, s:s, s:i}, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:b, s:{s:i, s:i}, s:o, s:o, s:i,"
+	    " s:{s:s, s:s, s:s, s:i}, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "sandbox", "linux",
 	    "state", plan->spawned ? "applied" : "planned",
 	    "client", plan->name,
 	    "program", plan->program,
 	    "pid", (int)plan->pid,
+	    "program_pid", (int)plan->program_pid,
+	    "init", 1,
 	    "ids", "uid", (int)plan->inner_uid, "gid", (int)plan->inner_gid,
 	    "layers", layers,
 	    "degraded", degraded,
@@ -87,6 +100,7 @@ sandbox_attestation(const struct cg_sandbox_plan *plan)
 	    "exec", plan->allow_exec ? "allowed" : "first-only",
 	    "instructions", (int)plan->filter_len,
 	    "limits", limits_json(plan),
+	    "cgroups", cgroups_json(plan),
 	    "implicit", list_json(&plan->implicit),
 	    "read", list_json(&plan->read),
 	    "write", list_json(&plan->write),

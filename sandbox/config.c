@@ -342,7 +342,9 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 	if (section == NULL) {
 		/* no cgroups yet: see below */
 		cfg->degrade |= CG_LAYER_CGROUP;
-		return cfg;
+		if (sandbox_seccomp_build(cfg, err) == 0)
+			return cfg;
+		goto fail;
 	}
 	if (!json_is_object(section)) {
 		fail_at(err, "", "%s must be an object", "sandbox");
@@ -364,6 +366,8 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 		fail_at(err, "/profile", "profile \"%s\" needs a \"syscalls\" list", "custom");
 		goto fail;
 	}
+	if (sandbox_seccomp_build(cfg, err) != 0)
+		goto fail;
 	return cfg;
 fail:
 	sandbox_config_free(cfg);
@@ -376,6 +380,7 @@ sandbox_config_free(struct cg_sandbox_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->syscalls);
+	free(cfg->filter);
 	sandbox_path_list_free(&cfg->read);
 	sandbox_path_list_free(&cfg->write);
 	sandbox_path_list_free(&cfg->exec);

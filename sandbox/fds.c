@@ -21,7 +21,7 @@
 
 #include "sandbox/internal.h"
 
-#define FIRST_FREE_FD 5
+#define FIRST_FREE_FD CG_SANDBOX_FIRST_FREE_FD
 
 int
 sandbox_env_prepare(const struct cg_spawn_request *req,

@@ -79,6 +79,10 @@ struct cg_sandbox_config {
 	bool allow_exec;
 	struct cg_sandbox_limits limits;
 	uint32_t degrade;           /* layers allowed to be missing */
+	/* The seccomp filter depends on the policy only: compiled once,
+	 * at parse time, and copied into each plan. */
+	struct sock_filter *filter;
+	unsigned short filter_len;
 };
 
 /* Child → parent status messages over the status socket (SEQPACKET). */
@@ -99,6 +103,7 @@ enum cg_step {
 	CG_STEP_CAPS,
 	CG_STEP_NNP,
 	CG_STEP_LANDLOCK,
+	CG_STEP_INIT,               /* fork of the program under the init */
 	CG_STEP_SECCOMP,
 	CG_STEP_REPORT,
 	CG_STEP_EXEC,
@@ -136,6 +141,16 @@ struct cg_view_op {
 	char *src;                  /* "/oldroot" + path, or a link's target */
 };
 
+/* One cgroup directory the gateway creates for a child (cgroup.c). */
+struct cg_cgroup_dir {
+	char *base;                 /* the gateway's own cgroup directory */
+	char *dir;                  /* base/capgate-<gateway pid>-<child pid> */
+	const char *files[2];       /* limit files and their values */
+	unsigned long long values[2];
+	int n_files;
+	bool created;
+};
+
 struct cg_sandbox_plan {
 	char *name;
 	char *program;              /* resolved absolute path that is exec'd */
@@ -161,13 +176,20 @@ struct cg_sandbox_plan {
 	gid_t outer_gid, inner_gid;
 	bool drop_groups;           /* gateway is root: setgroups(0) in child */
 
-	/* rlimits */
+	/* rlimits, and a cgroup where one can be had */
 	struct cg_rlimit_item rlimits[8];
 	size_t n_rlimits;
+	struct cg_cgroup_dir cgroups[2];    /* v2: one; v1: memory, pids */
+	size_t n_cgroups;
+	bool cgroup_applied;
 
 	/* landlock */
 	int landlock_abi;           /* 0: unavailable */
 	int ruleset_fd;             /* -1 if no Landlock */
+	/* Grants under /proc: the child's /proc is a new mount, so their
+	 * rules are added in the child, on its own /proc. */
+	struct cg_path_list proc_paths;
+	uint64_t *proc_access;
 
 	/* seccomp */
 	struct sock_filter *filter;
@@ -176,8 +198,15 @@ struct cg_sandbox_plan {
 	/* filled by sandbox_spawn from the child's report */
 	bool spawned;
 	uint32_t applied;
-	pid_t pid;
+	pid_t pid;                  /* the init */
+	pid_t program_pid;          /* the program, from its credentials */
 };
+
+/* init.c: in the init after the fork of the program; never returns. It
+ * closes the status socket, the ruleset and fds 0-4. Signals must be
+ * blocked (all of them) when it is called. */
+void sandbox_init_run(pid_t program, int status, int ruleset)
+    __attribute__((noreturn));
 
 /* config.c */
 int sandbox_path_list_add(struct cg_path_list *list, const char *path);
@@ -202,8 +231,10 @@ int sandbox_landlock_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_landlock_enter(const struct cg_sandbox_plan *plan, int ruleset_fd,
     uint32_t *applied);
+int sandbox_landlock_proc_enter(const struct cg_sandbox_plan *plan, int ruleset_fd);
 
 /* seccomp.c */
+int sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err);
 int sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_seccomp_enter(const struct cg_sandbox_plan *plan, int *notify_fd);
@@ -223,7 +254,13 @@ int sandbox_limits_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_limits_enter(const struct cg_sandbox_plan *plan);
 
-/* fds.c */
+/* cgroup.c */
+int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
+int sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid);
+void sandbox_cgroup_release(struct cg_sandbox_plan *plan);
+
+/* fds.c: 0-2, gateway on 3, key on 4; the first fd left free. */
+#define CG_SANDBOX_FIRST_FREE_FD 5
 int sandbox_env_prepare(const struct cg_spawn_request *req,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_fds_enter(const struct cg_sandbox_plan *plan, int *status_fd,

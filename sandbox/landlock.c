@@ -112,13 +112,39 @@ add_path_rule(int ruleset, const char *path, uint64_t access, uint64_t handled,
 	return 0;
 }
 
-static int
-add_list(int ruleset, const struct cg_path_list *list, uint64_t access,
-    uint64_t handled, struct cg_error *err)
+static bool
+under_proc(const char *path)
 {
-	for (size_t i = 0; i < list->n; i++)
-		if (add_path_rule(ruleset, list->paths[i], access, handled, err) != 0)
+	return strcmp(path, "/proc") == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
+/* Remembers a /proc grant for the child, which has a /proc of its own. */
+static int
+defer_proc(struct cg_sandbox_plan *plan, const char *path, uint64_t access)
+{
+	uint64_t *grown = realloc(plan->proc_access,
+	    (plan->proc_paths.n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	plan->proc_access = grown;
+	grown[plan->proc_paths.n] = access;
+	return sandbox_path_list_add_dup(&plan->proc_paths, path);
+}
+
+static int
+add_list(struct cg_sandbox_plan *plan, const struct cg_path_list *list,
+    uint64_t access, uint64_t handled, struct cg_error *err)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		if (under_proc(list->paths[i])) {
+			if (defer_proc(plan, list->paths[i], access & handled) != 0)
+				return cg_error_set(err, "out of memory");
+		} else if (add_path_rule(plan->ruleset_fd, list->paths[i], access,
+		    handled, err) != 0) {
 			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -149,17 +175,48 @@ sandbox_landlock_prepare(const struct cg_sandbox_config *cfg,
 	/* /dev/null is what programs open when they mean "nothing". */
 	if (add_path_rule(fd, "/dev/null", LANDLOCK_ACCESS_FS_READ_FILE |
 	    LANDLOCK_ACCESS_FS_WRITE_FILE, fs, err) != 0 ||
-	    add_list(fd, &plan->implicit, LANDLOCK_ACCESS_FS_READ_FILE |
+	    add_list(plan, &plan->implicit, LANDLOCK_ACCESS_FS_READ_FILE |
 	    LANDLOCK_ACCESS_FS_EXECUTE, fs, err) != 0 ||
-	    add_list(fd, &cfg->read, FS_READ, fs, err) != 0 ||
-	    add_list(fd, &cfg->write, FS_READ | FS_WRITE, fs, err) != 0 ||
-	    add_list(fd, &cfg->exec, FS_EXEC, fs, err) != 0)
+	    add_list(plan, &cfg->read, FS_READ, fs, err) != 0 ||
+	    add_list(plan, &cfg->write, FS_READ | FS_WRITE, fs, err) != 0 ||
+	    add_list(plan, &cfg->exec, FS_EXEC, fs, err) != 0)
 		return -1;
 	plan->planned |= CG_LAYER_LANDLOCK;
 	if (abi >= 4)
 		plan->planned |= CG_LAYER_LANDLOCK_NET;
 	if (abi >= 6)
 		plan->planned |= CG_LAYER_LANDLOCK_SCOPE;
+	return 0;
+}
+
+/* Child side, after its /proc is mounted: rules for the /proc grants. A
+ * path the new /proc does not have is skipped (nothing to grant). */
+int
+sandbox_landlock_proc_enter(const struct cg_sandbox_plan *plan, int ruleset_fd)
+{
+	for (size_t i = 0; ruleset_fd >= 0 && i < plan->proc_paths.n; i++) {
+		struct landlock_path_beneath_attr pb = { 0 };
+		struct stat st;
+		int fd = open(plan->proc_paths.paths[i], O_PATH | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		pb.allowed_access = plan->proc_access[i];
+		if (fstat(fd, &st) != 0 || (!S_ISDIR(st.st_mode) &&
+		    (pb.allowed_access &= FS_FILE_RIGHTS) == 0)) {
+			close(fd);
+			continue;
+		}
+		pb.parent_fd = fd;
+		if (syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH,
+		    &pb, 0) != 0) {
+			int e = errno;
+
+			close(fd);
+			return e;
+		}
+		close(fd);
+	}
 	return 0;
 }
 

@@ -2,9 +2,9 @@
  * The gateway's side of the seccomp user notifications.
  *
  * Every notification is answered, and the answer is decided from the
- * syscall number and architecture alone: the handler never reads the
+ * syscall number and architecture alone: the handler never decides on the
  * client's memory, so a client cannot confuse it with arguments that
- * change under it. A second exec is refused with EPERM; anything else
+ * change under it (an exec's path is copied for the audit log only). A second exec is refused with EPERM; anything else
  * that reached the notification is outside the profile: the client is
  * killed through its pidfd first and the call answered after, so the
  * syscall never returns into client code. SECCOMP_IOCTL_NOTIF_ID_VALID
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "sandbox/internal.h"
@@ -117,6 +118,49 @@ sandbox_notify_describe(const struct seccomp_notif *n, struct cg_sandbox_event *
 	free(name);
 }
 
+/*
+ * Copies the path an exec was asked for, for the record: up to the end of
+ * its page first, so that a path next to an unmapped page still reads.
+ * Kept only if the notification is still live afterwards (the pid was the
+ * caller's while we read). Non-printable bytes become '?'.
+ */
+static void
+copy_exec_path(int notify_fd, const struct seccomp_notif *n, struct cg_sandbox_event *ev)
+{
+	uint64_t addr = n->data.nr == SCMP_SYS(execveat) ? n->data.args[1] : n->data.args[0];
+	size_t want = sizeof(ev->exec_path) - 1, first = 4096 - (addr & 4095), got = 0;
+	struct iovec local, remote;
+	ssize_t r;
+
+	if (addr == 0)
+		return;
+	if (first > want)
+		first = want;
+	local = (struct iovec){ ev->exec_path, first };
+	remote = (struct iovec){ (void *)(uintptr_t)addr, first };
+	r = process_vm_readv((pid_t)n->pid, &local, 1, &remote, 1, 0);
+	if (r > 0) {
+		got = (size_t)r;
+		if (memchr(ev->exec_path, '\0', got) == NULL && got < want) {
+			local = (struct iovec){ ev->exec_path + got, want - got };
+			remote = (struct iovec){ (void *)(uintptr_t)(addr + got), want - got };
+			r = process_vm_readv((pid_t)n->pid, &local, 1, &remote, 1, 0);
+			if (r > 0)
+				got += (size_t)r;
+		}
+	}
+	ev->exec_path[got] = '\0';
+	if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &n->id) != 0) {
+		ev->exec_path[0] = '\0';
+		return;
+	}
+	for (char *c = ev->exec_path; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	if (ev->exec_path[0] == '\0' && n->data.nr == SCMP_SYS(execveat))
+		snprintf(ev->exec_path, sizeof(ev->exec_path), "(fd %d)", (int)n->data.args[0]);
+}
+
 static void
 kill_client(struct cg_child *child, const struct seccomp_notif *n)
 {
@@ -141,12 +185,15 @@ sandbox_notify_handle(struct cg_child *child, struct cg_sandbox_event *ev,
 		return rc;
 	sandbox_notify_describe(&n, ev);
 	if (sandbox_notify_is_exec(&n) && child->allow_exec) {
+		copy_exec_path(child->notify_fd, &n, ev);
 		ev->kind = CG_SANDBOX_EVENT_EXEC_ALLOWED;
 		ev->action = CG_SANDBOX_ACTION_CONTINUED;
 		return sandbox_notify_respond(child->notify_fd, n.id, 0,
 		    SECCOMP_USER_NOTIF_FLAG_CONTINUE) == 0 ? 0 :
 		    cg_error_set(err, "answering a notification: %s", strerror(errno));
 	}
+	if (sandbox_notify_is_exec(&n))
+		copy_exec_path(child->notify_fd, &n, ev);
 	if (sandbox_notify_is_exec(&n) &&
 	    ++child->exec_denied <= CG_SANDBOX_EXEC_DENIED_MAX) {
 		ev->kind = CG_SANDBOX_EVENT_EXEC_DENIED;
@@ -189,13 +236,16 @@ sandbox_action_name(enum cg_sandbox_action action)
 json_t *
 sandbox_event_json(const struct cg_sandbox_event *ev)
 {
-	json_t *args = json_array();
+	json_t *args = json_array(), *o;
 
 	for (size_t i = 0; args != NULL && i < 6; i++)
 		json_array_append_new(args, json_integer((json_int_t)ev->args[i]));
-	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:o*}",
+	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:o*}",
 	    "kind", sandbox_event_kind_name(ev->kind),
 	    "action", sandbox_action_name(ev->action),
 	    "syscall", ev->nr, "name", ev->name, "pid", (int)ev->pid,
 	    "arch", (json_int_t)ev->arch, "args", args);
+	if (o != NULL && ev->exec_path[0] != '\0')
+		json_object_set_new(o, "exec_path_claimed", json_string(ev->exec_path));
+	return o;
 }

@@ -79,8 +79,8 @@ copy_request(const struct cg_sandbox_config *cfg,
 static int
 check_required(const struct cg_sandbox_plan *plan, struct cg_error *err)
 {
-	/* Namespaces and /proc are judged by sandbox_spawn(), cgroups never
-	 * planned: the rest must be planned if required. */
+	/* Namespaces and /proc are judged by sandbox_spawn(); the rest must
+	 * be planned if required. */
 	uint32_t missing = plan->required & ~plan->planned;
 
 	for (uint32_t bit = 1; bit != 0 && bit <= CG_LAYER_ALL; bit <<= 1)
@@ -113,6 +113,7 @@ sandbox_prepare(const struct cg_sandbox_config *cfg,
 	    sandbox_env_prepare(req, plan, err) != 0 ||
 	    sandbox_ns_prepare(plan, err) != 0 ||
 	    sandbox_limits_prepare(cfg, plan, err) != 0 ||
+	    sandbox_cgroup_prepare(plan, err) != 0 ||
 	    sandbox_landlock_prepare(cfg, plan, err) != 0 ||
 	    sandbox_view_prepare(cfg, plan, err) != 0 ||
 	    sandbox_seccomp_prepare(cfg, plan, err) != 0 ||
@@ -141,6 +142,7 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 		return;
 	if (plan->ruleset_fd >= 0)
 		close(plan->ruleset_fd);
+	sandbox_cgroup_release(plan);
 	free(plan->name);
 	free(plan->program);
 	free_strv(plan->argv);
@@ -148,6 +150,8 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 	free(plan->filter);
 	sandbox_path_list_free(&plan->implicit);
 	sandbox_path_list_free(&plan->refs);
+	sandbox_path_list_free(&plan->proc_paths);
+	free(plan->proc_access);
 	sandbox_view_free(plan);
 	sandbox_path_list_free(&plan->read);
 	sandbox_path_list_free(&plan->write);

@@ -7,11 +7,18 @@
  *   sandbox_spawn()    starts the child; in it, sandbox_enter() applies every
  *                      layer in a fixed order and execs the program, and
  *                      never returns on failure (the child exits 127 after
- *                      writing the failed step to the error pipe).
+ *                      sending the failed step over its status socket).
  *
- * policy/ parses the "sandbox" section with sandbox_config_parse() (pure:
- * no side effects) so that errors carry a JSON pointer that the policy
- * loader turns into file:line:column.
+ * policy/ parses the "sandbox" section with sandbox_config_parse() (no side
+ * effects; it stat()s the paths it names) so that errors carry a JSON
+ * pointer that the policy loader turns into file:line:column.
+ *
+ * Per client the gateway calls: sandbox_prepare, sandbox_spawn, writes
+ * sandbox_attestation() to the audit log, watches child.pidfd and
+ * child.notify_fd, calls sandbox_notify_handle() when notify_fd is readable
+ * and writes sandbox_event_json() for each event, reaps with
+ * waitid(P_PIDFD), closes both fds and frees the plan. docs/SANDBOX.md has
+ * the details, the policy keys and the order of the layers.
  */
 #ifndef CG_SANDBOX_SANDBOX_H
 #define CG_SANDBOX_SANDBOX_H
@@ -48,6 +55,15 @@ struct cg_spawn_request {
 /* Everything the child needs, prepared in the gateway. */
 struct cg_sandbox_plan;
 
+/*
+ * Resolves the program (along req->envp's PATH), its loader and libraries,
+ * builds the Landlock ruleset, the seccomp filter, the filesystem view and
+ * the limits; copies argv and envp (req may be freed afterwards; the fds
+ * are not dup'd and must stay open until sandbox_spawn returns). Fails
+ * with err (err->pointer set for a limit that cannot be applied) if a
+ * layer the policy requires is unavailable. *out is NULL on failure. Free
+ * with sandbox_plan_free(), which accepts NULL.
+ */
 int sandbox_prepare(const struct cg_sandbox_config *cfg,
     const struct cg_spawn_request *req, struct cg_sandbox_plan **out,
     struct cg_error *err);
@@ -59,8 +75,12 @@ void sandbox_plan_ids(const struct cg_sandbox_plan *plan, uid_t *uid,
     gid_t *gid);
 
 struct cg_child {
-	pid_t pid;          /* as the gateway sees it */
-	int pidfd;          /* CLOEXEC pidfd for the child, owned by the caller */
+	pid_t pid;          /* the sandbox's init, as the gateway sees it */
+	pid_t program_pid;  /* the program (the init's child): its messages'
+	                     * sender, from the kernel's SCM_CREDENTIALS */
+	int pidfd;          /* CLOEXEC pidfd for the init, owned by the caller:
+	                     * its exit status is the program's (128+N for
+	                     * signal N); killing it ends the whole sandbox */
 	int notify_fd;      /* seccomp user-notification fd, or -1 */
 	/* Kept by sandbox_spawn for sandbox_notify_handle(); not for callers. */
 	bool allow_exec;    /* the policy allows later execs */
@@ -112,8 +132,13 @@ struct cg_sandbox_event {
 	uint32_t arch;          /* AUDIT_ARCH_* of the call */
 	int nr;                 /* syscall number (x32 calls keep their bit) */
 	char name[32];          /* resolved name, or "unknown" */
-	uint64_t args[6];       /* raw arguments, never dereferenced */
+	uint64_t args[6];       /* raw arguments */
 	uint64_t ip;            /* instruction pointer of the call */
+	/* For exec events: the path the client passed, copied from its memory
+	 * after the decision (which never depends on it) and printable only.
+	 * Another thread of the client may have changed it meanwhile: it is
+	 * what the client claims, for the audit log, not a fact. */
+	char exec_path[128];
 };
 
 /*

@@ -77,7 +77,7 @@ static const char *const strict_names[] = {
 	"recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
 	"wait4", "waitid", "membarrier", "timerfd_create", "timerfd_settime",
 	"timerfd_gettime", "alarm", "setitimer", "getitimer", "rt_sigtimedwait",
-	"rt_sigsuspend", "pause", "fcntl", "sysinfo", "getrusage", "times",
+	"rt_sigsuspend", "pause", "sysinfo", "getrusage", "times",
 	"sched_getparam", "sched_getscheduler", "getpgrp", "getpgid", "getsid",
 	"getpriority", "vfork",
 };
@@ -103,6 +103,14 @@ static const char *const runtime_names[] = {
 
 static const unsigned long ioctl_allowed[] = {
 	TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
+};
+
+/* fcntl without leases (a lease on a file the client can read stalls a
+ * host process opening it for writing), F_NOTIFY or F_SETOWN/F_SETSIG. */
+static const unsigned long fcntl_allowed[] = {
+	F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK,
+	F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_ADD_SEALS,
+	F_GET_SEALS, F_GETPIPE_SZ, F_SETPIPE_SZ,
 };
 
 static const unsigned long prctl_strict[] = { PR_SET_NAME, PR_GET_NAME };
@@ -172,6 +180,8 @@ add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 	    CG_ARRAY_LEN(ioctl_allowed));
 	rc |= allow_arg_in(ctx, SCMP_SYS(prctl), 0, prctl_strict,
 	    CG_ARRAY_LEN(prctl_strict));
+	rc |= allow_arg_in(ctx, SCMP_SYS(fcntl), 1, fcntl_allowed,
+	    CG_ARRAY_LEN(fcntl_allowed));
 	/* Query or lower this process's own limits (the hard limits are set
 	 * by sandbox_enter and cannot be raised without privilege). */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
@@ -221,6 +231,8 @@ add_custom_checked(scmp_filter_ctx ctx, int nr)
 		return allow_arg_in(ctx, nr, 1, ioctl_allowed, CG_ARRAY_LEN(ioctl_allowed));
 	if (nr == SCMP_SYS(prctl))
 		return allow_arg_in(ctx, nr, 0, prctl_strict, CG_ARRAY_LEN(prctl_strict));
+	if (nr == SCMP_SYS(fcntl))
+		return allow_arg_in(ctx, nr, 1, fcntl_allowed, CG_ARRAY_LEN(fcntl_allowed));
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
 }
 
@@ -234,7 +246,8 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 	for (size_t i = 0; i < cfg->n_syscalls; i++) {
 		int nr = cfg->syscalls[i], rc;
 		bool checked = nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
-		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64);
+		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
+		    nr == SCMP_SYS(fcntl);
 
 		if (checked && cfg->profile != CG_PROFILE_CUSTOM)
 			continue;       /* already present, with their checks */
@@ -257,7 +270,7 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 }
 
 static int
-export_filter(scmp_filter_ctx ctx, struct cg_sandbox_plan *plan,
+export_filter(scmp_filter_ctx ctx, struct cg_sandbox_config *cfg,
     struct cg_error *err)
 {
 	int fd = memfd_create("capgate-bpf", MFD_CLOEXEC);
@@ -273,13 +286,13 @@ export_filter(scmp_filter_ctx ctx, struct cg_sandbox_plan *plan,
 		close(fd);
 		return cg_error_set(err, "seccomp: export failed (%s)", strerror(rc ? -rc : EINVAL));
 	}
-	plan->filter = malloc((size_t)size);
-	if (plan->filter == NULL || pread(fd, plan->filter, (size_t)size, 0) != size) {
+	cfg->filter = malloc((size_t)size);
+	if (cfg->filter == NULL || pread(fd, cfg->filter, (size_t)size, 0) != size) {
 		close(fd);
 		return cg_error_set(err, "seccomp: reading the exported filter failed");
 	}
 	close(fd);
-	plan->filter_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	cfg->filter_len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
 	return 0;
 }
 
@@ -306,9 +319,9 @@ build_rules(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 	return 0;
 }
 
+/* At parse time: the policy's filter, compiled once. */
 int
-sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
-    struct cg_sandbox_plan *plan, struct cg_error *err)
+sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	int rc;
@@ -325,11 +338,26 @@ sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	rc = build_rules(ctx, cfg, err);
 	if (rc == 0)
-		rc = export_filter(ctx, plan, err);
+		rc = export_filter(ctx, cfg, err);
 	seccomp_release(ctx);
-	if (rc == 0)
-		plan->planned |= CG_LAYER_SECCOMP;
 	return rc;
+}
+
+int
+sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
+    struct cg_sandbox_plan *plan, struct cg_error *err)
+{
+	size_t size = (size_t)cfg->filter_len * sizeof(struct sock_filter);
+
+	if (cfg->filter == NULL)
+		return cg_error_set(err, "seccomp: the policy has no filter");
+	plan->filter = malloc(size);
+	if (plan->filter == NULL)
+		return cg_error_set(err, "out of memory");
+	memcpy(plan->filter, cfg->filter, size);
+	plan->filter_len = cfg->filter_len;
+	plan->planned |= CG_LAYER_SECCOMP;
+	return 0;
 }
 
 /* Child side: the filter goes in last; the listener comes back in *fd. */

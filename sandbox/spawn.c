@@ -3,17 +3,18 @@
  *
  * The child is made with clone3(CLONE_PIDFD | namespaces): the gateway gets
  * a pidfd at once (no pid-reuse race) and the child is pid 1 of its own pid
- * namespace. Being pid 1 has two consequences we accept rather than add an
- * init process: orphans of the client are reparented to the client (a
- * client that never waits keeps zombies, bounded by "processes"), and when
- * the client exits the kernel kills everything left in the namespace, so
- * nothing it forked outlives it.
+ * namespace. After the layers it forks: the parent stays as the init
+ * (init.c: forwards signals, reaps orphans, exits with the program's
+ * status), the child goes on to the seccomp filter and the exec, so the
+ * program is an ordinary process that signals can kill.
  *
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
- *   child → parent   READY (the layers it applied, with the seccomp
- *                    listener fd attached) or FAILED (step, errno);
- *   EOF              the child's end is close-on-exec: exec succeeded.
+ *   child → parent   READY from the program child (the layers applied,
+ *                    the seccomp listener fd attached, its pid in the
+ *                    kernel's SCM_CREDENTIALS) or FAILED (step, errno);
+ *   EOF              the child's end is close-on-exec and the init
+ *                    closed its copy: exec succeeded.
  * The child's first execve stops in the seccomp notification; the parent
  * answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE. That is safe here
  * because the child is single-threaded and runs only capgate's code until
@@ -50,6 +51,7 @@ static const char *const step_names[] = {
 	[CG_STEP_CAPS] = "dropping capabilities",
 	[CG_STEP_NNP] = "no_new_privs",
 	[CG_STEP_LANDLOCK] = "Landlock",
+	[CG_STEP_INIT] = "starting the init",
 	[CG_STEP_SECCOMP] = "seccomp filter",
 	[CG_STEP_REPORT] = "reporting to the gateway",
 	[CG_STEP_EXEC] = "exec",
@@ -64,8 +66,8 @@ sandbox_step_name(int step)
 }
 
 /* Child: one message, optionally with one fd. sendmsg is in every seccomp
- * profile, so this works before and after the filter. */
-static void
+ * profile, so this works before and after the filter. 0 or an errno. */
+static int
 child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -83,8 +85,14 @@ child_send(int fd, const struct cg_child_msg *msg, int pass_fd)
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
 	}
-	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (n == (ssize_t)sizeof(*msg))
+			return 0;
+		if (n >= 0 || errno != EINTR)
+			return n < 0 ? errno : EIO;
+	}
 }
 
 static void __attribute__((noreturn))
@@ -93,7 +101,7 @@ child_fail(int fd, int step, int e)
 	struct cg_child_msg msg = { .kind = CG_CHILD_FAILED, .step = (uint32_t)step,
 	    .err = e };
 
-	child_send(fd, &msg, -1);
+	(void)child_send(fd, &msg, -1);     /* nothing more to do if it fails */
 	_exit(127);
 }
 
@@ -114,6 +122,55 @@ reset_signals(void)
 }
 
 /*
+ * Child: splits into the init (this process, which never returns from
+ * here) and the program (which returns to finish sandbox_enter). Signals
+ * are blocked across the fork so that none is lost before the init waits
+ * for them; the program unblocks them.
+ */
+static void
+fork_program(int status, int ruleset)
+{
+	pid_t init = getpid(), pid;
+	sigset_t all, none;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
+	if ((pid = fork()) < 0)
+		child_fail(status, CG_STEP_INIT, errno);
+	if (pid > 0)
+		sandbox_init_run(pid, status, ruleset);
+	/* Without a pid namespace the init's death does not end us. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
+	if (getppid() != init)
+		child_fail(status, CG_STEP_INIT, ESRCH);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
+}
+
+static uint32_t
+namespaces_applied(uint64_t flags)
+{
+	uint32_t applied = 0;
+
+	if (flags & CLONE_NEWUSER)
+		applied |= CG_LAYER_USERNS;
+	if (flags & CLONE_NEWPID)
+		applied |= CG_LAYER_PIDNS;
+	if (flags & CLONE_NEWNET)
+		applied |= CG_LAYER_NETNS;
+	if (flags & CLONE_NEWIPC)
+		applied |= CG_LAYER_IPCNS;
+	if (flags & CLONE_NEWUTS)
+		applied |= CG_LAYER_UTSNS;
+	if (flags & CLONE_NEWNS)
+		applied |= CG_LAYER_MNTNS;
+	return applied;
+}
+
+/*
  * The child, between clone and exec: every layer in a fixed order. Never
  * returns; any failure is reported to the gateway and ends the child.
  * No allocation and only async-signal-safe calls from here on.
@@ -124,6 +181,7 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	struct cg_child_msg msg = { .kind = CG_CHILD_READY };
 	int ruleset = plan->ruleset_fd, notify = -1, e;
 	uint32_t applied = 0;
+	ssize_t n;
 	char sync;
 
 	/* Die with the gateway; then make signals default and unblocked. */
@@ -132,26 +190,15 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if ((e = reset_signals()) != 0)
 		child_fail(status, CG_STEP_SYNC, e);
 	/* 0. The gateway writes our uid/gid maps; nothing works before. */
-	if (read(status, &sync, 1) != 1)
-		child_fail(status, CG_STEP_SYNC, errno ? errno : EPIPE);
+	if ((n = read(status, &sync, 1)) != 1)
+		child_fail(status, CG_STEP_SYNC, n < 0 ? errno : EPIPE);
 	/* 1. New session: no controlling terminal, so TIOCSTI cannot push
 	 *    keystrokes into the user's shell. */
 	if (setsid() < 0)
 		child_fail(status, CG_STEP_SESSION, errno);
 	applied |= CG_LAYER_SESSION;
 	/* 2. Namespaces exist since clone3; record which. */
-	if (plan->clone_flags & CLONE_NEWUSER)
-		applied |= CG_LAYER_USERNS;
-	if (plan->clone_flags & CLONE_NEWPID)
-		applied |= CG_LAYER_PIDNS;
-	if (plan->clone_flags & CLONE_NEWNET)
-		applied |= CG_LAYER_NETNS;
-	if (plan->clone_flags & CLONE_NEWIPC)
-		applied |= CG_LAYER_IPCNS;
-	if (plan->clone_flags & CLONE_NEWUTS)
-		applied |= CG_LAYER_UTSNS;
-	if (plan->clone_flags & CLONE_NEWNS)
-		applied |= CG_LAYER_MNTNS;
+	applied |= namespaces_applied(plan->clone_flags);
 	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
 	if ((e = sandbox_ids_enter(plan)) != 0)
 		child_fail(status, CG_STEP_IDS, e);
@@ -181,29 +228,37 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(status, CG_STEP_NNP, errno);
 	applied |= CG_LAYER_NNP;
-	/* 9. Landlock: files, TCP, abstract sockets and signals. */
-	if ((e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
+	/* 9. Landlock: files, TCP, abstract sockets and signals (the /proc
+	 *    grants are ours to add: only this process has that /proc). */
+	if ((e = sandbox_landlock_proc_enter(plan, ruleset)) != 0 ||
+	    (e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
-	/* 10. seccomp last: from here on only the profile's syscalls. */
+	/* 10. The init stays pid 1 and forks the program (init.c). */
+	fork_program(status, ruleset);
+	/* 11. seccomp last: from here on only the profile's syscalls. */
 	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
 		child_fail(status, CG_STEP_SECCOMP, e);
 	if (notify >= 0)
 		applied |= CG_LAYER_SECCOMP;
-	/* 11. Report what was applied, hand over the listener, exec. */
+	/* 12. Report what was applied, hand over the listener, exec; the
+	 *     gateway learns the program's pid from this message. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
-	child_send(status, &msg, notify);
+	if ((e = child_send(status, &msg, notify)) != 0)
+		child_fail(status, CG_STEP_REPORT, e);
 	if (notify >= 0 && close(notify) != 0)
 		child_fail(status, CG_STEP_REPORT, errno);
 	execve(plan->program, plan->argv, plan->envp);
 	child_fail(status, CG_STEP_EXEC, errno);
 }
 
-/* Reads one status message; returns 1 for a message, 0 for EOF. */
+/* Reads one status message; returns 1 for a message, 0 for EOF. *sender
+ * is the kernel's word for the sending process (0 if absent). */
 static int
-recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, struct cg_error *err)
+recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, pid_t *sender,
+    struct cg_error *err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	char cbuf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
 	struct iovec iov = { msg, sizeof(*msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
@@ -218,7 +273,16 @@ recv_status(int fd, struct cg_child_msg *msg, int *passed_fd, struct cg_error *e
 		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int fds[4];
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			*sender = cred.pid;
+			continue;
+		}
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    nfd > 4)
 			continue;
 		memcpy(fds, CMSG_DATA(c), nfd * sizeof(int));
 		for (size_t i = 0; i < nfd; i++) {
@@ -271,7 +335,8 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
     bool *done, struct cg_error *err)
 {
 	struct cg_child_msg msg = { 0 };
-	int rc = recv_status(status, &msg, &st->notify_fd, err);
+	pid_t sender = 0;
+	int rc = recv_status(status, &msg, &st->notify_fd, &sender, err);
 
 	if (rc < 0)
 		return -1;
@@ -287,6 +352,15 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 	if (msg.kind != CG_CHILD_READY || st->ready)
 		return cg_error_set(err, "unexpected status message from the child");
 	st->ready = true;
+	/* Only the program child sends READY (the init sends nothing once it
+	 * runs): its credentials name the process the gateway will accept
+	 * messages from. */
+	if (sender <= 0 || sender == plan->pid)
+		return cg_error_set(err, "the program's status message carried no "
+		    "credentials");
+	plan->program_pid = sender;
+	/* The cgroup is the one layer the gateway applies itself. */
+	msg.applied |= plan->cgroup_applied ? CG_LAYER_CGROUP : 0;
 	plan->applied = msg.applied;
 	/* The attestation is a fact: a required layer the child did not
 	 * apply ends the spawn here, whatever the plan said. */
@@ -325,7 +399,8 @@ await_exec(struct cg_sandbox_plan *plan, int status, int pidfd,
 			continue;
 		if (n < 0)
 			return cg_error_set(err, "poll: %s", strerror(errno));
-		if ((p[1].revents & POLLIN) && answer_first_exec(st, plan->pid, err) != 0)
+		if ((p[1].revents & POLLIN) &&
+		    answer_first_exec(st, plan->program_pid, err) != 0)
 			return -1;
 		if ((p[0].revents & (POLLIN | POLLHUP)) &&
 		    handle_status(plan, status, st, &done, err) != 0)
@@ -387,6 +462,21 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 	return pid;
 }
 
+/* Before the child runs code of its own (it waits for the sync byte). A
+ * cgroup that fails is a missing layer: fatal only if required. */
+static int
+attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
+{
+	int e = plan->n_cgroups > 0 ? sandbox_cgroup_attach(plan, pid) : 0;
+
+	if (e != 0) {
+		plan->cgroup_applied = false;
+		if (plan->required & CG_LAYER_CGROUP)
+			return cg_error_set(err, "cgroup: %s", strerror(e));
+	}
+	return 0;
+}
+
 static void
 kill_and_reap(int pidfd)
 {
@@ -403,7 +493,7 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 {
 	struct spawn_state st = { .notify_fd = -1,
 	    .need_exec_answer = plan->filter != NULL && !plan->allow_exec };
-	int sp[2], pidfd = -1;
+	int sp[2], pidfd = -1, one = 1;
 	pid_t pid;
 
 	memset(out, 0, sizeof(*out));
@@ -412,6 +502,11 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 		return cg_error_set(err, "a sandbox plan is for one spawn only");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
 		return cg_error_set(err, "socketpair: %s", strerror(errno));
+	if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return cg_error_set(err, "SO_PASSCRED: %s", strerror(errno));
+	}
 	pid = start_child(plan, sp[1], &pidfd, err);
 	close(sp[1]);
 	if (pid < 0) {
@@ -420,7 +515,8 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 	}
 	plan->spawned = true;
 	plan->pid = pid;
-	if (sandbox_ns_write_maps(plan, pid, err) != 0 ||
+	if (attach_cgroup(plan, pid, err) != 0 ||
+	    sandbox_ns_write_maps(plan, pid, err) != 0 ||
 	    cg_write_full(sp[0], "g", 1) != 1 ||
 	    await_exec(plan, sp[0], pidfd, &st, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')
@@ -433,7 +529,14 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 		return -1;
 	}
 	close(sp[0]);
+	/* The child has its copy; the gateway keeps no descriptor per client
+	 * beyond the two it is handed. */
+	if (plan->ruleset_fd >= 0) {
+		close(plan->ruleset_fd);
+		plan->ruleset_fd = -1;
+	}
 	out->pid = pid;
+	out->program_pid = plan->program_pid;
 	out->pidfd = pidfd;
 	out->notify_fd = st.notify_fd;
 	out->allow_exec = plan->allow_exec;

@@ -218,7 +218,6 @@ shm_segments(void)
 
 Test(abuse, trinity_is_contained)
 {
-	const char *key = fault_keygen("trinity");
 	const char *argv[] = { "/usr/bin/trinity", "-q", "-l", "off", "-C", "2",
 	    "-N", "5000", NULL };
 	int shm_before = shm_segments(), runs = 0, killed = 0;
@@ -231,8 +230,10 @@ Test(abuse, trinity_is_contained)
 	while (time(NULL) < end && runs < 20) {
 		char name[64], audit[600];
 		int st;
+		const char *key;
 		snprintf(name, sizeof(name), "trinity-%d", runs++);
 		snprintf(audit, sizeof(audit), "%s", e2e_audit_path(name));
+		key = fault_keygen(name);   /* a key seals one log only */
 		st = run_abuser(audit, key, argv, 20);
 		if (st == 128 + SIGKILL) {
 			killed++;

@@ -2,13 +2,39 @@
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/util.h"
+
+static char cleanup_dirs[64][256];
+static int ncleanup;
+static pid_t cleanup_pid;
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Scratch directories go when the test process exits (a failing test's
+ * directory goes too; rerun it with --debug to keep state in view). */
+void
+th_cleanup(void)
+{
+	int i;
+
+	if (getpid() != cleanup_pid)
+		return;
+	for (i = 0; i < ncleanup; i++)
+		nftw(cleanup_dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ncleanup = 0;
+}
 
 void
 th_setup(struct th_env *e)
@@ -19,6 +45,12 @@ th_setup(struct th_env *e)
 	memset(e, 0, sizeof(*e));
 	snprintf(e->dir, sizeof(e->dir), "/tmp/cg-audit-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(e->dir));
+	if (ncleanup == 0) {
+		cleanup_pid = getpid();
+		atexit(th_cleanup);
+	}
+	if (ncleanup < 64)
+		snprintf(cleanup_dirs[ncleanup++], sizeof(cleanup_dirs[0]), "%s", e->dir);
 	snprintf(base, sizeof(base), "%s/k", e->dir);
 	snprintf(e->key, sizeof(e->key), "%s.key", base);
 	snprintf(e->pub, sizeof(e->pub), "%s.pub", base);

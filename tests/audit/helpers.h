@@ -18,6 +18,9 @@ struct th_env {
 /* A fresh directory with a key pair and a log path in it. */
 void th_setup(struct th_env *e);
 
+/* Removes the directories th_setup made (each suite's .fini). */
+void th_cleanup(void);
+
 /* A config for e->log sealed with e->key, checkpoint_every records. */
 struct cg_audit_config th_config(const struct th_env *e, uint32_t every);
 

@@ -1,13 +1,17 @@
 /* The writer and the verifier on untampered logs: what a good log is. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit/internal.h"
+#include "common/util.h"
 #include "helpers.h"
+
+TestSuite(audit_chain, .fini = th_cleanup);
 
 Test(audit_chain, fresh_log_verifies)
 {
@@ -185,18 +189,139 @@ Test(audit_chain, empty_epochs_are_sealed_on_the_timer)
 	cr_assert_eq(res.seals, 3);
 }
 
-/* More epochs than one batch of committed keys: the last seal of a batch
- * hands on the next batch's commitment. */
-Test(audit_chain, epoch_batches_roll_over)
+/* Hundreds of epochs, each seal certifying the next epoch's key. */
+Test(audit_chain, many_epochs)
 {
 	struct cg_audit_verify_result res;
 	struct th_env e;
 
 	th_setup(&e);
-	th_write_log(&e, 2 * AUDIT_BATCH + 5, 1);
+	th_write_log(&e, 600, 1);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s:%llu: %s",
 	    res.file, (unsigned long long)res.line, res.msg);
-	cr_assert_eq(res.seals, 2 * AUDIT_BATCH + 5 + 1);
+	cr_assert_eq(res.seals, 601);
+}
+
+/* The key file is the ratchet's state: it moves on with every seal and the
+ * old seed is overwritten in place. */
+Test(audit_chain, key_file_evolves)
+{
+	char *before, *after, seedhex[65];
+	unsigned char seed[AUDIT_SEED_LEN];
+	struct cg_error err;
+	struct th_env e;
+	uint64_t epoch;
+	int fd;
+
+	th_setup(&e);
+	cr_assert_eq(cg_read_file(e.key, 4096, &before, NULL), 0);
+	th_write_log(&e, 30, 10);
+	cr_assert_eq(cg_read_file(e.key, 4096, &after, NULL), 0);
+	cr_assert_eq(strlen(before), strlen(after), "rewritten in place");
+	cr_assert(strstr(before, "slot 00000000000000000000 ") != NULL);
+	/* epoch 0's seed is gone from the file */
+	cr_assert(strncmp(before + 28 + 26, after + 28 + 26, 64) != 0);
+	memcpy(seedhex, before + 28 + 26, 64);
+	seedhex[64] = '\0';
+	cr_assert_null(strstr(after, seedhex));
+	fd = audit_keyfile_open(e.key, &epoch, seed, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(epoch, 4, "3 seals and the final one");
+	close(fd);
+	free(before);
+	free(after);
+}
+
+Test(audit_chain, key_is_bound_to_one_log)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	char other[320];
+
+	th_setup(&e);
+	th_write_log(&e, 3, 10);
+	cfg = th_config(&e, 10);
+	snprintf(other, sizeof(other), "%s/other.log", e.dir);
+	cfg.path = other;
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err));
+	cr_assert(strstr(err.msg, "another log") != NULL, "%s", err.msg);
+}
+
+/* A log cut back past a seal cannot be continued: its key has moved on. */
+Test(audit_chain, truncated_log_cannot_be_continued)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	th_write_log(&e, 25, 10);
+	th_read_lines(e.log, &l);
+	l.n -= 8;
+	th_write_lines(e.log, &l);
+	l.n += 8;
+	th_free_lines(&l);
+	cfg = th_config(&e, 10);
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err));
+	cr_assert(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
+}
+
+/* A crash between writing a seal and storing the next state leaves the key
+ * file one seal behind: the next run catches up from the log. */
+Test(audit_chain, key_file_one_seal_behind_catches_up)
+{
+	struct cg_audit_verify_result res;
+	char *saved;
+	struct th_env e;
+	FILE *f;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);
+	cr_assert_eq(cg_read_file(e.key, 4096, &saved, NULL), 0);
+	th_write_log(&e, 5, 10);
+	f = fopen(e.key, "w");
+	fputs(saved, f);
+	fclose(f);
+	free(saved);
+	th_write_log(&e, 5, 10);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s:%llu: %s",
+	    res.file, (unsigned long long)res.line, res.msg);
+	cr_assert_eq(res.segments, 3);
+}
+
+/* A crash while the new slot is written leaves it torn and the old slot
+ * intact (it is wiped only after the new one is complete). */
+Test(audit_chain, torn_key_slot_falls_back_to_the_other)
+{
+	unsigned char seed[AUDIT_SEED_LEN], seed1[AUDIT_SEED_LEN];
+	char before[256];
+	struct cg_error err;
+	struct th_env e;
+	uint64_t epoch;
+	int fd;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);     /* one final seal: state at epoch 1, slot 1 */
+	fd = audit_keyfile_open(e.key, &epoch, seed1, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(epoch, 1);
+	cr_assert_eq(pread(fd, before, sizeof(before), 0), 244);
+	memcpy(seed, seed1, sizeof(seed));
+	audit_ratchet_next(seed);
+	cr_assert_eq(audit_keyfile_store(fd, 2, seed), 0);
+	/* undo the wipe of slot 1, tear slot 0 (epoch 2) */
+	cr_assert_eq(pwrite(fd, before + 28 + 108, 108, 28 + 108), 108);
+	cr_assert_eq(pwrite(fd, "XX", 2, 28 + 40), 2);
+	close(fd);
+	fd = audit_keyfile_open(e.key, &epoch, seed, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	cr_assert_eq(epoch, 1);
+	cr_assert_arr_eq(seed, seed1, sizeof(seed));
+	close(fd);
 }
 
 Test(audit_chain, rotation_keeps_the_chain_across_files)
@@ -334,4 +459,156 @@ Test(audit_chain, two_writers_cannot_share_a_log)
 	cr_assert_null(b);
 	cr_assert(strstr(err.msg, "in use") != NULL, "%s", err.msg);
 	cr_assert_eq(audit_close(a), 0);
+}
+
+Test(audit_chain, policy_reload_changes_the_recorded_hash)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_verify_result res;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	cfg = th_config(&e, 100);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	th_decisions(a, 1, 1);
+	cr_assert_eq(audit_set_policy(a, "not hex!", &err), -1);
+	cr_assert_eq(audit_set_policy(a, "bb", &err), 0);
+	cr_assert_eq(audit_append_event(a, "reload", NULL), 0);
+	th_decisions(a, 1, 2);
+	cr_assert_eq(audit_close(a), 0);
+	th_read_lines(e.log, &l);
+	cr_assert(strstr(l.line[1], "\"policy\":\"aa\"") != NULL);
+	cr_assert(strstr(l.line[2], "\"ev\":\"reload\",\"policy\":\"bb\"") != NULL, "%s", l.line[2]);
+	cr_assert(strstr(l.line[3], "\"policy\":\"bb\"") != NULL);
+	th_free_lines(&l);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
+}
+
+/* Group commit: with sync "every" each commit syncs once, however many
+ * records it carries; "batch" syncs per sync_batch records; "interval" on
+ * the timer only. */
+Test(audit_chain, sync_points_per_mode)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	uint64_t base;
+	int i;
+
+	memset(&d, 0, sizeof(d));
+	d.client = "main";
+	d.decision = CG_DECISION_ALLOW;
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_EVERY;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 32; i++)
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_debug_syncs(a), base, "no sync before the commit");
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "one sync for 32 records");
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "nothing new, no sync");
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 2);
+	cr_assert_eq(audit_close(a), 0);
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_BATCH;
+	cfg.sync_batch = 3;
+	cfg.sync_interval_ms = 60000;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+		cr_assert_eq(audit_commit(a), 0);
+	}
+	cr_assert_eq(audit_debug_syncs(a), base);
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "third record syncs");
+	cr_assert_eq(audit_close(a), 0);
+
+	th_setup(&e);
+	cfg = th_config(&e, 1000);
+	cfg.sync = CG_AUDIT_SYNC_INTERVAL;
+	cfg.sync_interval_ms = 20;
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 100; i++) {
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+		cr_assert_eq(audit_commit(a), 0);
+	}
+	cr_assert_eq(audit_debug_syncs(a), base);
+	cr_assert_eq(audit_tick(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base, "not due yet");
+	usleep(30000);
+	cr_assert_eq(audit_next_timeout_ms(a), 0);
+	cr_assert_eq(audit_tick(a), 0);
+	cr_assert_eq(audit_debug_syncs(a), base + 1, "the timer syncs");
+	cr_assert_eq(audit_close(a), 0);
+}
+
+/* Oversized fields are cut (and flagged) so that no record outgrows what
+ * the verifier reads; a line longer than that is rejected, not allocated. */
+Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_audit_verify_result res;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	struct th_lines l;
+	char *big;
+	json_t *r;
+	FILE *f;
+
+	th_setup(&e);
+	big = malloc(300000);
+	memset(big, '\x01', 299999);     /* worst case for escaping: 6 bytes each */
+	big[299999] = '\0';
+	cfg = th_config(&e, 100);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	memset(&d, 0, sizeof(d));
+	d.client = "main";
+	d.channel = big;
+	d.detail = big;
+	d.payload = big;
+	d.payload_len = 299999;
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_close(a), 0);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
+	th_read_lines(e.log, &l);
+	r = json_loads(l.line[1], JSON_REJECT_DUPLICATES, NULL);
+	cr_assert_not_null(r);
+	cr_assert_eq(json_string_length(json_object_get(r, "payload")), 65536);
+	cr_assert_eq(json_string_length(json_object_get(r, "channel")), 1024);
+	cr_assert(json_is_true(json_object_get(r, "payload_truncated")));
+	cr_assert(json_is_true(json_object_get(r, "channel_truncated")));
+	cr_assert(json_is_true(json_object_get(r, "detail_truncated")));
+	json_decref(r);
+	th_free_lines(&l);
+	/* a 2 MB line in the middle */
+	f = fopen(e.log, "a");
+	for (int i = 0; i < 7; i++)
+		fwrite(big, 1, 299999, f);
+	fclose(f);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
+	cr_assert(strstr(res.msg, "longer than") != NULL, "%s", res.msg);
+	free(big);
 }

@@ -1,1 +1,332 @@
+/* The command-line tools, run as a separate process (audit_tool stands in
+ * for the capgate binary's command table). */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "helpers.h"
+
+TestSuite(audit_cli, .fini = th_cleanup);
+
+static int
+cg_read_file_for_test(const char *path, char **out)
+{
+	return cg_read_file(path, 4096, out, NULL);
+}
+
+static const char *
+tool(void)
+{
+	const char *t = getenv("AUDIT_TOOL");
+
+	cr_assert_not_null(t, "AUDIT_TOOL not set (run via meson test)");
+	return t;
+}
+
+/* Runs `audit_tool a0 a1 ...` (NULL-terminated); exit status, output in out. */
+static int
+run(char **out, ...)
+{
+	char *argv[16];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = (char *)(uintptr_t)tool();
+	va_start(ap, out);
+	while ((argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	return th_run(argv, out);
+}
+
+static size_t
+count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(audit_cli, keygen_writes_a_private_key_and_refuses_to_overwrite)
+{
+	char base[300], key[320], pub[320], *out, *before, *after;
+	struct stat st;
+	struct th_env e;
+
+	th_setup(&e);
+	snprintf(base, sizeof(base), "%s/new", e.dir);
+	snprintf(key, sizeof(key), "%s.key", base);
+	snprintf(pub, sizeof(pub), "%s.pub", base);
+	cr_assert_eq(run(&out, "keygen", base, NULL), 0);
+	free(out);
+	cr_assert_eq(stat(key, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	cr_assert_eq(stat(pub, &st), 0);
+	cr_assert_eq(cg_read_file_for_test(key, &before), 0);
+	cr_assert_eq(run(&out, "keygen", base, NULL), 1);
+	free(out);
+	cr_assert_eq(cg_read_file_for_test(key, &after), 0);
+	cr_assert_str_eq(before, after, "the key was overwritten");
+	free(before);
+	free(after);
+	cr_assert_eq(run(&out, "keygen", NULL), 64);
+	free(out);
+}
+
+Test(audit_cli, verify_exit_codes_and_locations)
+{
+	char *out, wrong[320];
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	th_write_log(&e, 20, 5);
+	cr_assert_eq(run(&out, "audit", "verify", e.log, "--key", e.pub, NULL), 0,
+	    "%s", out);
+	cr_assert(strstr(out, "intact") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "verify", e.log, NULL), 64);
+	free(out);
+	/* tampered: exit 1, FILE:LINE: what */
+	th_read_lines(e.log, &l);
+	l.line[9][strlen(l.line[9]) - 3] ^= 1;
+	th_write_lines(e.log, &l);
+	cr_assert_eq(run(&out, "audit", "verify", "--key", e.pub, e.log, NULL), 1);
+	snprintf(wrong, sizeof(wrong), "%s:10: ", e.log);
+	cr_assert(strncmp(out, wrong, strlen(wrong)) == 0, "%s", out);
+	free(out);
+	/* truncated: exit 2 */
+	l.line[9][strlen(l.line[9]) - 3] ^= 1;
+	l.n -= 2;
+	th_write_lines(e.log, &l);
+	cr_assert_eq(run(&out, "audit", "verify", "--key", e.pub, e.log, NULL), 2);
+	cr_assert(strstr(out, "uncleanly") != NULL, "%s", out);
+	free(out);
+	l.n += 2;
+	th_free_lines(&l);
+}
+
+Test(audit_cli, show_filters_and_json_lines)
+{
+	char *out, *line, *save;
+	struct th_env e;
+	json_t *r;
+	size_t n = 0;
+
+	th_setup(&e);
+	th_write_log(&e, 30, 100);
+	cr_assert_eq(run(&out, "audit", "show", e.log, NULL), 0);
+	cr_assert_eq(count_lines(out), 32, "not a terminal: every record as JSON");
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--decision", "deny", NULL), 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		r = json_loads(line, 0, NULL);
+		cr_assert_not_null(r, "%s", line);
+		cr_assert_str_eq(json_string_value(json_object_get(r, "decision")), "deny");
+		json_decref(r);
+		n++;
+	}
+	cr_assert_eq(n, 10);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--channel", "notes:*",
+	    "--decision", "allow", NULL), 0);
+	cr_assert_eq(count_lines(out), 5);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--client", "nobody", NULL), 0);
+	cr_assert_eq(count_lines(out), 0);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--since", "2999-01-01", NULL), 0);
+	cr_assert_eq(count_lines(out), 0);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--until", "2999-01-01T00:00Z",
+	    "--since", "@0", "--json", NULL), 0);
+	cr_assert_eq(count_lines(out), 32);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--decision", "maybe", NULL), 64);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", e.log, "--since", "yesterday", NULL), 64);
+	free(out);
+}
+
+/* On a terminal: a table, colour, and no escape sequences from records. */
+Test(audit_cli, show_table_on_a_terminal)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int master, status;
+	pid_t pid;
+
+	th_setup(&e);
+	cfg = th_config(&e, 100);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	th_decisions(a, 3, 1);
+	memset(&d, 0, sizeof(d));
+	d.client = "evil";
+	d.channel = "x\033]0;pwned\007y";
+	d.decision = CG_DECISION_DENY;
+	d.reason = "not-granted";
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_close(a), 0);
+	pid = forkpty(&master, NULL, NULL, NULL);
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		unsetenv("NO_COLOR");
+		execl(tool(), tool(), "audit", "show", e.log, (char *)NULL);
+		_exit(127);
+	}
+	while (len < sizeof(buf) - 1 && (n = read(master, buf + len,
+	    sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert(strstr(buf, "TIME") != NULL && strstr(buf, "DECISION") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "\033[31mdeny") != NULL, "deny in red: %s", buf);
+	cr_assert(strstr(buf, "\033[32mallow") != NULL, "allow in green");
+	cr_assert(strstr(buf, "x?]0;pwned?y") != NULL, "control bytes shown as ?: %s", buf);
+	cr_assert_null(strstr(buf, "\033]0;"), "an escape sequence from a record reached the terminal");
+}
+
+Test(audit_cli, stats_counts_per_client_and_channel)
+{
+	char *out, *line, *save;
+	struct th_env e;
+	json_t *r;
+	int rows = 0;
+
+	th_setup(&e);
+	th_write_log(&e, 30, 100);
+	cr_assert_eq(run(&out, "audit", "stats", e.log, "--json", NULL), 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		r = json_loads(line, 0, NULL);
+		cr_assert_not_null(r, "%s", line);
+		cr_assert_str_eq(json_string_value(json_object_get(r, "client")), "main");
+		/* i = 0..29: channel file:read for even i, notes:list for odd;
+		 * allow i%3==0, deny i%3==1, error i%3==2 */
+		cr_assert_eq(json_integer_value(json_object_get(r, "allowed")), 5);
+		cr_assert_eq(json_integer_value(json_object_get(r, "denied")), 5);
+		cr_assert_eq(json_integer_value(json_object_get(r, "errors")), 5);
+		cr_assert_eq(json_integer_value(json_object_get(
+		    json_object_get(r, "denied_by_reason"), "schema")), 5);
+		cr_assert_gt(json_number_value(json_object_get(r, "p99_us")),
+		    json_number_value(json_object_get(r, "p50_us")));
+		json_decref(r);
+		rows++;
+	}
+	cr_assert_eq(rows, 2);
+	free(out);
+}
+
+Test(audit_cli, follow_stops_at_clean_shutdown_or_max_records)
+{
+	char *out;
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	th_write_log(&e, 12, 5);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 0);
+	cr_assert_eq(count_lines(out), 1 + 12 + 3);
+	free(out);
+	/* two runs: the first run's final seal is not the end */
+	th_write_log(&e, 2, 5);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 0);
+	cr_assert_eq(count_lines(out), 1 + 12 + 3 + 1 + 2 + 1);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--max-records", "3",
+	    "--decision", "deny", NULL), 0);
+	cr_assert_eq(count_lines(out), 3);
+	free(out);
+	th_read_lines(e.log, &l);
+	l.line[4][strlen(l.line[4]) - 5] ^= 1;      /* in the first run */
+	th_write_lines(e.log, &l);
+	th_free_lines(&l);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, NULL), 1);
+	free(out);
+}
+
+/* follow on a log that is still being written: it prints what comes and
+ * exits at the writer's clean-shutdown seal. */
+Test(audit_cli, follow_a_growing_log)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int pipefd[2], status;
+	pid_t pid;
+
+	th_setup(&e);
+	cfg = th_config(&e, 4);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	th_decisions(a, 3, 1);
+	cr_assert_eq(pipe(pipefd), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execl(tool(), tool(), "audit", "follow", e.log, "--key", e.pub,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	usleep(300000);
+	th_decisions(a, 6, 10);
+	usleep(200000);
+	cr_assert_eq(audit_close(a), 0);
+	while ((n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* header + 9 records + 2 seals + final seal */
+	cr_assert_eq(count_lines(buf), 13, "%s", buf);
+}
+
+Test(audit_cli, help_and_usage)
+{
+	static const char *const subs[] = { "verify", "show", "stats", "follow" };
+	char *out;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(run(&out, "audit", subs[i], "--help", NULL), 0);
+		cr_assert(strstr(out, "usage: capgate audit") != NULL, "%s", out);
+		free(out);
+	}
+	cr_assert_eq(run(&out, "keygen", "--help", NULL), 0);
+	cr_assert(strstr(out, "BASENAME.key") != NULL);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "--help", NULL), 0);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "frobnicate", NULL), 64);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", NULL), 64);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "verify", "x", "--max-records", "3", NULL), 64,
+	    "follow's options are not verify's");
+	free(out);
+}

@@ -19,6 +19,8 @@
 #include "audit/internal.h"
 #include "helpers.h"
 
+TestSuite(audit_crash, .fini = th_cleanup);
+
 /* Starts the crash writer, waits until `ready` records are on disk, lets
  * it run for delay_us more, then kills it with SIGKILL. */
 static void
@@ -193,4 +195,25 @@ Test(audit_crash, full_disk_fails_the_writer)
 	/* the torn write was cut back: what is there is intact, not closed */
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%d: %s", res.verdict,
 	    res.msg);
+}
+
+/* Crash, resume, crash again: the key file catches up each time and the
+ * log stays intact (exit 2 for the unclean runs, never exit 1). */
+Test(audit_crash, repeated_crashes_and_resumes)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	int round;
+
+	th_setup(&e);
+	for (round = 0; round < 4; round++) {
+		run_and_kill(&e, 10, round * 500);
+		cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN,
+		    "round %d: verdict %d at line %llu: %s", round, res.verdict,
+		    (unsigned long long)res.line, res.msg);
+	}
+	th_write_log(&e, 3, 10);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%s", res.msg);
+	cr_assert_eq(res.segments, 5);
+	cr_assert(strstr(res.msg, "a run ended uncleanly") != NULL, "%s", res.msg);
 }

@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/internal.h"
 #include "audit/writer_priv.h"
+#include "common/util.h"
 #include "helpers.h"
+
+TestSuite(audit_tamper, .fini = th_cleanup);
 
 /* 1-based line number of lines index i */
 #define LINE(i) ((uint64_t)(i) + 1)
@@ -317,6 +321,7 @@ compromised_log(struct th_env *e, struct th_lines *l, unsigned char sk3[64],
 	uint64_t epoch;
 
 	th_setup(e);
+	(void)pk3;
 	cfg = th_config(e, 10);
 	a = audit_open(&cfg, "aa", &err);
 	cr_assert_not_null(a);
@@ -342,14 +347,15 @@ Test(audit_tamper, sealed_epoch_resealed_with_a_later_key)
 	cr_assert_not_null(p, "%s", l.line[15]);
 	memcpy(p + 12, "nope", 4);          /* the attacker's edit */
 	rechain(&l, 16);
-	set_hex_field(&l, 22, "pk", pk3, 32);
 	resign(&l, 22, sk3);
 	th_write_lines(e.log, &l);
-	expect_bad(&e, LINE(22), "not committed");
+	expect_bad(&e, LINE(22), "signature does not verify");
 	th_free_lines(&l);
 }
 
-Test(audit_tamper, sealed_epoch_signed_with_a_later_key_keeping_its_pk)
+/* ... and also points the certificate in seal 0 at its own key: seal 0 was
+ * signed by epoch 0's key, which is long gone. */
+Test(audit_tamper, certificate_chain_redirected_to_a_later_key)
 {
 	unsigned char sk3[64], pk3[32];
 	struct th_env e;
@@ -360,9 +366,45 @@ Test(audit_tamper, sealed_epoch_signed_with_a_later_key_keeping_its_pk)
 	p = strstr(l.line[14], "\"reason\":\"");
 	p[10] = 'X';
 	rechain(&l, 15);
+	set_hex_field(&l, 11, "next", pk3, 32);
+	rechain(&l, 12);
 	resign(&l, 22, sk3);
 	th_write_lines(e.log, &l);
+	expect_bad(&e, LINE(11), "signature does not verify");
+	th_free_lines(&l);
+}
+
+/* The key file read after the fact (a stolen BASENAME.key) holds the state
+ * of the epoch after the last seal: it can neither re-seal old epochs nor
+ * start a fabricated log. */
+Test(audit_tamper, stolen_key_file_cannot_rewrite_history)
+{
+	unsigned char seed[AUDIT_SEED_LEN], pk[32], sk[64];
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+	uint64_t epoch;
+	char *p;
+	int fd;
+
+	good_log(&e, &l);
+	fd = audit_keyfile_open(e.key, &epoch, seed, &err);
+	cr_assert_geq(fd, 0, "%s", err.msg);
+	close(fd);
+	cr_assert_eq(epoch, 5);
+	audit_epoch_keypair(seed, pk, sk);
+	/* re-seal epoch 1 */
+	p = strstr(l.line[14], "\"reason\":\"");
+	p[10] = 'X';
+	rechain(&l, 15);
+	resign(&l, 22, sk);
+	th_write_lines(e.log, &l);
 	expect_bad(&e, LINE(22), "signature does not verify");
+	/* a fabricated log whose first run is signed with the stolen key */
+	set_hex_field(&l, 0, "pk", pk, 32);
+	resign(&l, 0, sk);
+	th_write_lines(e.log, &l);
+	expect_bad(&e, 1, "another key");
 	th_free_lines(&l);
 }
 
@@ -388,7 +430,7 @@ Test(audit_tamper, epochs_removed_and_later_ones_relabelled)
 	p[8] = '1';
 	resign(&l, 22, sk3);
 	th_write_lines(e.log, &l);
-	expect_bad(&e, LINE(22), "not committed");
+	expect_bad(&e, LINE(22), "signature does not verify");
 	th_free_lines(&l);
 }
 
@@ -506,4 +548,124 @@ Test(audit_tamper, empty_file)
 	fclose(f);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
 	cr_assert(strstr(res.msg, "empty") != NULL, "%s", res.msg);
+}
+
+/* Feeds a whole log held in memory to a verifier. */
+static enum cg_audit_verdict
+verify_buffer(const unsigned char pk[32], const char *buf, size_t len,
+    struct cg_audit_verify_result *res)
+{
+	struct cg_audit_verifier *v = audit_verifier_new(pk);
+	const char *p = buf, *end = buf + len, *nl;
+	enum cg_audit_verdict verdict;
+
+	cr_assert_not_null(v);
+	audit_verifier_file(v, "mem");
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (audit_verifier_line(v, p, (size_t)((nl ? nl : end) - p),
+		    nl != NULL, NULL) != 0)
+			break;
+		p = nl ? nl + 1 : end;
+	}
+	verdict = audit_verifier_result(v, res);
+	audit_verifier_free(v);
+	return verdict;
+}
+
+/* Every byte of the log is covered by a hash or a signature: flipping any
+ * single bit anywhere must never verify as intact. */
+Test(audit_tamper, every_single_bit_flip_is_detected)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	char *text;
+	size_t len, i;
+	int bad = 0, unclean = 0;
+
+	th_setup(&e);
+	th_write_log(&e, 9, 4);
+	cr_assert_eq(cg_read_file(e.log, 1 << 20, &text, &len), 0);
+	cr_assert_eq(verify_buffer(e.pk, text, len, &res), CG_AUDIT_INTACT, "%s", res.msg);
+	for (i = 0; i < len; i++) {
+		text[i] ^= (char)(1 << (i % 8));
+		switch (verify_buffer(e.pk, text, len, &res)) {
+		case CG_AUDIT_INTACT:
+			cr_assert_fail("bit %zu of byte %zu flipped and the log verified", i % 8, i);
+			break;
+		case CG_AUDIT_BAD:
+			bad++;
+			break;
+		case CG_AUDIT_UNCLEAN:
+			unclean++;
+			break;
+		}
+		text[i] ^= (char)(1 << (i % 8));
+	}
+	/* only the last newline: without it the last record looks torn */
+	cr_assert_eq(unclean, 1, "%d flips read as a crash", unclean);
+	cr_assert_eq((size_t)(bad + unclean), len);
+	free(text);
+}
+
+/* Cutting the log at any byte never verifies as intact: inside the first
+ * record it is bad, anywhere else it reads as a log that ended early. */
+Test(audit_tamper, every_truncation_is_reported)
+{
+	struct cg_audit_verify_result res;
+	enum cg_audit_verdict verdict;
+	struct th_env e;
+	size_t len, cut, first_nl;
+	char *text;
+
+	th_setup(&e);
+	th_write_log(&e, 9, 4);
+	cr_assert_eq(cg_read_file(e.log, 1 << 20, &text, &len), 0);
+	first_nl = (size_t)(strchr(text, '\n') - text);
+	for (cut = 0; cut < len; cut++) {
+		verdict = verify_buffer(e.pk, text, cut, &res);
+		cr_assert_neq(verdict, CG_AUDIT_INTACT, "cut at %zu verified", cut);
+		if (cut > first_nl)
+			cr_assert_eq(verdict, CG_AUDIT_UNCLEAN, "cut at %zu: %s", cut,
+			    res.msg);
+	}
+	free(text);
+}
+
+/* Removing any one line, or swapping any two neighbours, is bad (removing
+ * the last line is a truncation: unclean). */
+Test(audit_tamper, every_deletion_and_swap_is_detected)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	struct th_lines l;
+	char buf[1 << 16], *t;
+	size_t i, j, len;
+
+	good_log(&e, &l);
+	for (i = 0; i < l.n; i++) {
+		for (j = 0, len = 0; j < l.n; j++)
+			if (j != i)
+				len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				    "%s\n", l.line[j]);
+		cr_assert_lt(len, sizeof(buf));
+		cr_assert_eq(verify_buffer(e.pk, buf, len, &res),
+		    i + 1 == l.n ? CG_AUDIT_UNCLEAN : CG_AUDIT_BAD,
+		    "line %zu removed: %s", i + 1, res.msg);
+	}
+	for (i = 0; i + 1 < l.n; i++) {
+		t = l.line[i];
+		l.line[i] = l.line[i + 1];
+		l.line[i + 1] = t;
+		for (j = 0, len = 0; j < l.n; j++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\n",
+			    l.line[j]);
+		cr_assert_eq(verify_buffer(e.pk, buf, len, &res), CG_AUDIT_BAD,
+		    "lines %zu and %zu swapped: %s", i + 1, i + 2, res.msg);
+		cr_assert_eq(res.line, i + 1, "swap at %zu reported at %llu", i + 1,
+		    (unsigned long long)res.line);
+		l.line[i + 1] = l.line[i];
+		l.line[i] = t;
+	}
+	th_free_lines(&l);
 }

@@ -285,6 +285,46 @@ mode_keyenv(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Leaves an orphan that exits at once, then looks in /proc (granted by
+ * the policy) whether it stays a zombie: only the sandbox's init can reap
+ * it. 0 if it was reaped, 1 if it is still a zombie, 2 on error.
+ */
+static int
+mode_orphan(void)
+{
+	int pfd[2];
+	pid_t mid, orphan = 0;
+	char path[64], stat[256];
+
+	if (pipe(pfd) != 0 || (mid = fork()) < 0)
+		return 2;
+	if (mid == 0) {
+		pid_t o = fork();
+
+		if (o == 0)
+			_exit(0);
+		(void)!write(pfd[1], &o, sizeof(o));
+		_exit(0);
+	}
+	if (waitpid(mid, NULL, 0) != mid || read(pfd[0], &orphan, sizeof(orphan)) !=
+	    (ssize_t)sizeof(orphan) || orphan <= 0)
+		return 2;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)orphan);
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f == NULL)
+			return errno == ENOENT ? 0 : 2;
+		if (fgets(stat, sizeof(stat), f) == NULL)
+			stat[0] = '\0';
+		fclose(f);
+		usleep(20000);
+	}
+	printf("still there: %s\n", stat);
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -313,6 +353,22 @@ main(int argc, char **argv)
 	if (strcmp(m, "no-hello") == 0) {
 		sleep((unsigned)n);
 		return 0;
+	}
+	if (strcmp(m, "no-handler") == 0) {
+		/* Default dispositions: a forwarded signal must kill us. */
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	if (strcmp(m, "orphan") == 0)
+		return mode_orphan();
+	if (strcmp(m, "init-mem") == 0) {
+		/* The init must be out of reach: 0 if it is, 1 if not. */
+		int fd = open("/proc/1/mem", O_RDONLY | O_CLOEXEC);
+
+		printf("%s %d\n", fd >= 0 ? "opened" : "refused", fd >= 0 ? 0 : errno);
+		return fd >= 0;
 	}
 	if (strcmp(m, "trap-term") == 0) {
 		signal(SIGTERM, on_term);

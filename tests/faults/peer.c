@@ -23,6 +23,10 @@
  *                               invokes "echo" and prints the answer
  *   peer stdin                  one invoke per line of stdin ("CHANNEL
  *                               JSON"), one answer per line of stdout
+ *                               ("CHANNEL ok"); a line ">CHANNEL JSON"
+ *                               only sends the invoke, and a line "<"
+ *                               waits for one answer: "reply ID ok" or
+ *                               "reply ID error NAME"
  */
 #include <errno.h>
 #include <signal.h>
@@ -180,8 +184,24 @@ mode_stdin(void)
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		char *sp = strchr(line, ' ');
 		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "<") == 0) {
+			struct cg_frame f;
+			int t = recv_frame(&f);
+			if (t != CG_MSG_REPLY && t != CG_MSG_ERROR)
+				return 1;
+			printf("reply %u %s%s\n", (unsigned)f.request_id,
+			    t == CG_MSG_REPLY ? "ok" : "error ", t == CG_MSG_REPLY ?
+			    "" : frame_status_name((enum cg_status)f.status));
+			continue;
+		}
 		if (sp == NULL)
 			continue;
+		if (line[0] == '>') {
+			*sp = '\0';
+			if (send_frame(CG_MSG_INVOKE, line + 1, sp + 1) != 0)
+				return 1;
+			continue;
+		}
 		*sp = '\0';
 		if (invoke(line, sp + 1, ans, sizeof(ans)) != 0)
 			return 1;

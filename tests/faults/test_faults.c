@@ -276,3 +276,102 @@ Test(faults, sighup_under_traffic_loses_and_misanswers_nothing)
 	    NULL), 1);
 	cr_log_info("%d reloads during 3000 invokes", reloads);
 }
+
+/* A policy with the Python test backend (tests/backend/test_backend.py):
+ * "b:slow2" sleeps as many seconds as it is given and answers the number;
+ * its response schema says what type the answer must have. */
+static void
+backend_policy(const char *path, const char *response_type, bool with_gone)
+{
+	char script[600];
+	json_t *doc;
+
+	snprintf(script, sizeof(script), "%s/tests/backend/test_backend.py",
+	    SOURCE_ROOT);
+	doc = json_pack("{s:i,s:{s:{s:[s,s]}},s:{s:{s:s,s:s,s:i,s:{s:s}},"
+	    "s:{s:s,s:s}}}", "capgate", 1,
+	    "backends", "tb", "exec", "/usr/bin/python3", script,
+	    "channels", "b:slow2", "kind", "invoke", "to", "tb", "deadline_ms",
+	    5000, "response", "type", response_type,
+	    "stay", "kind", "invoke", "to", "builtin:echo");
+	if (with_gone)
+		json_object_set_new(json_object_get(doc, "channels"), "gone",
+		    json_pack("{s:s,s:s}", "kind", "invoke", "to", "builtin:echo"));
+	cr_assert_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+}
+
+/*
+ * An invoke a backend is still working on when SIGHUP arrives finishes
+ * under the policy it was decided under: the old response schema accepts
+ * the backend's number, which the new one (a string) would refuse; a new
+ * request after the reload gets the new schema.
+ */
+Test(faults, sighup_while_a_backend_invoke_is_pending)
+{
+	const char *audit = e2e_audit_path("hupbackend");
+	const char *argv[] = { fault_peer, "stdin", NULL };
+	char path[600], tmp[620];
+	struct fault_gw g;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/hupbackend-%d.json", e2e_tmpdir(),
+	    (int)getpid());
+	backend_policy(path, "number", true);
+	fault_start(&g, NULL, path, audit, NULL, argv);
+	fault_say(&g, "stay 1");
+	cr_assert_eq(fault_wait_for(g.out, "stay ok", 1, 15000), 0, "%s",
+	    fault_slurp(g.err));
+	fault_say(&g, ">b:slow2 1.5");    /* the backend answers in 1.5 s */
+	usleep(300000);
+	snprintf(tmp, sizeof(tmp), "%s.b", path);
+	backend_policy(tmp, "string", false);
+	cr_assert_eq(rename(tmp, path), 0);
+	cr_assert_eq(kill(g.pid, SIGHUP), 0);
+	cr_assert_eq(fault_wait_for(audit, "\"ev\":\"reload\"", 1, 10000), 0);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
+	    NULL), 1, "%s", fault_slurp(g.err));
+	fault_say(&g, "<");               /* the pending answer */
+	fault_say(&g, "b:slow2 0.1");     /* decided under the new policy */
+	fault_say(&g, "gone 1");
+	fault_close_stdin(&g);
+	st = e2e_wait(g.pid, 30);
+	cr_assert_eq(st, 0, "status %d: %s", st, fault_slurp(g.err));
+	cr_assert_str_eq(fault_slurp(g.out), "ready\nstay ok\nreply 3 ok\n"
+	    "b:slow2 error failed\ngone error denied\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	    "\"decision\":\"allow\"", NULL), 1);
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	    "\"reason\":\"response-schema\"", NULL), 1);
+}
+
+Test(faults, sighup_that_changes_the_backends_is_refused)
+{
+	const char *audit = e2e_audit_path("hupbackends");
+	const char *argv[] = { fault_peer, "stdin", NULL };
+	char path[600];
+	struct fault_gw g;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/hupbackends-%d.json", e2e_tmpdir(),
+	    (int)getpid());
+	backend_policy(path, "number", true);
+	fault_start(&g, NULL, path, audit, NULL, argv);
+	fault_say(&g, "stay 1");
+	cr_assert_eq(fault_wait_for(g.out, "stay ok", 1, 15000), 0, "%s",
+	    fault_slurp(g.err));
+	fault_write_file(path, fault_slurp(pol("reload-b.json")));   /* no backend */
+	cr_assert_eq(kill(g.pid, SIGHUP), 0);
+	cr_assert_eq(fault_wait_for(audit, "\"ev\":\"reload\"", 1, 10000), 0);
+	fault_say(&g, "b:slow2 0.1");     /* the old policy still routes it */
+	fault_say(&g, "gone 1");
+	fault_close_stdin(&g);
+	st = e2e_wait(g.pid, 30);
+	cr_assert_eq(st, 0, "status %d: %s", st, fault_slurp(g.err));
+	cr_assert_str_eq(fault_slurp(g.out), "ready\nstay ok\nb:slow2 ok\n"
+	    "gone ok\n");
+	cr_assert_not_null(strstr(fault_slurp(g.err), "backends changed"), "%s",
+	    fault_slurp(g.err));
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
+	    "backends changed", NULL), 1);
+}

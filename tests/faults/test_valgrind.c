@@ -3,15 +3,18 @@
  * without a memory error or a definite/indirect leak (valgrind exits 99
  * otherwise), and with the exit status the command promises.
  *
- * What cannot run under valgrind: `capgate run` past its policy and
- * program checks. Valgrind 3.19 (Debian 12) does not implement seccomp(2),
- * landlock_create_ruleset(2) or pidfd_open(2), so the sandbox cannot be
- * built under it (libseccomp refuses a notify filter it cannot probe) and
- * the gateway could not watch its client. The event loop's memory is
+ * What cannot run under valgrind: building the sandbox. Valgrind 3.19
+ * (Debian 12) does not implement seccomp(2), landlock_create_ruleset(2) or
+ * pidfd_open(2), so libseccomp refuses the notify filter: `capgate run`
+ * cannot start a client, and `policy check|show`, which build the filter
+ * as a last check, report "seccomp_init failed" after every other check of
+ * the file has run (valid policies are therefore checked here for that one
+ * error and no other). The event loop's memory is
  * checked instead by the AddressSanitizer/LeakSanitizer build that CI runs
  * every end-to-end, fault, bound and abuse test under (.ci/run).
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,10 @@
 
 TestSuite(valgrind, .timeout = 300);
 
-/* Runs capgate ARGS... under valgrind; returns its exit status. */
+static char vg_output[1 << 16];
+
+/* Runs capgate ARGS... under valgrind; returns its exit status. Its
+ * output (stdout and stderr) is left in vg_output. */
 static int
 vg(const char *const *args)
 {
@@ -49,6 +55,7 @@ vg(const char *const *args)
 	}
 	waitpid(pid, &st, 0);
 	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	snprintf(vg_output, sizeof(vg_output), "%s", fault_slurp(out));
 	cr_assert_neq(st, 99, "valgrind found errors in capgate %s %s:\n%s",
 	    args[0], args[1] ? args[1] : "", fault_slurp(out));
 	cr_assert_neq(st, 126, "valgrind is not installed");
@@ -65,6 +72,26 @@ setup(void)
 	}
 }
 
+/* Every "error:" line of the output is the sandbox's seccomp_init one. */
+static bool
+only_seccomp_error(void)
+{
+	int errors = 0, seccomp = 0;
+
+	for (char *l = vg_output; l != NULL && *l != '\0'; ) {
+		char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s", (int)len, l);
+		if (strstr(line, "error:") != NULL) {
+			errors++;
+			seccomp += strstr(line, "seccomp_init failed") != NULL;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	return errors > 0 && errors == seccomp;
+}
+
 Test(valgrind, policy_check_and_show, .init = setup)
 {
 	static const char *const valid[] = { "policies/demo.json",
@@ -73,22 +100,27 @@ Test(valgrind, policy_check_and_show, .init = setup)
 	static const char *const invalid[] = {
 	    "tests/policy/invalid/duplicate-key.json",
 	    "tests/policy/invalid/syntax-trailing-comma.json",
-	    "tests/policy/invalid/grant-matches-nothing.json",
+	    "tests/policy/invalid/wrong-version.json",
+	    "tests/policy/invalid/limits-type.json",
 	    "tests/policy/invalid/unknown-handler.json",
 	    "tests/faults/policies/reload-broken.json", NULL };
 	char path[600];
 
 	for (size_t i = 0; valid[i] != NULL; i++) {
 		snprintf(path, sizeof(path), "%s/%s", SOURCE_ROOT, valid[i]);
-		cr_assert_eq(vg((const char *[]){ "policy", "check", path, NULL }),
-		    0, "%s", valid[i]);
+		int st = vg((const char *[]){ "policy", "check", path, NULL });
+		cr_assert(st == 0 || (st == 1 && only_seccomp_error()), "%s: %s",
+		    valid[i], vg_output);
 	}
 	snprintf(path, sizeof(path), "%s/policies/demo.json", SOURCE_ROOT);
-	cr_assert_eq(vg((const char *[]){ "policy", "show", path, NULL }), 0);
+	int st = vg((const char *[]){ "policy", "show", path, NULL });
+	cr_assert(st == 0 || (st == 1 && only_seccomp_error()), "%s", vg_output);
 	for (size_t i = 0; invalid[i] != NULL; i++) {
 		snprintf(path, sizeof(path), "%s/%s", SOURCE_ROOT, invalid[i]);
 		cr_assert_eq(vg((const char *[]){ "policy", "check", path, NULL }),
 		    1, "%s", invalid[i]);
+		/* the file's own error is found, not just the sandbox's */
+		cr_assert(!only_seccomp_error(), "%s: %s", invalid[i], vg_output);
 	}
 }
 

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,10 +22,76 @@
 
 int harness_key_fd = -1;
 
+/* Can a user who is neither owner nor group run path (and reach it)? */
+static bool
+others_can_run(const char *path)
+{
+	char prefix[PATH_MAX];
+	struct stat st;
+
+	for (const char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(p - path), path);
+		if (stat(prefix, &st) != 0 || !(st.st_mode & S_IXOTH))
+			return false;
+	}
+	return stat(path, &st) == 0 && (st.st_mode & S_IXOTH) && (st.st_mode & S_IROTH);
+}
+
+static int
+copy_file(const char *from, const char *to)
+{
+	char tmp[PATH_MAX + 64], *buf;
+	size_t len;
+	int fd, rc = -1;
+
+	if (cg_read_file(from, 64u << 20, &buf, &len) != 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.%d", to, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd >= 0 && cg_write_full(fd, buf, len) == (ssize_t)len && close(fd) == 0 &&
+	    chmod(tmp, 0755) == 0 && rename(tmp, to) == 0)
+		rc = 0;
+	free(buf);
+	return rc;
+}
+
+/*
+ * As root the client runs as nobody, who must be able to run the probes:
+ * a build directory under a private home (CI checking out in /root) is
+ * out of its reach, so the probes are copied to /tmp once per test run.
+ * CAPGATE_PROBE_DIR names a directory prepared by the caller instead.
+ */
 const char *
 harness_dir(void)
 {
-	return HARNESS_DIR;
+	static const char *const names[] = { "probe", "probe-static" };
+	static char dir[PATH_MAX];
+	const char *env = getenv("CAPGATE_PROBE_DIR");
+
+	if (dir[0] != '\0')
+		return dir;
+	if (env != NULL && env[0] != '\0') {
+		snprintf(dir, sizeof(dir), "%s", env);
+		return dir;
+	}
+	snprintf(dir, sizeof(dir), "%s", HARNESS_DIR);
+	if (geteuid() != 0 || others_can_run(HARNESS_DIR "/probe"))
+		return dir;
+	snprintf(dir, sizeof(dir), "/tmp/capgate-probes-%d", (int)getppid());
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		abort();
+	for (size_t i = 0; i < 2; i++) {
+		char from[PATH_MAX + 32], to[PATH_MAX + 32];
+		struct stat a, b;
+
+		snprintf(from, sizeof(from), "%s/%s", HARNESS_DIR, names[i]);
+		snprintf(to, sizeof(to), "%s/%s", dir, names[i]);
+		if (stat(to, &b) == 0 && stat(from, &a) == 0 && a.st_size == b.st_size)
+			continue;
+		if (copy_file(from, to) != 0)
+			abort();
+	}
+	return dir;
 }
 
 bool
@@ -43,7 +111,7 @@ harness_missing_feature(void)
 	struct harness_result r;
 	int abi = 0;
 
-	snprintf(probe, sizeof(probe), "%s/probe", HARNESS_DIR);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
 	if (harness_run("{\"profile\":\"strict\"}", argv, NULL, &r) != 0) {
 		snprintf(why, sizeof(why), "%s", r.error);
 		return why;
@@ -179,7 +247,7 @@ harness_run(const char *section_json, const char *const *argv,
 		snprintf(res->error, sizeof(res->error), "test JSON: %s", jerr.text);
 		return -1;
 	}
-	cfg = sandbox_config_parse(section, HARNESS_DIR, &err);
+	cfg = sandbox_config_parse(section, harness_dir(), &err);
 	json_decref(section);
 	if (cfg == NULL) {
 		set_error(res, "parse", &err);

@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <poll.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -224,6 +225,17 @@ fork_bomb(void)
 	return report("ALLOWED", "%d processes", n);
 }
 
+/* Touches every page through a volatile pointer: the compiler may not
+ * drop writes to memory that is never read again. */
+static void
+touch(char *m, size_t len)
+{
+	volatile char *v = m;
+
+	for (size_t i = 0; i < len; i += 4096)
+		v[i] = 1;
+}
+
 static int
 eat_memory(void)
 {
@@ -234,10 +246,54 @@ eat_memory(void)
 
 		if (p == NULL)
 			return report("BLOCKED", "malloc failed after %zu MB", total >> 20);
-		memset(p, 1, chunk);
+		touch(p, chunk);
 		total += chunk;
 	}
 	return report("ALLOWED", "%zu MB", total >> 20);
+}
+
+/* Four processes of 48 MB each: within a per-process limit of 64 MB,
+ * beyond a 64 MB limit on the sandbox as a whole. */
+static int
+memory_family(void)
+{
+	int p[2], got = 0, status;
+	char c;
+
+	if (pipe(p) != 0)
+		return report("FAIL", "pipe");
+	for (int i = 0; i < 4; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return report("FAIL", "fork: %s", strerror(errno));
+		if (pid == 0) {
+			char *m = malloc(48u << 20);
+
+			if (m == NULL)
+				_exit(1);
+			touch(m, 48u << 20);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	/* A child the OOM killer took never writes; the others keep the pipe
+	 * open, so wait with a deadline rather than for EOF. */
+	while (got < 4) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+
+		if (poll(&pf, 1, 3000) != 1 || read(p[0], &c, 1) != 1)
+			break;
+		got++;
+	}
+	if (got == 4)
+		return report("ALLOWED", "4 x 48 MB held at once");
+	while (waitpid(-1, &status, WNOHANG) > 0)
+		;
+	return report("BLOCKED", "only %d of 4 processes got their memory", got);
 }
 
 static int
@@ -346,7 +402,8 @@ see_host_pids(const char *hostpid)
 {
 	char path[64];
 
-	if (getpid() != 1)
+	/* In our own pid namespace the init is 1 and we are its first child. */
+	if (getpid() != 2 || getppid() != 1)
 		return report("ALLOWED", "my pid is %d", (int)getpid());
 	snprintf(path, sizeof(path), "/proc/%s/status", hostpid != NULL ? hostpid : "1");
 	if (kill(hostpid != NULL ? atoi(hostpid) : 1, 0) == 0 && hostpid != NULL)
@@ -363,9 +420,10 @@ proc_pids(void)
 	if (d == NULL)
 		return verdict_rc(-1, errno);
 	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && getpid() != atoi(e->d_name))
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && getpid() != atoi(e->d_name) &&
+		    atoi(e->d_name) != 1)
 			return report("ALLOWED", "saw pid %s", e->d_name);
-	return report("BLOCKED", "only my own pid");
+	return report("BLOCKED", "only my own pid and the init");
 }
 
 static int
@@ -432,6 +490,7 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "write-devshm")) return try_open("/dev/shm/capgate-probe", O_WRONLY | O_CREAT);
 	if (!strcmp(a, "write-self")) return try_open("/proc/self/exe", O_WRONLY);
 	if (!strcmp(a, "write-arg")) return try_open(arg, O_WRONLY | O_CREAT);
+	if (!strcmp(a, "read-arg")) return try_open(arg, O_RDONLY);
 	if (!strcmp(a, "list-root")) return try_list("/");
 	if (!strcmp(a, "list-dev")) return try_list("/dev");
 	if (!strcmp(a, "read-proc-parent")) {
@@ -445,6 +504,17 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
 	if (!strcmp(a, "exec-arg")) return try_exec(arg);
 	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "lease")) {
+		int fd = open("/dev/null", O_RDONLY);
+		TRY(fcntl(fd, F_SETLEASE, F_RDLCK));
+	}
+	if (!strcmp(a, "cpu-burn")) {
+		volatile unsigned long spin = 0;
+		time_t start = time(NULL);
+		while (time(NULL) - start < 30)
+			spin++;
+		return report("ALLOWED", "burnt 30 s of CPU");
+	}
 	if (!strcmp(a, "exec-flood")) {
 		int n = 0;
 		for (; n < 100; n++)
@@ -507,6 +577,7 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "leaked-env")) return check_env();
 	if (!strcmp(a, "fork-bomb")) return fork_bomb();
 	if (!strcmp(a, "memory")) return eat_memory();
+	if (!strcmp(a, "memory-family")) return memory_family();
 	if (!strcmp(a, "big-file")) return big_file(arg);
 	if (!strcmp(a, "stdout")) return report("OK", "hello from the sandbox");
 	if (!strcmp(a, "compute")) return control_compute();

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "tests/sandbox/harness.h"
 
 static void
@@ -114,6 +115,30 @@ prepare(const char *json, struct cg_error *err)
 	return rc;
 }
 
+/* A policy without a "sandbox" section gets the defaults, which must be
+ * preparable (cgroup is the one layer that is never there). */
+Test(config, default_section_prepares) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/bin/true", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = sandbox_config_parse(NULL, "/", NULL);
+	struct cg_sandbox_plan *plan = NULL;
+	struct cg_error err = { 0 };
+	uid_t uid;
+	gid_t gid;
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	if (plan != NULL) {
+		sandbox_plan_ids(plan, &uid, &gid);
+		cr_expect_eq(uid, geteuid() == 0 ? 65534 : geteuid());
+		cr_expect_eq(gid, geteuid() == 0 ? 65534 : getegid());
+	}
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+}
+
 Test(config, limit_that_cannot_be_applied) {
 	struct rlimit rl = { 256, 256 };
 	struct cg_error err = { 0 };
@@ -129,11 +154,34 @@ Test(config, limit_that_cannot_be_applied) {
 	cr_expect_str_eq(err.pointer, "/limits/open_files");
 }
 
+/* "require" turns a layer this machine cannot give into a failure before
+ * anything runs: the cgroup layer is there only where the gateway's
+ * cgroup is writable (root here, delegation elsewhere). */
 Test(config, required_layer_that_cannot_be_had) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/bin/true", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1 };
+	struct cg_sandbox_config *cfg = parse_ok("{}");
+	struct cg_sandbox_plan *plan = NULL;
 	struct cg_error err = { 0 };
+	json_t *att;
+	bool have;
+	int rc;
 
-	cr_expect_eq(prepare("{\"require\":[\"cgroup\"]}", &err), -1);
-	cr_expect(strstr(err.msg, "\"cgroup\" is required") != NULL, "%s", err.msg);
+	cr_assert_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	att = sandbox_attestation(plan);
+	have = json_is_true(json_object_get(json_object_get(att, "layers"), "cgroup"));
+	json_decref(att);
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+	rc = prepare("{\"require\":[\"cgroup\"]}", &err);
+	if (have) {
+		cr_expect_eq(rc, 0, "%s", err.msg);
+	} else {
+		cr_expect_eq(rc, -1);
+		cr_expect(strstr(err.msg, "\"cgroup\" is required") != NULL, "%s", err.msg);
+	}
 }
 
 Test(config, program_not_found) {
@@ -206,4 +254,56 @@ Test(config, script_interpreter_is_granted) {
 	sandbox_plan_free(plan);
 	sandbox_config_free(cfg);
 	unlink(script);
+}
+
+/* The ELF walk reads files at offsets the files themselves give: broken
+ * and hostile headers must end in an error, never in a wild read (the
+ * ASan build checks the latter). */
+Test(config, malformed_elf_files_fail_cleanly, .timeout = 120) {
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	char path[] = "/tmp/capgate-elf-XXXXXX", *orig;
+	size_t len;
+	int fd = mkstemp(path), failures = 0;
+	struct cg_sandbox_config *cfg = parse_ok("{\"degrade\":[\"landlock\","
+	    "\"landlock_net\",\"landlock_scope\"]}");
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(cg_read_file("/usr/bin/true", 1u << 20, &orig, &len), 0);
+	srand(12345);
+	for (int i = 0; i < 400; i++) {
+		const char *argv[] = { path, NULL };
+		struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+		    .key_fd = -1 };
+		struct cg_sandbox_plan *plan = NULL;
+		struct cg_error err = { 0 };
+		char *buf = malloc(len);
+		size_t n = len;
+		FILE *f;
+
+		memcpy(buf, orig, len);
+		if (i < 100) {
+			n = (size_t)i * 23;         /* truncated */
+		} else {
+			for (int k = 0; k < 1 + i % 8; k++) {
+				size_t at = (size_t)rand() % (i % 2 ? 128 : 4096);
+
+				buf[at] = (char)rand();
+			}
+		}
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fwrite(buf, 1, n, f);
+		fclose(f);
+		if (sandbox_prepare(cfg, &req, &plan, &err) != 0) {
+			failures++;
+			cr_expect(err.msg[0] != '\0');
+		}
+		sandbox_plan_free(plan);
+		free(buf);
+	}
+	cr_expect_gt(failures, 100, "only %d of 400 broken files were refused", failures);
+	free(orig);
+	sandbox_config_free(cfg);
+	unlink(path);
 }

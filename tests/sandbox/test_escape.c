@@ -192,6 +192,18 @@ Test(escape, write_not_granted) {
 	snprintf(other, sizeof(other), "%s/../capgate-sbx-other", write_dir);
 	expect_blocked("write-arg", other, "openat", NULL);
 }
+/* A symlink inside a granted directory leads nowhere outside it. */
+Test(escape, symlink_out_of_a_grant) {
+	char link[128];
+
+	snprintf(link, sizeof(link), "%s/passwd", write_dir);
+	cr_assert_eq(symlink("/etc/passwd", link), 0);
+	expect_blocked("read-arg", link, NULL, NULL);
+	snprintf(link, sizeof(link), "%s/up", write_dir);
+	cr_assert_eq(symlink("../../etc/passwd", link), 0);
+	expect_blocked("read-arg", link, NULL, NULL);
+}
+
 /* Landlock does not cover stat(); the view does. */
 Test(escape, stat_outside_view) { expect_blocked("stat-shadow", NULL, NULL, NULL); }
 Test(escape, list_root) { expect_blocked("list-root", NULL, NULL, NULL); }
@@ -208,7 +220,7 @@ Test(escape, proc_of_others) {
 /* A second exec: denied by the gateway, reported, probe survives. */
 static void
 expect_exec_denied(enum profile p, const char *probe, const char *attempt,
-    const char *name)
+    const char *name, const char *path)
 {
 	struct harness_result r;
 	char section[512];
@@ -223,25 +235,30 @@ expect_exec_denied(enum profile p, const char *probe, const char *attempt,
 	cr_expect_eq(r.events[0].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
 	cr_expect_str_eq(r.events[0].name, name);
 	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
+	if (path != NULL && path[0] == '(')
+		cr_expect(strncmp(r.events[0].exec_path, path, strlen(path)) == 0,
+		    "exec path %s", r.events[0].exec_path);
+	else if (path != NULL)
+		cr_expect_str_eq(r.events[0].exec_path, path);
 }
 
 Test(escape, exec_shell) {
 	for (size_t i = 0; i < 2; i++) {
-		expect_exec_denied(STRICT, probes[i], "exec-shell", "execve");
-		expect_exec_denied(RUNTIME, probes[i], "exec-shell", "execve");
+		expect_exec_denied(STRICT, probes[i], "exec-shell", "execve", "/bin/sh");
+		expect_exec_denied(RUNTIME, probes[i], "exec-shell", "execve", "/bin/sh");
 	}
 }
 Test(escape, exec_self) {
 	for (size_t i = 0; i < 2; i++) {
-		expect_exec_denied(STRICT, probes[i], "exec-self", "execve");
-		expect_exec_denied(RUNTIME, probes[i], "exec-self", "execve");
+		expect_exec_denied(STRICT, probes[i], "exec-self", "execve", "/proc/self/exe");
+		expect_exec_denied(RUNTIME, probes[i], "exec-self", "execve", "/proc/self/exe");
 	}
 }
 Test(escape, exec_memfd) {
 	for (size_t i = 0; i < 2; i++) {
 		/* strict has no memfd_create at all; runtime has, but not exec. */
 		expect_blocked_in(STRICT, probes[i], "exec-memfd", NULL, "memfd_create");
-		expect_exec_denied(RUNTIME, probes[i], "exec-memfd", "execveat");
+		expect_exec_denied(RUNTIME, probes[i], "exec-memfd", "execveat", "(fd ");
 	}
 }
 
@@ -291,8 +308,7 @@ Test(escape, abstract_socket) { expect_killed("abstract", "capgate-test", "socke
 
 /* With sockets allowed by policy, the empty network namespace and
  * Landlock (TCP denied, abstract sockets scoped) still hold. */
-Test(escape, abstract_pathname_and_tcp_with_socket_allowed, .init = setup,
-    .fini = teardown) {
+Test(escape, abstract_pathname_and_tcp_with_socket_allowed) {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct harness_result r;
 	char section[512], name[64], sock_path[128];
@@ -359,6 +375,7 @@ Test(escape, tiocsti) {
 	expect_killed("tiocsti", NULL, "ioctl");
 	expect_killed("tiocsti-high", NULL, "ioctl");
 }
+Test(escape, file_lease) { expect_killed("lease", NULL, "fcntl"); }
 Test(escape, i386_entry) { expect_killed("i386", NULL, "i386:getpid"); }
 Test(escape, x32_entry) { expect_killed("x32", NULL, "x32:getpid"); }
 Test(escape, kernel_module) { expect_killed("module", NULL, "finit_module"); }
@@ -384,6 +401,18 @@ Test(escape, no_capabilities_no_root) {
 		expect_blocked_in(RUNTIME, probes[i], "caps", NULL, NULL);
 }
 
+/* The hard limit's SIGKILL ends the client; the init reports it as
+ * 128+SIGKILL, like a shell. */
+Test(escape, cpu_limit) {
+	struct harness_result r;
+
+	run_probe("{\"profile\":\"strict\",\"limits\":{\"cpu_seconds\":1}}", "probe",
+	    "cpu-burn", NULL, &r);
+	cr_expect_eq(r.exit_code, 128 + SIGKILL, "out=%s exit=%d signal=%d", r.out,
+	    r.exit_code, r.signal);
+	cr_expect_eq(r.n_events, 0);
+}
+
 /* /proc, when granted, is the sandbox's own. */
 Test(escape, granted_proc_shows_no_host_pid) {
 	struct harness_result r;
@@ -392,7 +421,8 @@ Test(escape, granted_proc_shows_no_host_pid) {
 	snprintf(section, sizeof(section), "{\"profile\":\"runtime\",\"read\":[\"/proc\"]}");
 	for (size_t i = 0; i < 2; i++) {
 		run_probe(section, probes[i], "proc-pids", NULL, &r);
-		cr_expect(printed(&r, "proc-pids", "BLOCKED"), "%s", r.out);
+		/* The listing works (the grant holds) and shows only us. */
+		cr_expect(printed(&r, "proc-pids", "BLOCKED only my own pid and the init"), "%s", r.out);
 		run_probe(section, probes[i], "read-proc-parent", my_pid(), &r);
 		cr_expect(printed(&r, "read-proc-parent", "BLOCKED"), "%s", r.out);
 	}

@@ -1,0 +1,261 @@
+/*
+ * A cgroup for the sandbox, where one can be had: the rlimits bound each
+ * process, a cgroup bounds the sandbox as a whole (memory of all its
+ * processes together, their number).
+ *
+ * "Can be had" means the gateway may create a child of its own cgroup and
+ * move the client there without privileges it does not already have:
+ *   - cgroup v2: its cgroup directory is writable and already delegates
+ *     the memory and pids controllers (cgroup.subtree_control); capgate
+ *     never enables controllers itself, which would need moving the
+ *     gateway out of its own cgroup;
+ *   - cgroup v1: the memory and pids hierarchies' directories of the
+ *     gateway are writable (typically root, or a delegated hierarchy).
+ * Otherwise the layer is missing, which policies allow by default ("cgroup"
+ * degrades unless required). The gateway (sandbox_spawn) creates
+ * capgate-<gateway pid>-<child pid> and moves the child before it runs any
+ * code of its own; sandbox_plan_free() removes it, so a plan is kept until
+ * the client has been reaped.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox/internal.h"
+
+/* The mount point of the hierarchy whose super options (v1) name the
+ * controller, or of cgroup2 when controller is NULL. */
+static bool
+find_mount(const char *controller, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char root[256], mnt[512], fstype[64], source[256], opts[512];
+		const char *dash = strstr(line, " - ");
+
+		if (dash == NULL || sscanf(line, "%*s %*s %*s %255s %511s", root, mnt) != 2 ||
+		    sscanf(dash + 3, "%63s %255s %511s", fstype, source, opts) != 3 ||
+		    strcmp(root, "/") != 0)
+			continue;
+		if (controller == NULL)
+			found = strcmp(fstype, "cgroup2") == 0;
+		else if (strcmp(fstype, "cgroup") == 0) {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(opts, ",", &save); tok != NULL && !found;
+			    tok = strtok_r(NULL, ",", &save))
+				found = strcmp(tok, controller) == 0;
+		}
+		if (found)
+			snprintf(out, len, "%s", mnt);
+	}
+	fclose(f);
+	return found;
+}
+
+/* This process's path in the hierarchy: "N:controller:/path" (v1) or
+ * "0::/path" (v2, controller NULL). */
+static bool
+own_path(const char *controller, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[1024];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char *c1 = strchr(line, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		line[strcspn(line, "\n")] = '\0';
+		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		if (controller == NULL)
+			found = strcmp(line, "0") == 0 && c1[1] == '\0';
+		else {
+			char *tok, *save = NULL;
+
+			for (tok = strtok_r(c1 + 1, ",", &save); tok != NULL && !found;
+			    tok = strtok_r(NULL, ",", &save))
+				found = strcmp(tok, controller) == 0;
+		}
+		if (found)
+			snprintf(out, len, "%s", c2 + 1);
+	}
+	fclose(f);
+	return found;
+}
+
+static bool
+base_dir(const char *controller, char *out, size_t len)
+{
+	char mnt[512], path[512];
+
+	if (!find_mount(controller, mnt, sizeof(mnt)) || !own_path(controller, path, sizeof(path)))
+		return false;
+	if ((size_t)snprintf(out, len, "%s%s", mnt, strcmp(path, "/") == 0 ? "" : path) >= len)
+		return false;
+	return access(out, W_OK) == 0;
+}
+
+static bool
+delegates(const char *dir, const char *controller)
+{
+	char path[PATH_MAX + 32], buf[256], *tok, *save = NULL;
+	FILE *f;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) != NULL)
+		for (tok = strtok_r(buf, " \n", &save); tok != NULL && !found;
+		    tok = strtok_r(NULL, " \n", &save))
+			found = strcmp(tok, controller) == 0;
+	fclose(f);
+	return found;
+}
+
+static int
+add_dir(struct cg_sandbox_plan *plan, const char *base, const char *mem_file,
+    const char *pids_file)
+{
+	struct cg_cgroup_dir *d = &plan->cgroups[plan->n_cgroups];
+	const struct cg_sandbox_limits *l = &plan->limits;
+
+	d->base = strdup(base);
+	if (d->base == NULL)
+		return -1;
+	if (mem_file != NULL && l->memory_mb != 0) {
+		d->files[d->n_files] = mem_file;
+		d->values[d->n_files++] = l->memory_mb * 1024 * 1024;
+	}
+	if (pids_file != NULL && l->processes != 0) {
+		d->files[d->n_files] = pids_file;
+		d->values[d->n_files++] = l->processes;
+	}
+	plan->n_cgroups++;
+	return 0;
+}
+
+/* Empty cgroups left by gateways that died without cleaning up (killed
+ * with SIGKILL): removed when their gateway pid is gone. rmdir refuses a
+ * cgroup that still has processes, so a live sandbox is never touched. */
+static void
+sweep_stale(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX + 300];
+		int gw;
+
+		if (sscanf(e->d_name, "capgate-%d-", &gw) != 1 || gw <= 0 || gw == getpid() ||
+		    kill(gw, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		(void)rmdir(path);
+	}
+	closedir(d);
+}
+
+int
+sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err)
+{
+	char v2[PATH_MAX], mem[PATH_MAX], pids[PATH_MAX];
+
+	if (base_dir(NULL, v2, sizeof(v2)) && delegates(v2, "memory") &&
+	    delegates(v2, "pids")) {
+		if (add_dir(plan, v2, "memory.max", "pids.max") != 0)
+			return cg_error_set(err, "out of memory");
+	} else if (base_dir("memory", mem, sizeof(mem)) && base_dir("pids", pids, sizeof(pids))) {
+		if (add_dir(plan, mem, "memory.limit_in_bytes", NULL) != 0 ||
+		    add_dir(plan, pids, NULL, "pids.max") != 0)
+			return cg_error_set(err, "out of memory");
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < plan->n_cgroups; i++)
+		sweep_stale(plan->cgroups[i].base);
+	plan->planned |= CG_LAYER_CGROUP;
+	return 0;
+}
+
+static int
+write_value(const char *dir, const char *file, unsigned long long value)
+{
+	char path[PATH_MAX + 64], text[32];
+	int fd, n, e = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	n = snprintf(text, sizeof(text), "%llu", value);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (write(fd, text, (size_t)n) != n)
+		e = errno != 0 ? errno : EIO;
+	if (close(fd) != 0 && e == 0)
+		e = errno;
+	return e;
+}
+
+/* Gateway side, after clone and before the child may run: a new cgroup
+ * per hierarchy, its limits, the child moved in. 0 or an errno. */
+int
+sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid)
+{
+	for (size_t i = 0; i < plan->n_cgroups; i++) {
+		struct cg_cgroup_dir *d = &plan->cgroups[i];
+		int e = 0;
+
+		if (asprintf(&d->dir, "%s/capgate-%d-%d", d->base, (int)getpid(), (int)pid) < 0) {
+			d->dir = NULL;
+			return ENOMEM;
+		}
+		if (mkdir(d->dir, 0755) != 0)
+			return errno;
+		d->created = true;
+		for (int k = 0; k < d->n_files && e == 0; k++)
+			e = write_value(d->dir, d->files[k], d->values[k]);
+		if (e == 0)
+			e = write_value(d->dir, "cgroup.procs", (unsigned long long)pid);
+		if (e != 0)
+			return e;
+	}
+	plan->cgroup_applied = plan->n_cgroups > 0;
+	return 0;
+}
+
+/* Removes the cgroups; they must be empty (the client reaped). */
+void
+sandbox_cgroup_release(struct cg_sandbox_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_cgroups; i++) {
+		struct cg_cgroup_dir *d = &plan->cgroups[i];
+
+		if (d->created && rmdir(d->dir) == 0)
+			d->created = false;
+		free(d->dir);
+		free(d->base);
+		d->dir = d->base = NULL;
+	}
+	plan->n_cgroups = 0;
+	plan->cgroup_applied = false;
+}

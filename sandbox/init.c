@@ -1,0 +1,142 @@
+/*
+ * The sandbox's init: pid 1 of the pid namespace, capgate's own code (the
+ * cloned child after the sandbox layers, no exec of its own).
+ *
+ * Why it exists: pid 1 ignores every signal it has no handler for, and
+ * cannot die of its own signal. A program that is pid 1 therefore ignores
+ * the SIGTERM the gateway forwards, dies of SIGSEGV when it abort()s, and
+ * cannot kill itself. With this init the program is pid 2, an ordinary
+ * process, and `capgate run -- PROGRAM` exits like a shell would: with
+ * PROGRAM's code, or 128+N if signal N killed it.
+ *
+ * Confinement: the init runs every layer the program does (namespaces,
+ * ids, view, limits, no capabilities, no_new_privs, Landlock). Instead of
+ * the program's seccomp filter it installs its own, built here and far
+ * narrower than any profile (wait, kill, sigtimedwait, exit), with
+ * KILL_PROCESS as the default: so no profile has to grant fork, kill or
+ * wait to the program for the init's sake, and nothing in the namespace
+ * runs without a filter once the program's code runs. The program child
+ * installs the policy's filter (with the listener) itself, after the fork.
+ * The init reads nothing from the program; its only inputs are signals
+ * and its children's exit statuses.
+ */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sandbox/internal.h"
+
+#if defined(__x86_64__)
+#define INIT_AUDIT_ARCH AUDIT_ARCH_X86_64
+#define INIT_NR_LIMIT 0x40000000u       /* x32 calls carry this bit */
+#elif defined(__aarch64__)
+#define INIT_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#define INIT_NR_LIMIT 0xffffffffu
+#else
+#error "the sandbox init's filter needs this architecture's AUDIT_ARCH"
+#endif
+
+#define INIT_ALLOW(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+
+/* Everything the init calls after it is installed; anything else kills. */
+static const struct sock_filter init_filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, INIT_AUDIT_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, INIT_NR_LIMIT, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	INIT_ALLOW(SYS_rt_sigtimedwait),
+	INIT_ALLOW(SYS_wait4),
+	INIT_ALLOW(SYS_kill),
+	INIT_ALLOW(SYS_exit_group),
+	INIT_ALLOW(SYS_exit),
+	INIT_ALLOW(SYS_restart_syscall),
+	INIT_ALLOW(SYS_rt_sigreturn),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+};
+
+/* Init: the descriptors are the program's, not ours; holding the status
+ * socket would hide the exec (its EOF) from the gateway. */
+static int
+init_close_fds(int status, int ruleset)
+{
+	for (int fd = 0; fd < CG_SANDBOX_FIRST_FREE_FD; fd++)
+		if (close(fd) != 0 && errno != EBADF)
+			return errno;
+	/* Landlock has usually closed the ruleset already. */
+	if (ruleset >= 0 && close(ruleset) != 0 && errno != EBADF)
+		return errno;
+	return close(status) != 0 ? errno : 0;
+}
+
+static int
+init_install_filter(void)
+{
+	struct sock_fprog prog = { .len = CG_ARRAY_LEN(init_filter),
+	    .filter = (struct sock_filter *)(uintptr_t)init_filter };
+
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0 ? errno : 0;
+}
+
+/* Reaps every child that has exited; returns the program's exit code for
+ * capgate (128+N for signal N) once the program is among them, else -1. */
+static int
+init_reap(pid_t program)
+{
+	int status, code = -1;
+	pid_t pid;
+
+	while ((pid = (pid_t)syscall(SYS_wait4, -1, &status, WNOHANG, NULL)) > 0 ||
+	    (pid < 0 && errno == EINTR)) {
+		if (pid != program)
+			continue;
+		if (WIFEXITED(status))
+			code = WEXITSTATUS(status);
+		else if (WIFSIGNALED(status))
+			code = 128 + WTERMSIG(status);
+	}
+	return code;
+}
+
+void
+sandbox_init_run(pid_t program, int status, int ruleset)
+{
+	sigset_t all;
+	siginfo_t si;
+	int code;
+
+	/* Every signal stays blocked (sandbox_enter blocked them before the
+	 * fork): blocked signals are queued even for pid 1, and are taken
+	 * here one by one instead of by handlers. */
+	sigfillset(&all);
+	/* Not dumpable: the program (same uid) cannot open /proc/1/mem even
+	 * where /proc is granted and Yama is off. */
+	if (init_close_fds(status, ruleset) != 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || init_install_filter() != 0)
+		syscall(SYS_exit_group, 127);
+	for (;;) {
+		int sig = (int)syscall(SYS_rt_sigtimedwait, &all, &si, NULL, _NSIG / 8);
+
+		if (sig < 0)
+			continue;       /* EINTR */
+		if (sig != SIGCHLD) {
+			/* The program may be gone already (ESRCH): the
+			 * SIGCHLD that follows ends the loop. */
+			(void)syscall(SYS_kill, program, sig);
+			continue;
+		}
+		if ((code = init_reap(program)) >= 0)
+			syscall(SYS_exit_group, code);
+	}
+}

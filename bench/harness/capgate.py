@@ -162,13 +162,13 @@ class CapgateMixin:
                        "limits": {"frame_max": 65536},
                        "backends": {"echo": {"exec": self.backend_exec()}},
                        "channels": {"bench:echo": {
-                           "kind": "invoke", "to": "echo",
+                           "kind": "invoke", "to": "echo", "max_bytes": 65536,
                            "request": schema, "response": schema}}}, f, indent=1)
         return path
 
     def backend_exec(self):
-        # HOOK(capgate): the echo backend's command once the backend protocol
-        # exists (docs/PROTOCOL.md); a program built from bench/ or a script.
+        """bench-backend-echo (bench/backend_echo.c): answers with the
+        client's payload and does nothing else, like the relay floor's echo."""
         prog = self.program("bench-backend-echo")
         return [prog] if prog else ["/bin/false"]
 
@@ -303,9 +303,10 @@ class CapgateMixin:
             return path
         schema = {"type": "string", "maxLength": 65536}
         chans = {"bench:c%05d" % i: {"kind": "invoke", "to": "builtin:echo",
+                                     "max_bytes": 65536,
                                      "request": schema, "response": schema}
                  for i in range(n)}
-        chans["bench:echo"] = {"kind": "invoke", "to": "builtin:echo",
+        chans["bench:echo"] = {"kind": "invoke", "to": "builtin:echo", "max_bytes": 65536,
                                "request": schema, "response": schema}
         with open(path, "w") as f:
             json.dump({"capgate": 1, "audit": {"path": "bench-audit.log", "sync": "batch"},

@@ -312,9 +312,9 @@ class CapgateMixin:
         return round(per, 1)
 
     def separate_gateways_memory(self):
-        """What capgate can do today: one gateway per client. Memory of the
-        gateways with 1, 10 and mem_clients idle clients running at once."""
-        out = {"mode": "one gateway per client (capgate run starts one client)"}
+        """For comparison with one gateway for all: N one-client gateways
+        (1, 10 and mem_clients) idle at once, and their memory."""
+        out = {"mode": "one gateway per client"}
         for n in sorted({1, 10, self.cfg["mem_clients"]}):
             out[str(n)] = self.gateways_memory(n)
         return out

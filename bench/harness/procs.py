@@ -123,6 +123,108 @@ class ManyClients:
         self.runner.drop_audit_logs("many-")
 
 
+class OneGateway:
+    """One `capgate run` whose policy launches n clients together (the
+    command-line one and n - 1 with an "exec"), all bench-client.
+
+    The clients share the gateway's stdin and stdout: stdin is the read end
+    of one pipe (go() releases all of them with one write, closing it is
+    end-of-file for all), and each prints whole JSON lines, which a pipe
+    keeps apart (a line is far below PIPE_BUF). Waits until n clients have
+    said "ready"."""
+
+    def __init__(self, argv, n, timeout):
+        self.n = n
+        self.lines = []
+        rfd, self.go_fd = os.pipe()
+        self.err = tempfile.TemporaryFile()
+        try:
+            self.p = subprocess.Popen(argv, stdin=rfd, stdout=subprocess.PIPE,
+                                      stderr=self.err)
+        finally:
+            os.close(rfd)
+        self.buf = b""
+        deadline = time.monotonic() + timeout
+        while sum(1 for l in self.lines if l.startswith("ready")) < n:
+            if not self._read(deadline):
+                got = sum(1 for l in self.lines if l.startswith("ready"))
+                self.stop()
+                raise BenchError("one gateway, %d clients: %d became ready: %s"
+                                 % (n, got, self.errors()))
+
+    def _read(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        poller = select.poll()
+        poller.register(self.p.stdout.fileno(), select.POLLIN)
+        if not poller.poll(left * 1000):
+            return False
+        chunk = os.read(self.p.stdout.fileno(), 65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        *done, self.buf = self.buf.split(b"\n")
+        self.lines += [l.decode(errors="replace") for l in done]
+        return True
+
+    def go(self):
+        data = b"g" * self.n
+        while data:
+            data = data[os.write(self.go_fd, data):]
+
+    def collect(self, timeout):
+        """Every JSON line printed until the gateway exits."""
+        deadline = time.monotonic() + timeout
+        while self._read(deadline):
+            pass
+        if self.p.poll() is None:
+            raise BenchError("one gateway, %d clients: did not finish in time" % self.n)
+        return parse_json_lines("\n".join(self.lines))
+
+    def errors(self):
+        self.err.seek(0)
+        return " | ".join(self.err.read().decode(errors="replace").strip().splitlines()[-3:])
+
+    def stop(self):
+        if self.go_fd >= 0:
+            os.close(self.go_fd)
+            self.go_fd = -1
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(30)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.p.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.err.close()
+
+
+def spin_summary(results, n):
+    """Fairness and latency over the clients' capgate_spin lines."""
+    lat = [r for r in results if r.get("bench") == "capgate_spin"]
+    rate = [r for r in results if r.get("bench") == "capgate_spin_rate"]
+    counts = [r["n"] for r in rate]
+    if len(counts) != n:
+        raise BenchError("scale: %d of %d clients reported" % (len(counts), n))
+    jain = (sum(counts) ** 2) / (n * sum(c * c for c in counts)) if any(counts) else None
+    p99s = sorted(r["p99_us"] for r in lat)
+    return {"total_invokes": sum(counts),
+            "total_per_s": round(sum(r["per_s"] for r in rate)),
+            "per_client_invokes_min": min(counts), "per_client_invokes_max": max(counts),
+            "jain_fairness": round(jain, 4) if jain is not None else None,
+            "per_client_p50_us_median": statistics.median(r["p50_us"] for r in lat),
+            "per_client_p99_us_median": statistics.median(p99s),
+            "per_client_p99_us_max": p99s[-1]}
+
+
 class RateCase:
     """One throughput measurement: argv(audit_path) gives the command;
     check(obj, audit_path) may raise BenchError; a soft case that fails is

@@ -136,14 +136,17 @@ class ReportMixin:
                 "%s at %s" % (v["pss_kib_per_gateway"], k) for k, v in sep.items()
                 if isinstance(v, dict)), file=out)
         sc = self.other["scale"]
-        many = sc.get("separate_gateways") if sc else None
-        if many:
-            print("%d gateways x 1 client invoking for %d s: %d invokes/s in all, "
-                  "per client %d..%d invokes (Jain %.3f), per-client p99 median "
-                  "%.0f us" % (many["gateways"], many["seconds"], many["total_per_s"],
-                               many["per_client_invokes_min"],
-                               many["per_client_invokes_max"], many["jain_fairness"],
-                               many["per_client_p99_us_median"]), file=out)
+        for key, what in (("clients", "1 gateway x %d clients"),
+                          ("separate_gateways", "%d gateways x 1 client")):
+            many = sc.get(key) if sc else None
+            if many:
+                n = many.get("clients", many.get("gateways"))
+                print("%s invoking for %d s: %d invokes/s in all, per client "
+                      "%d..%d invokes (Jain %.3f), per-client p99 median %.0f us" % (
+                          what % n, many["seconds"], many["total_per_s"],
+                          many["per_client_invokes_min"], many["per_client_invokes_max"],
+                          many["jain_fairness"], many["per_client_p99_us_median"]),
+                      file=out)
         if sc and "policy_check_many_ms" in sc:
             print("%d-channel policy: policy check %s ms (2 channels: %s ms); "
                   "lookup cost %s us free, %s us pinned" % (

@@ -64,6 +64,32 @@ utf8_seq_len(const unsigned char *p, size_t avail)
 	return n;
 }
 
+/*
+ * How many bytes from p on (at most n) are plain string bytes: not '"' or
+ * '\\', and not a control character (below 0x20) or, if ascii is set, a
+ * byte of a multi-byte UTF-8 sequence. Eight bytes at a time: most of a
+ * long body is such a run, and a byte-by-byte loop over it was most of the
+ * cost of parsing it.
+ */
+static size_t
+plain_run(const unsigned char *p, size_t n, int ascii)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, q, b, c;
+
+		memcpy(&x, p + i, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		c = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
+		if (((c & high) | (ascii ? x & high : 0)) != 0)
+			break;
+	}
+	return i;
+}
+
 enum cg_body_result
 frame_body_scan(const char *body, size_t len, const struct cg_json_limits *lim)
 {
@@ -76,8 +102,15 @@ frame_body_scan(const char *body, size_t len, const struct cg_json_limits *lim)
 		if (c == '"') {
 			size_t start = ++i;
 			while (i < len && p[i] != '"') {
+				i += plain_run(p + i, len - i, 1);
+				if (i >= len || p[i] == '"')
+					break;
 				if (p[i] == '\\') {
 					i += 2;
+					continue;
+				}
+				if (p[i] < 0x80) {
+					i++;
 					continue;
 				}
 				int n = utf8_seq_len(p + i, len - i);
@@ -262,6 +295,7 @@ parse_string(struct body_parser *s, char *buf, const char **out,
 	const unsigned char *p = s->p + 1, *start = p, *end = s->end;
 	char *t = buf;
 
+	p += plain_run(p, (size_t)(end - p), 0);
 	while (p < end && *p != '"' && *p != '\\' && *p >= 0x20)
 		p++;
 	if (p < end && *p == '"') {
@@ -438,16 +472,14 @@ parse_scalar(struct body_parser *s)
 static int
 parse_key(struct body_parser *s)
 {
-	json_t *obj = s->stack[s->depth - 1];
-
 	skip_ws(s);
 	if (s->p == s->end || *s->p != '"' ||
 	    parse_string(s, s->scratch, &s->key, &s->key_len) < 0)
 		return -1;
 	s->key_scratch = s->key == s->scratch ? s->key_len : 0;
-	/* jansson cannot hold a key with NUL; JSON_REJECT_DUPLICATES */
-	if (memchr(s->key, '\0', s->key_len) != NULL ||
-	    json_object_getn(obj, s->key, s->key_len) != NULL)
+	/* jansson cannot hold a key with NUL. Duplicates are found by
+	 * attach(), where the insertion does not grow the object. */
+	if (memchr(s->key, '\0', s->key_len) != NULL)
 		return -1;
 	skip_ws(s);
 	if (s->p == s->end || *s->p != ':')
@@ -462,6 +494,7 @@ static int
 attach(struct body_parser *s, json_t **root, json_t *v)
 {
 	json_t *top;
+	size_t n;
 
 	if (s->depth == 0) {
 		*root = v;
@@ -471,7 +504,12 @@ attach(struct body_parser *s, json_t **root, json_t *v)
 	if (json_is_array(top))
 		return json_array_append_new(top, v);
 	s->key_scratch = 0;
-	return json_object_setn_new_nocheck(top, s->key, s->key_len, v);
+	/* JSON_REJECT_DUPLICATES: a key already present is replaced, so the
+	 * size does not grow; one hash lookup instead of a get and a set. */
+	n = json_object_size(top);
+	if (json_object_setn_new_nocheck(top, s->key, s->key_len, v) < 0)
+		return -1;
+	return json_object_size(top) == n + 1 ? 0 : -1;
 }
 
 /* Opens the array or object at s->p; returns 1 if it closed at once. */

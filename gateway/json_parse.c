@@ -286,7 +286,8 @@ simple_escape(unsigned char c)
 /*
  * The string at s->p (on its opening quote). A string without escapes is
  * returned in place; one with escapes is decoded into buf. Raw control
- * characters are errors, as in jansson.
+ * characters are errors, as in jansson; with \u0000 refused too, no string
+ * or key can hold a NUL, which jansson refuses in both.
  */
 static int
 parse_string(struct body_parser *s, char *buf, const char **out,
@@ -448,8 +449,7 @@ parse_scalar(struct body_parser *s)
 		return NULL;
 	switch (*s->p) {
 	case '"':
-		if (parse_string(s, s->scratch + s->key_scratch, &str, &n) < 0 ||
-		    memchr(str, '\0', n) != NULL)
+		if (parse_string(s, s->scratch + s->key_scratch, &str, &n) < 0)
 			return NULL;
 		return json_stringn_nocheck(str, n);
 	case 't':
@@ -477,10 +477,8 @@ parse_key(struct body_parser *s)
 	    parse_string(s, s->scratch, &s->key, &s->key_len) < 0)
 		return -1;
 	s->key_scratch = s->key == s->scratch ? s->key_len : 0;
-	/* jansson cannot hold a key with NUL. Duplicates are found by
-	 * attach(), where the insertion does not grow the object. */
-	if (memchr(s->key, '\0', s->key_len) != NULL)
-		return -1;
+	/* Duplicates are found by attach(), where the insertion does not
+	 * grow the object. */
 	skip_ws(s);
 	if (s->p == s->end || *s->p != ':')
 		return -1;

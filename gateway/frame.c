@@ -237,114 +237,6 @@ frame_seal(struct cg_frame_session *s, const struct cg_frame *f,
 	return len;
 }
 
-/*
- * Bounds on a body, checked on the bytes in one pass without recursion:
- * nesting depth, number of values, string length, and UTF-8 well-formedness
- * of strings (overlongs, surrogates and code points past U+10FFFF are
- * rejected, as RFC 3629 requires). jansson then parses a document that is
- * already known to be small and shallow.
- */
-static int
-utf8_seq_len(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0];
-	int n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return -1;
-	if ((size_t)n > avail)
-		return -1;
-	for (int i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return -1;
-	return n;
-}
-
-static enum cg_body_result
-scan_body(const char *body, size_t len, const struct cg_json_limits *lim)
-{
-	const unsigned char *p = (const unsigned char *)body;
-	unsigned depth = 0, values = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-
-		if (c == '"') {
-			size_t start = ++i;
-			while (i < len && p[i] != '"') {
-				if (p[i] == '\\') {
-					i += 2;
-					continue;
-				}
-				int n = utf8_seq_len(p + i, len - i);
-				if (n < 0)
-					return CG_BODY_BAD_UTF8;
-				i += (size_t)n;
-			}
-			if (i - start > lim->max_string)
-				return CG_BODY_STRING_TOO_LONG;
-			if (++values > lim->max_members)
-				return CG_BODY_TOO_MANY;
-		} else if (c == '[' || c == '{') {
-			if (++depth > lim->max_depth)
-				return CG_BODY_TOO_DEEP;
-			if (++values > lim->max_members)
-				return CG_BODY_TOO_MANY;
-		} else if (c == ']' || c == '}') {
-			if (depth > 0)
-				depth--;
-		} else if (c == ',') {
-			if (++values > lim->max_members)
-				return CG_BODY_TOO_MANY;
-		} else if (c >= 0x80) {
-			return CG_BODY_BAD_UTF8;
-		}
-	}
-	return CG_BODY_OK;
-}
-
-enum cg_body_result
-frame_parse_body(const char *body, size_t len, const struct cg_json_limits *lim,
-    json_t **out)
-{
-	static const struct cg_json_limits defaults = {
-		CG_JSON_DEFAULT_DEPTH, CG_JSON_DEFAULT_MEMBERS, CG_FRAME_MAX
-	};
-	enum cg_body_result r;
-	json_error_t jerr;
-
-	*out = NULL;
-	if (lim == NULL)
-		lim = &defaults;
-	if (len == 0) {
-		*out = json_null();
-		return CG_BODY_OK;
-	}
-	r = scan_body(body, len, lim);
-	if (r != CG_BODY_OK)
-		return r;
-	*out = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (*out == NULL)
-		return json_error_code(&jerr) == json_error_invalid_utf8 ?
-		    CG_BODY_BAD_UTF8 : CG_BODY_BAD_JSON;
-	return CG_BODY_OK;
-}
-
 const char *
 frame_result_name(enum cg_frame_result r)
 {
@@ -364,22 +256,6 @@ frame_result_name(enum cg_frame_result r)
 	};
 	return (size_t)r < sizeof(names) / sizeof(names[0]) && names[r] ?
 	    names[r] : "frame-unknown";
-}
-
-const char *
-frame_body_result_name(enum cg_body_result r)
-{
-	static const char *const names[] = {
-		[CG_BODY_OK] = "ok",
-		[CG_BODY_EMPTY] = "body-empty",
-		[CG_BODY_TOO_DEEP] = "json-too-deep",
-		[CG_BODY_TOO_MANY] = "json-too-many-values",
-		[CG_BODY_STRING_TOO_LONG] = "json-string-too-long",
-		[CG_BODY_BAD_UTF8] = "json-bad-utf8",
-		[CG_BODY_BAD_JSON] = "json-malformed",
-	};
-	return (size_t)r < sizeof(names) / sizeof(names[0]) && names[r] ?
-	    names[r] : "body-unknown";
 }
 
 const char *

@@ -152,7 +152,7 @@ const char *frame_result_name(enum cg_frame_result r);
 const char *frame_status_name(enum cg_status st);
 const char *frame_type_name(uint8_t type);
 
-/* Limits on a JSON body, checked on the bytes before jansson sees them. */
+/* Limits on a JSON body, checked on the bytes before they are parsed. */
 struct cg_json_limits {
 	unsigned max_depth;      /* nesting of arrays and objects */
 	unsigned max_members;    /* total values in the document */
@@ -181,6 +181,18 @@ enum cg_body_result {
 enum cg_body_result frame_parse_body(const char *body, size_t len,
     const struct cg_json_limits *lim, json_t **out);
 const char *frame_body_result_name(enum cg_body_result r);
+
+/*
+ * The two halves of frame_parse_body (gateway/json_parse.c), public for
+ * tests and benchmarks. frame_body_scan checks the raw bytes against lim,
+ * UTF-8 included; frame_body_build parses bytes that frame_body_scan has
+ * passed (it does not check UTF-8 again) into a new reference the caller
+ * releases, or returns NULL where json_loadb with JSON_DECODE_ANY |
+ * JSON_REJECT_DUPLICATES would fail.
+ */
+enum cg_body_result frame_body_scan(const char *body, size_t len,
+    const struct cg_json_limits *lim);
+json_t *frame_body_build(const char *body, size_t len);
 
 /* True if the bytes are a valid channel name: 1..CG_CHANNEL_MAX of
  * [A-Za-z0-9._:/-]. */

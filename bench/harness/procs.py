@@ -178,7 +178,10 @@ class OneGateway:
         deadline = time.monotonic() + timeout
         while self._read(deadline):
             pass
-        if self.p.poll() is None:
+        # End of file can come a moment before the exit is visible.
+        try:
+            self.p.wait(max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             raise BenchError("one gateway, %d clients: did not finish in time" % self.n)
         return parse_json_lines("\n".join(self.lines))
 

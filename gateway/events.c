@@ -101,9 +101,12 @@ events_from_backend(struct cg_gateway *gw, int index, const struct cg_frame *f)
 	}
 	for (size_t i = 0; i < gw->nclients; i++) {
 		struct cg_client *c = gw->clients[i];
-		int32_t slot = c->pol->slot[idx];
-		if (slot < 0 || !c->chan[slot].subscribed ||
-		    c->state != CG_CLIENT_READY)
+		int32_t slot;
+		/* a closed client keeps no grants across a policy reload */
+		if (c->state != CG_CLIENT_READY)
+			continue;
+		slot = c->pol->slot[idx];
+		if (slot < 0 || !c->chan[slot].subscribed)
 			continue;
 		if (push(c, f))
 			delivered++;

@@ -375,3 +375,47 @@ Test(faults, sighup_that_changes_the_backends_is_refused)
 	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
 	    "backends changed", NULL), 1);
 }
+
+/*
+ * A reload while a client that has already exited is still in the
+ * gateway's table (a second policy client whose program ended at once),
+ * then an event from the backend: the event goes past every client, the
+ * closed one included, and must not trip over its dropped grants.
+ */
+Test(faults, sighup_with_a_closed_client_then_a_backend_event)
+{
+	const char *audit = e2e_audit_path("hupclosed");
+	const char *argv[] = { fault_peer, "stdin", NULL };
+	char path[600], script[600];
+	struct fault_gw g;
+	json_t *doc;
+	int st;
+
+	snprintf(script, sizeof(script), "%s/tests/backend/test_backend.py",
+	    SOURCE_ROOT);
+	snprintf(path, sizeof(path), "%s/hupclosed-%d.json", e2e_tmpdir(),
+	    (int)getpid());
+	doc = json_pack("{s:i,s:{s:{s:[s,s]}},s:{s:{s:s,s:s},s:{s:s,s:s},"
+	    "s:{s:s,s:s}},s:{s:{s:[s,s]},s:{s:[s],s:[s]}}}", "capgate", 1,
+	    "backends", "tb", "exec", "/usr/bin/python3", script,
+	    "channels", "b:emit", "kind", "invoke", "to", "tb",
+	    "b:tick", "kind", "event", "from", "tb",
+	    "q:echo", "kind", "invoke", "to", "builtin:echo",
+	    "clients", "main", "grants", "b:emit", "b:tick",
+	    "quick", "grants", "q:echo", "exec", "/bin/true");
+	cr_assert_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+	fault_start(&g, NULL, path, audit, NULL, argv);
+	cr_assert_eq(fault_wait_for(audit, "\"ev\":\"exit\"", 1, 15000), 0,
+	    "%s", fault_slurp(g.err));    /* quick has come and gone */
+	cr_assert_eq(kill(g.pid, SIGHUP), 0);
+	cr_assert_eq(fault_wait_for(audit, "\"ev\":\"reload\"", 1, 10000), 0);
+	fault_say(&g, "b:emit {\"channel\":\"b:tick\",\"payload\":{\"n\":1}}");
+	fault_say(&g, "b:emit {\"channel\":\"b:tick\",\"payload\":{\"n\":2}}");
+	fault_close_stdin(&g);
+	st = e2e_wait(g.pid, 30);
+	cr_assert_eq(st, 0, "status %d: %s", st, fault_slurp(g.err));
+	cr_assert_str_eq(fault_slurp(g.out), "ready\nb:emit ok\nb:emit ok\n");
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
+	    NULL), 1);
+}

@@ -168,8 +168,14 @@ dispatch_violation(struct cg_client *c, const char *reason, const char *detail,
 	}
 	rec.detail = detail;
 	audit_append_decision(c->gw->audit, &rec);
+	/* With on_violation "deny" the client carries on, but not forever: a
+	 * process that keeps forging frames (a forked child flooding the
+	 * inherited socket, say) would otherwise grow the audit log at socket
+	 * speed. Past CG_VIOLATIONS_MAX the client is ended all the same. */
 	if (c->gw->policy->limits.kill_on_violation)
 		client_kill(c, reason);
+	else if (c->violations > CG_VIOLATIONS_MAX)
+		client_kill(c, "too-many-violations");
 }
 
 static void

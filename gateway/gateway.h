@@ -121,6 +121,9 @@ struct cg_gateway {
 	size_t nretired;
 };
 
+/* Violations a client survives under on_violation "deny". */
+#define CG_VIOLATIONS_MAX 64
+
 /* Datagrams read from one client per loop turn (one recvmmsg). */
 #define CG_GATEWAY_RX_BATCH 32
 

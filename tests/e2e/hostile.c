@@ -377,6 +377,17 @@ main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
+	if (strcmp(m, "garbage-flood") == 0) {
+		/* n malformed frames after a proper handshake */
+		handshake();
+		memset(buf, 'x', 100);
+		for (int i = 0; i < n; i++)
+			if (send(GW_FD, buf, 100, MSG_NOSIGNAL) != 100)
+				break;
+		sleep(5);
+		printf("still alive\n");
+		return 0;
+	}
 	if (strcmp(m, "garbage") == 0) {
 		read_key();
 		memset(buf, 'x', 100);

@@ -28,8 +28,13 @@ check_uid(void)
 {
 	const char *uid = getenv("CAPGATE_TEST_UID");
 
-	if (uid != NULL && *uid != '\0' && geteuid() != 0)
+	if (uid != NULL && *uid != '\0' && geteuid() != 0) {
+		if (getenv("CAPGATE_REQUIRE_ALL") != NULL &&
+		    strcmp(getenv("CAPGATE_REQUIRE_ALL"), "1") == 0 &&
+		    getenv("CAPGATE_ALLOW_NONROOT") == NULL)
+			cr_assert_fail("CAPGATE_TEST_UID needs root to switch uid");
 		cr_skip_test("already unprivileged: the setpriv variant needs root");
+	}
 }
 
 TestSuite(sender, .init = check_uid, .timeout = 60);
@@ -119,4 +124,19 @@ Test(sender, the_key_is_not_in_the_environment_or_argv)
 		cr_assert_null(strstr(line, hex), "key found in the audit log");
 	if (f != NULL)
 		fclose(f);
+}
+
+Test(sender, a_client_that_keeps_forging_is_ended_even_under_deny)
+{
+	const char *audit = e2e_audit_path("violation-flood");
+	const char *argv[] = { e2e_hostile, "garbage-flood", "1000", NULL };
+
+	/* on_violation "deny" tolerates a bad frame, not a flood of them: the
+	 * audit log must not grow at socket speed */
+	e2e_run(policy("lenient.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d out %s", r.status, r.out);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"",
+	    "\"reason\":\"frame-bad-magic\"", NULL), 65);
+	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"too-many-violations\"",
+	    NULL), 1);
 }

@@ -248,7 +248,10 @@ start_clients(struct cg_gateway *gw, const struct run_opts *o,
 		for (size_t j = 0; v[j] != NULL; j++)
 			free(v[j]);
 		free(v);
-		if (rc != 0)
+		/* Answer the handshakes of the clients started so far: starting
+		 * a thousand takes seconds, and none may wait out its library's
+		 * handshake timeout behind the others. */
+		if (rc != 0 || gateway_poll(gw) != 0)
 			return -1;
 	}
 	return 0;

@@ -165,6 +165,9 @@ void dispatch_audit_event(struct cg_gateway *gw, const char *source,
 
 /* gateway/loop.c */
 int gateway_loop(struct cg_gateway *gw);
+/* One loop turn that does not wait: serves what is already ready (the
+ * handshakes of clients started so far, while more are being started). */
+int gateway_poll(struct cg_gateway *gw);
 int gateway_turn(struct cg_gateway *gw);
 void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
 

@@ -222,17 +222,18 @@ handle_deadlines(struct cg_gateway *gw, uint64_t now)
 		audit_tick(gw->audit);
 }
 
-/* One turn of the loop: wait, handle what is ready, deadlines, commit the
- * audit records, then release the replies. */
-int
-gateway_turn(struct cg_gateway *gw)
+/* One turn of the loop: wait (not at all with nowait), handle what is
+ * ready, deadlines, commit the audit records, then release the replies. */
+static int
+turn(struct cg_gateway *gw, bool nowait)
 {
 	struct epoll_event evs[EVENTS_MAX];
 	int n;
 
 	for (size_t i = 0; i < gw->nclients; i++)
 		client_turn_begin(gw->clients[i]);
-	n = epoll_wait(gw->epfd, evs, EVENTS_MAX, next_timeout(gw, cg_now_ns()));
+	n = epoll_wait(gw->epfd, evs, EVENTS_MAX,
+	    nowait ? 0 : next_timeout(gw, cg_now_ns()));
 
 	if (n < 0 && errno != EINTR) {
 		log_warn("epoll_wait: %s", strerror(errno));
@@ -257,6 +258,18 @@ gateway_turn(struct cg_gateway *gw)
 	flush_all(gw);
 	gateway_reload_collect(gw, false);
 	return 0;
+}
+
+int
+gateway_turn(struct cg_gateway *gw)
+{
+	return turn(gw, false);
+}
+
+int
+gateway_poll(struct cg_gateway *gw)
+{
+	return turn(gw, true);
 }
 
 int

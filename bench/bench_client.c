@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BC_MAX_SIZE (60u * 1024u)
@@ -45,6 +46,7 @@ struct bc_opts {
 	uint64_t window;
 	uint64_t seconds;
 	int go;
+	uint64_t linger_ms;   /* stay connected this long after reporting */
 };
 
 static void __attribute__((noreturn))
@@ -221,7 +223,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench-client invoke|send|pipeline|spin|idle "
 	    "[--channel C] [--sync C] [--size B] [--iters N] [--warmup N] "
-	    "[--window W] [--seconds S] [--go]\n");
+	    "[--window W] [--seconds S] [--go] [--linger MS]\n");
 	exit(2);
 }
 
@@ -234,6 +236,7 @@ static const struct option long_opts[] = {
 	{ "window", required_argument, NULL, 'W' },
 	{ "seconds", required_argument, NULL, 'S' },
 	{ "go", no_argument, NULL, 'g' },
+	{ "linger", required_argument, NULL, 'L' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -252,7 +255,7 @@ int
 main(int argc, char **argv)
 {
 	struct bc_opts o = { NULL, "bench:echo", "bench:echo", 64, 20000, 2000,
-	    16, 5, 0 };
+	    16, 5, 0, 0 };
 	struct cg_conn *c;
 	char *body;
 	int ch;
@@ -267,6 +270,7 @@ main(int argc, char **argv)
 		case 'W': o.window = bench_parse_count(optarg, 1, 4096, "--window"); break;
 		case 'S': o.seconds = bench_parse_count(optarg, 1, 3600, "--seconds"); break;
 		case 'g': o.go = 1; break;
+		case 'L': o.linger_ms = bench_parse_count(optarg, 0, 600000, "--linger"); break;
 		default: usage();
 		}
 	}
@@ -280,6 +284,16 @@ main(int argc, char **argv)
 		c = bc_connect();
 		modes[i].run(c, &o, body);
 		free(body);
+		/* The command-line client of a many-client run lingers: when it
+		 * exits, the gateway stops the others, which may still be
+		 * finishing their own measurement. */
+		fflush(stdout);
+		if (o.linger_ms > 0) {
+			struct timespec ts = { (time_t)(o.linger_ms / 1000),
+			    (long)(o.linger_ms % 1000) * 1000000L };
+			while (nanosleep(&ts, &ts) != 0)
+				;
+		}
 		return 0;
 	}
 	usage();

@@ -295,7 +295,10 @@ class CapgateMixin:
         """OneGateway with n bench-client ARGS clients."""
         _, client = self.capgate_progs
         policy = self.clients_policy(n, args)
-        argv = self.capgate_argv(pin, policy, [client] + args, self.audit_path("one"))
+        # The command-line client lingers after its own report: its exit
+        # stops the other clients, which may still be finishing theirs.
+        argv = self.capgate_argv(pin, policy, [client] + args + ["--linger", "5000"],
+                                 self.audit_path("one"))
         argv[argv.index("run") + 1:argv.index("run") + 1] = ["--client", "c0000"]
         return OneGateway(argv, n, timeout)
 

@@ -135,7 +135,7 @@ envelope_data(const struct cg_frame *f, size_t *len)
 int
 main(void)
 {
-	static const char hello[] = "{\"version\":1}";
+	static const char hello[] = "{\"version\":2}";
 	static struct echo_conn c;
 	unsigned char key[CG_SESSION_KEY_LEN];
 	struct cg_frame f;

@@ -123,7 +123,7 @@ receive(struct pipe_conn *c, uint8_t want)
 static void
 connect_gateway(struct pipe_conn *c)
 {
-	static const char hello[] = "{\"version\":1,\"library\":\"bench-pipeline\"}";
+	static const char hello[] = "{\"version\":2,\"library\":\"bench-pipeline\"}";
 	unsigned char key[CG_SESSION_KEY_LEN];
 
 	if (sodium_init() < 0)

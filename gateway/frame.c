@@ -10,7 +10,10 @@
 #include <string.h>
 
 _Static_assert(CG_FRAME_MAC_LEN == crypto_verify_32_BYTES,
-    "the MAC is compared with crypto_verify_32");
+    "the MAC field is compared with crypto_verify_32");
+_Static_assert(CG_FRAME_TAG_LEN == crypto_shorthash_siphashx24_BYTES &&
+    CG_FRAME_MAC_KEY_LEN == crypto_shorthash_siphashx24_KEYBYTES,
+    "the tag is SipHash-2-4-128");
 
 static uint16_t
 get16(const unsigned char *p)
@@ -52,13 +55,20 @@ put64(unsigned char *p, uint64_t v)
 	put32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* The direction's SipHash key: BLAKE2b-128 keyed with the session key over
+ * the label and the direction byte, so the two directions' keys are
+ * independent and neither reveals the session key. */
 static void
-mac_state(crypto_generichash_blake2b_state *st, const unsigned char *key,
+mac_key(unsigned char out[CG_FRAME_MAC_KEY_LEN], const unsigned char *key,
     uint8_t dir)
 {
-	crypto_generichash_blake2b_init(st, key, CG_SESSION_KEY_LEN,
-	    CG_FRAME_MAC_LEN);
-	crypto_generichash_blake2b_update(st, &dir, 1);
+	static const char label[] = CG_FRAME_MAC_LABEL;
+	unsigned char in[sizeof(label)];
+
+	memcpy(in, label, sizeof(label) - 1);
+	in[sizeof(label) - 1] = dir;
+	crypto_generichash_blake2b(out, CG_FRAME_MAC_KEY_LEN, in, sizeof(in),
+	    key, CG_SESSION_KEY_LEN);
 }
 
 void
@@ -66,8 +76,8 @@ frame_session_init(struct cg_frame_session *s, const unsigned char *key,
     int is_gateway)
 {
 	s->send_dir = is_gateway ? CG_DIR_TO_CLIENT : CG_DIR_TO_GATEWAY;
-	mac_state(&s->mac_send, key, s->send_dir);
-	mac_state(&s->mac_recv, key, is_gateway ? CG_DIR_TO_GATEWAY :
+	mac_key(s->key_send, key, s->send_dir);
+	mac_key(s->key_recv, key, is_gateway ? CG_DIR_TO_GATEWAY :
 	    CG_DIR_TO_CLIENT);
 	s->send_seq = 0;
 	s->recv_seq = 0;
@@ -169,22 +179,26 @@ frame_decode(const unsigned char *buf, size_t len, size_t cap,
 
 /* BLAKE2b(key, direction || header[0..32) || channel || body), from the
  * session's precomputed state for that direction. */
+/*
+ * The MAC field of buf: SipHash-2-4-128 under k over the whole datagram with
+ * the field's 32 bytes taken as zero, then the 16 reserved bytes, zero. The
+ * field is cleared for the hash and put back, so buf is unchanged after.
+ */
 static void
-frame_mac(const crypto_generichash_blake2b_state *base,
-    const unsigned char *buf, size_t len, unsigned char mac[CG_FRAME_MAC_LEN])
+frame_mac(const unsigned char k[CG_FRAME_MAC_KEY_LEN], unsigned char *buf,
+    size_t len, unsigned char field[CG_FRAME_MAC_LEN])
 {
-	crypto_generichash_blake2b_state st;
+	unsigned char saved[CG_FRAME_MAC_LEN];
 
-	memcpy(&st, base, sizeof(st));
-	crypto_generichash_blake2b_update(&st, buf, 32);
-	crypto_generichash_blake2b_update(&st, buf + CG_FRAME_HEADER_LEN,
-	    len - CG_FRAME_HEADER_LEN);
-	crypto_generichash_blake2b_final(&st, mac, CG_FRAME_MAC_LEN);
-	sodium_memzero(&st, sizeof(st));
+	memcpy(saved, buf + 32, CG_FRAME_MAC_LEN);
+	memset(buf + 32, 0, CG_FRAME_MAC_LEN);
+	crypto_shorthash_siphashx24(field, buf, len, k);
+	memset(field + CG_FRAME_TAG_LEN, 0, CG_FRAME_MAC_LEN - CG_FRAME_TAG_LEN);
+	memcpy(buf + 32, saved, CG_FRAME_MAC_LEN);
 }
 
 enum cg_frame_result
-frame_open(struct cg_frame_session *s, const unsigned char *buf, size_t len,
+frame_open(struct cg_frame_session *s, unsigned char *buf, size_t len,
     size_t cap, unsigned nfds_received, struct cg_frame *out)
 {
 	unsigned char mac[CG_FRAME_MAC_LEN];
@@ -193,7 +207,8 @@ frame_open(struct cg_frame_session *s, const unsigned char *buf, size_t len,
 	r = frame_decode(buf, len, cap, out);
 	if (r != CG_FRAME_OK)
 		return r;
-	frame_mac(&s->mac_recv, buf, len, mac);
+	frame_mac(s->key_recv, buf, len, mac);
+	/* the tag and the reserved zeros, in constant time */
 	if (crypto_verify_32(mac, buf + 32) != 0)
 		return CG_FRAME_BAD_MAC;
 	if (out->seq != s->recv_seq + 1)
@@ -209,6 +224,7 @@ frame_seal(struct cg_frame_session *s, const struct cg_frame *f,
     unsigned char *buf, size_t cap)
 {
 	size_t len = CG_FRAME_HEADER_LEN + f->channel_len + f->body_len;
+	unsigned char mac[CG_FRAME_MAC_LEN];
 
 	if (cap > CG_FRAME_MAX)
 		cap = CG_FRAME_MAX;
@@ -232,7 +248,8 @@ frame_seal(struct cg_frame_session *s, const struct cg_frame *f,
 	if (f->body_len > 0)
 		memmove(buf + CG_FRAME_HEADER_LEN + f->channel_len, f->body,
 		    f->body_len);
-	frame_mac(&s->mac_send, buf, len, buf + 32);
+	frame_mac(s->key_send, buf, len, mac);
+	memcpy(buf + 32, mac, CG_FRAME_MAC_LEN);
 	s->send_seq++;
 	return len;
 }

@@ -25,9 +25,12 @@
 #include <stdint.h>
 
 #define CG_PROTO_MAGIC 0x31574743u    /* "CGW1" as little-endian bytes */
-#define CG_PROTO_VERSION 1
+#define CG_PROTO_VERSION 2
 #define CG_FRAME_HEADER_LEN 64
-#define CG_FRAME_MAC_LEN 32
+#define CG_FRAME_MAC_LEN 32           /* the header's MAC field */
+#define CG_FRAME_TAG_LEN 16           /* SipHash-2-4-128 tag, then 16 zeros */
+#define CG_FRAME_MAC_KEY_LEN 16       /* per-direction SipHash key */
+#define CG_FRAME_MAC_LABEL "capgate frame mac" /* + direction byte */
 #define CG_FRAME_MAX (64u * 1024u)    /* global cap on a whole datagram */
 #define CG_CHANNEL_MAX 128            /* longest channel name */
 #define CG_FRAME_MAX_FDS 4            /* fds one frame may carry */
@@ -107,14 +110,12 @@ struct cg_frame {
 /*
  * One end of an authenticated session. Wipe with frame_session_wipe().
  *
- * The MAC states are precomputed: keyed BLAKE2b spends one compression on
- * the key block before any data, so each session absorbs its key and the
- * direction byte once, and every frame starts from a copy of that state.
- * That halves the MAC's cost for small frames.
+ * Each direction has its own SipHash key, derived once from the session key
+ * (docs/PROTOCOL.md, "MAC and sequence numbers").
  */
 struct cg_frame_session {
-	crypto_generichash_blake2b_state mac_send;  /* key + our direction */
-	crypto_generichash_blake2b_state mac_recv;  /* key + the peer's */
+	unsigned char key_send[CG_FRAME_MAC_KEY_LEN];  /* our direction */
+	unsigned char key_recv[CG_FRAME_MAC_KEY_LEN];  /* the peer's */
 	uint64_t send_seq;       /* sequence number of the last frame sent */
 	uint64_t recv_seq;       /* sequence number of the last frame accepted */
 	uint8_t send_dir;        /* enum cg_direction of frames this end sends */
@@ -130,10 +131,11 @@ void frame_session_wipe(struct cg_frame_session *s);
  * (the smaller one wins), decodes its header into out, verifies the MAC and
  * that its sequence number is the next one. nfds_received is how many fds
  * arrived with it. On CG_FRAME_OK the session's receive counter advances;
- * on any failure the session is unchanged.
+ * on any failure the session is unchanged. buf is written to while the MAC
+ * is computed (its MAC field is hashed as zeros) and is as it was after.
  */
 enum cg_frame_result frame_open(struct cg_frame_session *s,
-    const unsigned char *buf, size_t len, size_t cap, unsigned nfds_received,
+    unsigned char *buf, size_t len, size_t cap, unsigned nfds_received,
     struct cg_frame *out);
 
 /* Header-only decode, without MAC or sequence checks (tests, tools). */

@@ -2,9 +2,10 @@
 /*
  * capgate client library for Node.js (standard library only).
  *
- * The wire format is docs/PROTOCOL.md. Node's crypto has BLAKE2b-512 but
- * no keyed BLAKE2b-256 (a different function, not a truncation), so
- * BLAKE2b (RFC 7693) is implemented below on 32-bit halves. Node's net
+ * The wire format is docs/PROTOCOL.md. Node's crypto has neither keyed
+ * BLAKE2b (for the per-direction MAC keys) nor SipHash (the frame MAC), so
+ * BLAKE2b (RFC 7693) is implemented below on 32-bit halves and
+ * SipHash-2-4-128 on BigInt. Node's net
  * module cannot adopt a SOCK_SEQPACKET fd, so the connection is read with
  * fs.read on fd 3 (one read is one datagram; the read runs in libuv's
  * thread pool, so the event loop stays free) and written with fs.writeSync
@@ -31,9 +32,11 @@ const fs = require('fs');
 const crypto = require('crypto');
 
 const MAGIC = Buffer.from('CGW1');
-const VERSION = 1;
+const VERSION = 2;
 const HEADER_LEN = 64;
-const MAC_LEN = 32;
+const MAC_LEN = 32; // the header's MAC field: 16-byte tag, 16 zeros
+const TAG_LEN = 16;
+const MAC_LABEL = Buffer.from('capgate frame mac');
 const FRAME_MAX = 64 * 1024;
 const CHANNEL_MAX = 128;
 const MAX_FDS = 4;
@@ -191,12 +194,54 @@ function channelValid(buf) {
   return true;
 }
 
+const M64 = (1n << 64n) - 1n;
+const rotl = (x, b) => ((x << b) | (x >> (64n - b))) & M64;
+
+/* SipHash-2-4 with a 128-bit tag (libsodium's crypto_shorthash_siphashx24). */
+function siphash128(key, data) {
+  const k0 = key.readBigUInt64LE(0);
+  const k1 = key.readBigUInt64LE(8);
+  let v0 = 0x736f6d6570736575n ^ k0;
+  let v1 = 0x646f72616e646f6dn ^ k1 ^ 0xeen;
+  let v2 = 0x6c7967656e657261n ^ k0;
+  let v3 = 0x7465646279746573n ^ k1;
+  const rounds = (count) => {
+    for (let i = 0; i < count; i++) {
+      v0 = (v0 + v1) & M64; v1 = rotl(v1, 13n) ^ v0; v0 = rotl(v0, 32n);
+      v2 = (v2 + v3) & M64; v3 = rotl(v3, 16n) ^ v2;
+      v0 = (v0 + v3) & M64; v3 = rotl(v3, 21n) ^ v0;
+      v2 = (v2 + v1) & M64; v1 = rotl(v1, 17n) ^ v2; v2 = rotl(v2, 32n);
+    }
+  };
+  const n = data.length;
+  const end = n - (n % 8);
+  const absorb = (m) => { v3 ^= m; rounds(2); v0 ^= m; };
+  for (let i = 0; i < end; i += 8) absorb(data.readBigUInt64LE(i));
+  let last = BigInt(n & 0xff) << 56n;
+  for (let i = end; i < n; i++) last |= BigInt(data[i]) << BigInt(8 * (i - end));
+  absorb(last);
+  v2 ^= 0xeen;
+  rounds(4);
+  const out = Buffer.alloc(16);
+  out.writeBigUInt64LE(v0 ^ v1 ^ v2 ^ v3, 0);
+  v1 ^= 0xddn;
+  rounds(4);
+  out.writeBigUInt64LE(v0 ^ v1 ^ v2 ^ v3, 8);
+  return out;
+}
+
+/* The direction's SipHash key: BLAKE2b-128 keyed with the session key over
+ * the label and the direction byte. */
+function macKey(key, direction) {
+  return blake2b(Buffer.concat([MAC_LABEL, Buffer.from([direction])]), key, 16);
+}
+
+/* The 32-byte MAC field of datagram (whose own field is ignored). */
 function mac(key, direction, datagram) {
-  const h = new Blake2b(MAC_LEN, key);
-  h.update(Buffer.from([direction]));
-  h.update(datagram.subarray(0, 32));
-  h.update(datagram.subarray(HEADER_LEN));
-  return h.digest();
+  const zeroed = Buffer.from(datagram);
+  zeroed.fill(0, 32, HEADER_LEN);
+  return Buffer.concat([siphash128(macKey(key, direction), zeroed),
+    Buffer.alloc(MAC_LEN - TAG_LEN)]);
 }
 
 /* One datagram, MAC'd under key for direction. */
@@ -439,4 +484,4 @@ function connect() {
 }
 
 module.exports = { connect, Connection, CapgateError, TransportError, seal,
-  openFrame, blake2b, Blake2b, T, TO_GATEWAY, TO_CLIENT, STATUS_NAMES };
+  openFrame, blake2b, Blake2b, siphash128, macKey, T, TO_GATEWAY, TO_CLIENT, STATUS_NAMES };

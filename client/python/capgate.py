@@ -3,9 +3,9 @@
 A front-end started by ``capgate run`` talks to the gateway through this
 module; a backend started by the gateway serves channels through it too
 (``Backend``). The wire format is docs/PROTOCOL.md: one SOCK_SEQPACKET
-datagram per frame, a 64-byte header, the channel, a JSON body, a keyed
-BLAKE2b-256 MAC over direction || header[0:32] || channel || body, and
-per-direction sequence numbers.
+datagram per frame, a 64-byte header, the channel, a JSON body, a
+SipHash-2-4-128 MAC under a per-direction key over the datagram with its
+MAC field zeroed, and per-direction sequence numbers.
 
 The session key is read from CAPGATE_KEY_FD when this module is imported,
 before the importing program's own code goes on: the pipe is closed and
@@ -32,9 +32,11 @@ __all__ = ["connect", "Connection", "Backend", "BackendError", "Reply",
            "seal", "open_frame", "Frame"]
 
 MAGIC = b"CGW1"
-VERSION = 1
+VERSION = 2
 HEADER_LEN = 64
-MAC_LEN = 32
+MAC_LEN = 32          # the header's MAC field: 16-byte tag, 16 zeros
+TAG_LEN = 16
+MAC_LABEL = b"capgate frame mac"
 FRAME_MAX = 64 * 1024
 CHANNEL_MAX = 128
 MAX_FDS = 4
@@ -81,12 +83,59 @@ class Frame:
             setattr(self, k, kw.get(k))
 
 
+_M64 = (1 << 64) - 1
+
+
+def _siphash128(key, data):
+    """SipHash-2-4 with a 128-bit tag (libsodium's crypto_shorthash_siphashx24)."""
+    k0 = int.from_bytes(key[:8], "little")
+    k1 = int.from_bytes(key[8:16], "little")
+    v0 = 0x736f6d6570736575 ^ k0
+    v1 = 0x646f72616e646f6d ^ k1 ^ 0xee
+    v2 = 0x6c7967656e657261 ^ k0
+    v3 = 0x7465646279746573 ^ k1
+    n = len(data)
+    end = n - n % 8
+    words = [int.from_bytes(data[i:i + 8], "little") for i in range(0, end, 8)]
+    words.append(int.from_bytes(data[end:], "little") | (n & 0xff) << 56)
+
+    def rounds(v0, v1, v2, v3, count):
+        for _ in range(count):
+            v0 = (v0 + v1) & _M64
+            v1 = ((v1 << 13) | (v1 >> 51)) & _M64 ^ v0
+            v0 = ((v0 << 32) | (v0 >> 32)) & _M64
+            v2 = (v2 + v3) & _M64
+            v3 = ((v3 << 16) | (v3 >> 48)) & _M64 ^ v2
+            v0 = (v0 + v3) & _M64
+            v3 = ((v3 << 21) | (v3 >> 43)) & _M64 ^ v0
+            v2 = (v2 + v1) & _M64
+            v1 = ((v1 << 17) | (v1 >> 47)) & _M64 ^ v2
+            v2 = ((v2 << 32) | (v2 >> 32)) & _M64
+        return v0, v1, v2, v3
+
+    for m in words:
+        v3 ^= m
+        v0, v1, v2, v3 = rounds(v0, v1, v2, v3, 2)
+        v0 ^= m
+    v2 ^= 0xee
+    v0, v1, v2, v3 = rounds(v0, v1, v2, v3, 4)
+    out = (v0 ^ v1 ^ v2 ^ v3).to_bytes(8, "little")
+    v1 ^= 0xdd
+    v0, v1, v2, v3 = rounds(v0, v1, v2, v3, 4)
+    return out + (v0 ^ v1 ^ v2 ^ v3).to_bytes(8, "little")
+
+
+def mac_key(key, direction):
+    """The direction's SipHash key: BLAKE2b-128 keyed with the session key
+    over the label and the direction byte."""
+    return hashlib.blake2b(MAC_LABEL + bytes((direction,)), digest_size=16,
+                           key=key).digest()
+
+
 def _mac(key, direction, datagram):
-    h = hashlib.blake2b(digest_size=MAC_LEN, key=key)
-    h.update(bytes((direction,)))
-    h.update(datagram[:32])
-    h.update(datagram[HEADER_LEN:])
-    return h.digest()
+    """The 32-byte MAC field of datagram (whose own field is ignored)."""
+    zeroed = bytes(datagram[:32]) + bytes(MAC_LEN) + bytes(datagram[HEADER_LEN:])
+    return _siphash128(mac_key(key, direction), zeroed) + bytes(MAC_LEN - TAG_LEN)
 
 
 def channel_valid(name):

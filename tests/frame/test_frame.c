@@ -118,7 +118,9 @@ Test(frame, bad_magic_version_type_flags)
 	copy[0] ^= 1;
 	cr_assert_eq(frame_decode(copy, n, 0, &f), CG_FRAME_BAD_MAGIC);
 	memcpy(copy, buf, n);
-	copy[4] = 2;
+	copy[4] = CG_PROTO_VERSION + 1;
+	cr_assert_eq(frame_decode(copy, n, 0, &f), CG_FRAME_BAD_VERSION);
+	copy[4] = CG_PROTO_VERSION - 1;  /* version 1: keyed BLAKE2b MACs */
 	cr_assert_eq(frame_decode(copy, n, 0, &f), CG_FRAME_BAD_VERSION);
 	memcpy(copy, buf, n);
 	copy[5] = 0;
@@ -179,6 +181,25 @@ Test(frame, every_flipped_bit_fails_the_mac)
 	}
 	memcpy(buf, orig, n);
 	cr_assert_eq(frame_open(&gw, buf, n, 0, 0, &f), CG_FRAME_OK);
+}
+
+Test(frame, open_leaves_the_datagram_as_it_was)
+{
+	struct cg_frame_session s = gw;
+	struct cg_frame f;
+	size_t n = seal_invoke("demo:echo", "{\"text\":\"hi\"}");
+	unsigned char orig[256];
+
+	/* the tag fills half of the MAC field; the rest is zero on the wire */
+	for (size_t i = 32 + CG_FRAME_TAG_LEN; i < 64; i++)
+		cr_assert_eq(buf[i], 0, "MAC field byte %zu", i);
+	memcpy(orig, buf, n);
+	cr_assert_eq(frame_open(&s, buf, n, 0, 0, &f), CG_FRAME_OK);
+	cr_assert_eq(memcmp(buf, orig, n), 0, "an accepted open changed the bytes");
+	buf[40] ^= 1;
+	memcpy(orig, buf, n);
+	cr_assert_eq(frame_open(&gw, buf, n, 0, 0, &f), CG_FRAME_BAD_MAC);
+	cr_assert_eq(memcmp(buf, orig, n), 0, "a rejected open changed the bytes");
 }
 
 Test(frame, wrong_key_fails)

@@ -54,6 +54,12 @@ int audit_debug_state(const struct cg_audit *a,
 
 /* Test hook: how many times the writer has fdatasync'd the log. */
 uint64_t audit_debug_syncs(const struct cg_audit *a);
+
+/* Test hook: records written to the log that no finished fdatasync covers. */
+uint64_t audit_debug_unsynced(struct cg_audit *a);
+
+/* Test hook: stalls (1) or releases (0) the sync thread; -1 without one. */
+int audit_debug_pause_syncer(struct cg_audit *a, int paused);
 #endif
 
 /* --- record formatting (record.c) --- */

@@ -2,7 +2,7 @@
  * The audit log writer. Records are formatted straight into an in-memory
  * batch (record.c), chained by hash as they are appended, and written with
  * one write() per audit_commit(); the sync mode decides when fdatasync()
- * runs. Epochs end with a seal signed by the epoch's ratchet key, after
+ * runs, inline or (sync "batch" and "interval") on the thread of sync.c. Epochs end with a seal signed by the epoch's ratchet key, after
  * which that key is wiped (seal.c explains the ratchet).
  *
  * Invariant: the file always ends at a complete line, except after a crash
@@ -119,9 +119,8 @@ flush_buf(struct cg_audit *a)
 		return mark_failed(a);
 	a->file_size += a->buf.len;
 	a->buf.len = 0;
-	a->unsynced += a->pending;
+	a->written += a->pending;
 	a->pending = 0;
-	a->dirty = 1;
 	if (a->key_pending) {
 		if (audit_keyfile_store(a->key_fd, a->epoch, a->sec->seed) != 0)
 			return mark_failed(a);
@@ -131,21 +130,46 @@ flush_buf(struct cg_audit *a)
 	return 0;
 }
 
+/* Records written to the log that no finished fdatasync covers yet. */
+static uint64_t
+unsynced(struct cg_audit *a)
+{
+	uint64_t d = a->synced;
+
+	if (a->syncer != NULL && audit_syncer_durable(a->syncer) > d)
+		d = audit_syncer_durable(a->syncer);
+	return a->written > d ? a->written - d : 0;
+}
+
+/* fdatasync in the loop's own thread (and the key file after a seal). */
 static int
 sync_now(struct cg_audit *a)
 {
-	if (!a->dirty)
+	uint64_t target = a->written;
+
+	if (unsynced(a) == 0 && !a->key_dirty)
 		return 0;
 	if (fdatasync(a->fd) != 0)
 		return mark_failed(a);
 	a->syncs++;
+	a->synced = target;
+	if (a->syncer != NULL)
+		audit_syncer_note(a->syncer, target);
 	if (a->key_dirty && fdatasync(a->key_fd) != 0)
 		return mark_failed(a);
 	a->key_dirty = 0;
-	a->dirty = 0;
-	a->unsynced = 0;
 	a->sync_due_ns = 0;
 	a->force_sync = 0;
+	return 0;
+}
+
+/* fdatasync off the loop's thread, if it has one. */
+static int
+sync_later(struct cg_audit *a)
+{
+	if (a->syncer == NULL)
+		return sync_now(a);
+	audit_syncer_kick(a->syncer, a->written);
 	return 0;
 }
 
@@ -176,6 +200,8 @@ rotate(struct cg_audit *a)
 			close(fd);
 		return mark_failed(a);
 	}
+	if (a->syncer != NULL)
+		audit_syncer_set_fd(a->syncer, fd);
 	close(a->fd);
 	a->fd = fd;
 	a->file_size = 0;
@@ -411,20 +437,37 @@ audit_append_event(struct cg_audit *a, const char *event, json_t *fields)
 	return record_done(a);
 }
 
+/*
+ * Sync "batch" keeps its bound inline: a commit never leaves sync_batch or
+ * more written records without a finished fdatasync, so at most
+ * sync_batch - 1 acknowledged records can be lost in a power failure, as
+ * before the thread. The thread is asked at half the bound, so in steady
+ * state its sync finishes before the loop would have to wait.
+ */
 int
 audit_commit(struct cg_audit *a)
 {
+	uint64_t lag;
+
 	if (a == NULL || !a->enabled)
 		return 0;
 	if (a->failed)
 		return -1;
 	if (flush_buf(a) != 0)
 		return -1;
-	if (!a->dirty)
+	if (a->syncer != NULL && audit_syncer_error(a->syncer) != 0)
+		return mark_failed(a);
+	lag = unsynced(a);
+	if (lag == 0 && !a->key_dirty) {
+		a->sync_due_ns = 0;
 		return 0;
+	}
 	if (a->sync == CG_AUDIT_SYNC_EVERY || a->force_sync ||
-	    (a->sync == CG_AUDIT_SYNC_BATCH && a->unsynced >= a->sync_batch))
+	    (a->sync == CG_AUDIT_SYNC_BATCH && lag >= a->sync_batch))
 		return sync_now(a);
+	if (a->sync == CG_AUDIT_SYNC_BATCH && lag >= (a->sync_batch + 1) / 2 &&
+	    sync_later(a) != 0)
+		return -1;
 	if (a->sync_due_ns == 0)
 		a->sync_due_ns = cg_now_ns() +
 		    (uint64_t)a->sync_interval_ms * 1000000u;
@@ -465,8 +508,13 @@ audit_tick(struct cg_audit *a)
 	 * run of epochs and a gap means deletion, never idleness. */
 	if (a->sec != NULL && now >= a->seal_due_ns && audit_seal(a, 0) != 0)
 		return -1;
-	if (a->sync_due_ns != 0 && now >= a->sync_due_ns)
-		a->force_sync = 1;
+	if (a->sync_due_ns != 0 && now >= a->sync_due_ns) {
+		/* the timer restarts at the next commit that finds records
+		 * not yet durable */
+		a->sync_due_ns = 0;
+		if (flush_buf(a) != 0 || sync_later(a) != 0)
+			return -1;
+	}
 	return audit_commit(a);
 }
 
@@ -493,7 +541,25 @@ audit_debug_state(const struct cg_audit *a, unsigned char s[AUDIT_SEED_LEN],
 uint64_t
 audit_debug_syncs(const struct cg_audit *a)
 {
-	return a != NULL ? a->syncs : 0;
+	if (a == NULL)
+		return 0;
+	return a->syncs + (a->syncer != NULL ?
+	    audit_syncer_count(a->syncer) : 0);
+}
+
+uint64_t
+audit_debug_unsynced(struct cg_audit *a)
+{
+	return a != NULL ? unsynced(a) : 0;
+}
+
+int
+audit_debug_pause_syncer(struct cg_audit *a, int paused)
+{
+	if (a == NULL || a->syncer == NULL)
+		return -1;
+	audit_syncer_pause(a->syncer, paused);
+	return 0;
 }
 #endif
 
@@ -502,6 +568,7 @@ audit_free(struct cg_audit *a)
 {
 	if (a == NULL)
 		return;
+	audit_syncer_stop(a->syncer);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->key_fd >= 0)

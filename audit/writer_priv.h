@@ -39,11 +39,13 @@ struct cg_audit {
 	size_t rec_start;            /* where the record being formatted begins */
 	uint64_t file_size;          /* bytes written to the current file */
 	uint32_t pending;            /* records in buf */
-	uint32_t unsynced;           /* records written, not yet synced */
-	int dirty;                   /* written since the last fdatasync */
-	int force_sync;              /* a seal or a timer asks for a sync */
+	uint64_t written;            /* records write() has taken */
+	uint64_t synced;             /* records an inline fdatasync covers */
+	int force_sync;              /* a seal asks for a sync */
 	uint64_t sync_due_ns;        /* 0: no sync timer running */
-	uint64_t syncs;              /* fdatasyncs of the log, for tests */
+	uint64_t syncs;              /* inline fdatasyncs of the log, for tests */
+	struct audit_syncer *syncer; /* background sync (sync.c); NULL with
+	                                sync "every" */
 
 	struct audit_secret *sec;    /* NULL: unsealed log (no key) */
 	int key_fd;                  /* the key file, locked; -1 without key */
@@ -61,5 +63,26 @@ int audit_record_end(struct cg_audit *a, const unsigned char *sk);
 int audit_seal(struct cg_audit *a, int final);
 int audit_sync_dir(const char *path);
 void audit_free(struct cg_audit *a);
+
+/* --- the background sync thread (sync.c) --- */
+struct audit_syncer;
+/* Starts the thread for the log fd, whose first `durable` records are on
+ * disk. NULL if it cannot: the writer then syncs inline. */
+struct audit_syncer *audit_syncer_start(int fd, uint64_t durable);
+/* Asks for an fdatasync covering the first `written` records. */
+void audit_syncer_kick(struct audit_syncer *s, uint64_t written);
+/* Records a finished fdatasync covers (the thread's or noted inline ones). */
+uint64_t audit_syncer_durable(struct audit_syncer *s);
+void audit_syncer_note(struct audit_syncer *s, uint64_t durable);
+/* errno of a failed background fdatasync, or 0. */
+int audit_syncer_error(struct audit_syncer *s);
+uint64_t audit_syncer_count(struct audit_syncer *s);
+/* Waits until the thread is idle, then has it sync fd from now on. */
+void audit_syncer_set_fd(struct audit_syncer *s, int fd);
+#ifdef CG_AUDIT_TEST_HOOKS
+void audit_syncer_pause(struct audit_syncer *s, int paused);
+#endif
+/* Joins the thread (after its pending fdatasync) and frees s. NULL is ok. */
+void audit_syncer_stop(struct audit_syncer *s);
 
 #endif

@@ -531,14 +531,35 @@ Test(audit_chain, sync_points_per_mode)
 	a = audit_open(&cfg, "aa", &err);
 	cr_assert_not_null(a);
 	base = audit_debug_syncs(a);
-	for (i = 0; i < 2; i++) {
+	/* The bound holds after every commit whatever the sync thread is
+	 * doing: never 3 or more written records without a finished sync. */
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+		if (i % 7 == 0)
+			cr_assert_eq(audit_append_decision(a, &d), 0);
+		cr_assert_eq(audit_commit(a), 0);
+		cr_assert_lt(audit_debug_unsynced(a), 3, "commit %d left %llu "
+		    "records unsynced", i,
+		    (unsigned long long)audit_debug_unsynced(a));
+	}
+	cr_assert_gt(audit_debug_syncs(a), base, "batch mode never synced");
+	/* A sync thread stuck on a slow disk does not loosen the bound: the
+	 * loop syncs inline when it has to. */
+	cr_assert_eq(audit_debug_pause_syncer(a, 1), 0);
+	base = audit_debug_syncs(a);
+	for (i = 0; i < 30; i++) {
 		cr_assert_eq(audit_append_decision(a, &d), 0);
 		cr_assert_eq(audit_commit(a), 0);
+		cr_assert_lt(audit_debug_unsynced(a), 3, "stalled thread: commit "
+		    "%d left %llu records unsynced", i,
+		    (unsigned long long)audit_debug_unsynced(a));
 	}
-	cr_assert_eq(audit_debug_syncs(a), base);
-	cr_assert_eq(audit_append_decision(a, &d), 0);
-	cr_assert_eq(audit_commit(a), 0);
-	cr_assert_eq(audit_debug_syncs(a), base + 1, "third record syncs");
+	cr_assert_geq(audit_debug_syncs(a), base + 9, "inline syncs while stalled");
+	cr_assert_eq(audit_debug_pause_syncer(a, 0), 0);
+	/* the thread catches up on its own */
+	for (i = 0; i < 5000 && audit_debug_unsynced(a) != 0; i++)
+		usleep(1000);
+	cr_assert_eq(audit_debug_unsynced(a), 0, "the sync thread fell behind for good");
 	cr_assert_eq(audit_close(a), 0);
 
 	th_setup(&e);
@@ -555,10 +576,15 @@ Test(audit_chain, sync_points_per_mode)
 	cr_assert_eq(audit_debug_syncs(a), base);
 	cr_assert_eq(audit_tick(a), 0);
 	cr_assert_eq(audit_debug_syncs(a), base, "not due yet");
+	cr_assert_gt(audit_debug_unsynced(a), 0);
 	usleep(30000);
 	cr_assert_eq(audit_next_timeout_ms(a), 0);
 	cr_assert_eq(audit_tick(a), 0);
+	/* the timer asks the sync thread, which syncs once */
+	for (i = 0; i < 5000 && audit_debug_syncs(a) == base; i++)
+		usleep(1000);
 	cr_assert_eq(audit_debug_syncs(a), base + 1, "the timer syncs");
+	cr_assert_eq(audit_debug_unsynced(a), 0);
 	cr_assert_eq(audit_close(a), 0);
 }
 

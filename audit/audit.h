@@ -122,6 +122,11 @@ int audit_commit(struct cg_audit *a);
 
 /* Milliseconds until the writer needs audit_tick(), or -1 for never. */
 int audit_next_timeout_ms(const struct cg_audit *a);
+
+/* Finishes work the records' path put off (the last line's chain hash):
+ * call when the replies of a turn are out. Optional; accepts NULL. */
+void audit_idle(struct cg_audit *a);
+
 /* Seals an epoch whose interval has passed (even an empty one) and syncs
  * on the interval timer. 0 or -1. */
 int audit_tick(struct cg_audit *a);

@@ -44,6 +44,16 @@ audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg)
 	a->rotate_bytes = cfg->rotate_bytes;
 }
 
+/* Computes the hash of the last line, if that is still to do. */
+static void
+settle_hash(struct cg_audit *a)
+{
+	if (!a->hash_pending)
+		return;
+	audit_line_hash(a->buf.p + a->hash_off, a->hash_len, a->prev);
+	a->hash_pending = 0;
+}
+
 /* Starts a record: {"n":N,"t":"...","ev":"EV" */
 int
 audit_record_begin(struct cg_audit *a, const char *ev)
@@ -66,8 +76,8 @@ int
 audit_record_end(struct cg_audit *a, const unsigned char *sk)
 {
 	unsigned char sig[AUDIT_SIG_LEN];
-	size_t len;
 
+	settle_hash(a);
 	if (audit_put_raw(&a->buf, a->policy_field, a->policy_field_len) != 0 ||
 	    audit_put_key_hex(&a->buf, "prev", a->prev, AUDIT_DIGEST_LEN) != 0)
 		return -1;
@@ -81,8 +91,9 @@ audit_record_end(struct cg_audit *a, const unsigned char *sk)
 	if (audit_buf_reserve(&a->buf, 2) != 0)
 		return -1;
 	a->buf.p[a->buf.len++] = '}';
-	len = a->buf.len - a->rec_start;
-	audit_line_hash(a->buf.p + a->rec_start, len, a->prev);
+	a->hash_pending = 1;
+	a->hash_off = a->rec_start;
+	a->hash_len = a->buf.len - a->rec_start;
 	a->buf.p[a->buf.len++] = '\n';
 	a->n++;
 	a->pending++;
@@ -102,6 +113,8 @@ mark_failed(struct cg_audit *a)
 {
 	a->failed = 1;
 	a->buf.len = 0;
+	a->buf_written = 0;
+	a->hash_pending = 0;
 	/* Cut a torn write back to the last complete line (best effort: the
 	 * disk may refuse this too; the verifier then reports a torn tail). */
 	if (a->fd >= 0 && ftruncate(a->fd, (off_t)a->file_size) != 0)
@@ -109,16 +122,33 @@ mark_failed(struct cg_audit *a)
 	return -1;
 }
 
-/* write() the batch; no sync. */
+/* Bytes appended and not yet written. */
+static size_t
+unwritten(const struct cg_audit *a)
+{
+	return a->buf.len - a->buf_written;
+}
+
+/* write() the batch; no sync. A line whose hash is still to be computed
+ * moves to the start of buf and stays there; the rest of buf is reused. */
 static int
 flush_buf(struct cg_audit *a)
 {
-	if (a->buf.len == 0)
+	size_t n = unwritten(a);
+
+	if (n == 0)
 		return 0;
-	if (cg_write_full(a->fd, a->buf.p, a->buf.len) != (ssize_t)a->buf.len)
+	if (cg_write_full(a->fd, a->buf.p + a->buf_written, n) != (ssize_t)n)
 		return mark_failed(a);
-	a->file_size += a->buf.len;
-	a->buf.len = 0;
+	a->file_size += n;
+	if (a->hash_pending) {
+		if (a->hash_off != 0)
+			memmove(a->buf.p, a->buf.p + a->hash_off, a->hash_len);
+		a->hash_off = 0;
+		a->buf.len = a->buf_written = a->hash_len;
+	} else {
+		a->buf.len = a->buf_written = 0;
+	}
 	a->written += a->pending;
 	a->pending = 0;
 	if (a->key_pending) {
@@ -252,7 +282,7 @@ audit_seal(struct cg_audit *a, int final)
 	a->seal_due_ns = cg_now_ns() + (uint64_t)a->checkpoint_interval_ms * 1000000u;
 	a->force_sync = 1;
 	if (a->rotate_bytes != 0 && !final &&
-	    a->file_size + a->buf.len >= a->rotate_bytes)
+	    a->file_size + unwritten(a) >= a->rotate_bytes)
 		return rotate(a);
 	return 0;
 }
@@ -265,7 +295,7 @@ record_done(struct cg_audit *a)
 	if (a->sec != NULL && a->epoch_records >= a->checkpoint_every &&
 	    audit_seal(a, 0) != 0)
 		return -1;
-	if (a->buf.len >= FLUSH_AT)
+	if (unwritten(a) >= FLUSH_AT)
 		return flush_buf(a);
 	return 0;
 }
@@ -465,13 +495,23 @@ audit_commit(struct cg_audit *a)
 	if (a->sync == CG_AUDIT_SYNC_EVERY || a->force_sync ||
 	    (a->sync == CG_AUDIT_SYNC_BATCH && lag >= a->sync_batch))
 		return sync_now(a);
-	if (a->sync == CG_AUDIT_SYNC_BATCH && lag >= (a->sync_batch + 1) / 2 &&
+	if (a->sync == CG_AUDIT_SYNC_BATCH && lag >= a->sync_batch - a->sync_batch / 4 &&
 	    sync_later(a) != 0)
 		return -1;
 	if (a->sync_due_ns == 0)
 		a->sync_due_ns = cg_now_ns() +
 		    (uint64_t)a->sync_interval_ms * 1000000u;
 	return 0;
+}
+
+void
+audit_idle(struct cg_audit *a)
+{
+	if (a == NULL || !a->enabled || a->failed)
+		return;
+	settle_hash(a);
+	if (unwritten(a) == 0)
+		a->buf.len = a->buf_written = 0;
 }
 
 int

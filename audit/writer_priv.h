@@ -35,8 +35,16 @@ struct cg_audit {
 
 	uint64_t n;                  /* number of the next record */
 	unsigned char prev[AUDIT_DIGEST_LEN]; /* hash of the last line */
-	struct audit_buf buf;        /* appended, not yet written */
+	struct audit_buf buf;        /* [0, buf_written) written, the rest not */
+	size_t buf_written;
 	size_t rec_start;            /* where the record being formatted begins */
+	/* The last line's hash is computed when it is first needed (the next
+	 * record's "prev") or when the loop is idle (audit_idle), so it is off
+	 * the path between a request and its reply. Until then the line stays
+	 * in buf at [hash_off, hash_off + hash_len). */
+	int hash_pending;
+	size_t hash_off;
+	size_t hash_len;
 	uint64_t file_size;          /* bytes written to the current file */
 	uint32_t pending;            /* records in buf */
 	uint64_t written;            /* records write() has taken */

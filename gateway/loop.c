@@ -256,6 +256,9 @@ turn(struct cg_gateway *gw, bool nowait)
 				client_turn_unavailable(c);
 	}
 	flush_all(gw);
+	/* the replies are out: the chain hash of the last record now, while
+	 * the clients read them */
+	audit_idle(gw->audit);
 	gateway_reload_collect(gw, false);
 	return 0;
 }

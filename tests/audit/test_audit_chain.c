@@ -526,19 +526,19 @@ Test(audit_chain, sync_points_per_mode)
 	th_setup(&e);
 	cfg = th_config(&e, 1000);
 	cfg.sync = CG_AUDIT_SYNC_BATCH;
-	cfg.sync_batch = 3;
+	cfg.sync_batch = 8;         /* the thread is asked at 6 */
 	cfg.sync_interval_ms = 60000;
 	a = audit_open(&cfg, "aa", &err);
 	cr_assert_not_null(a);
 	base = audit_debug_syncs(a);
 	/* The bound holds after every commit whatever the sync thread is
-	 * doing: never 3 or more written records without a finished sync. */
-	for (i = 0; i < 200; i++) {
+	 * doing: never 8 or more written records without a finished sync. */
+	for (i = 0; i < 300; i++) {
 		cr_assert_eq(audit_append_decision(a, &d), 0);
 		if (i % 7 == 0)
 			cr_assert_eq(audit_append_decision(a, &d), 0);
 		cr_assert_eq(audit_commit(a), 0);
-		cr_assert_lt(audit_debug_unsynced(a), 3, "commit %d left %llu "
+		cr_assert_lt(audit_debug_unsynced(a), 8, "commit %d left %llu "
 		    "records unsynced", i,
 		    (unsigned long long)audit_debug_unsynced(a));
 	}
@@ -547,19 +547,27 @@ Test(audit_chain, sync_points_per_mode)
 	 * loop syncs inline when it has to. */
 	cr_assert_eq(audit_debug_pause_syncer(a, 1), 0);
 	base = audit_debug_syncs(a);
-	for (i = 0; i < 30; i++) {
+	for (i = 0; i < 80; i++) {
 		cr_assert_eq(audit_append_decision(a, &d), 0);
 		cr_assert_eq(audit_commit(a), 0);
-		cr_assert_lt(audit_debug_unsynced(a), 3, "stalled thread: commit "
+		cr_assert_lt(audit_debug_unsynced(a), 8, "stalled thread: commit "
 		    "%d left %llu records unsynced", i,
 		    (unsigned long long)audit_debug_unsynced(a));
 	}
-	cr_assert_geq(audit_debug_syncs(a), base + 9, "inline syncs while stalled");
+	cr_assert_geq(audit_debug_syncs(a), base + 10, "inline syncs while stalled");
+	/* leave a request waiting on the stalled thread (6 or 7 behind) */
+	while (audit_debug_unsynced(a) < 6) {
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+		cr_assert_eq(audit_commit(a), 0);
+	}
+	base = audit_debug_syncs(a);
 	cr_assert_eq(audit_debug_pause_syncer(a, 0), 0);
-	/* the thread catches up on its own */
+	/* released, the thread serves it */
 	for (i = 0; i < 5000 && audit_debug_unsynced(a) != 0; i++)
 		usleep(1000);
-	cr_assert_eq(audit_debug_unsynced(a), 0, "the sync thread fell behind for good");
+	cr_assert_eq(audit_debug_unsynced(a), 0, "the sync thread did not serve "
+	    "the request it had");
+	cr_assert_eq(audit_debug_syncs(a), base + 1);
 	cr_assert_eq(audit_close(a), 0);
 
 	th_setup(&e);

@@ -161,29 +161,50 @@ fail_all_pending(struct cg_backend *b, enum cg_status st, const char *reason)
 	}
 }
 
+/* The envelope's head for client c, kept in c: its name and pid do not
+ * change while it is connected. 0 or -1. */
+static int
+envelope_head(struct cg_client *c)
+{
+	json_t *js;
+	char *name;
+	int n;
+
+	if (c->envelope_len > 0 && c->envelope_pid == c->pid)
+		return 0;
+	js = json_string(c->name);
+	name = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+	json_decref(js);
+	if (name == NULL)
+		return -1;
+	n = snprintf(c->envelope, sizeof(c->envelope),
+	    "{\"caller\":{\"client\":%s,\"pid\":%d},\"data\":", name, (int)c->pid);
+	free(name);
+	if (n < 0 || (size_t)n >= sizeof(c->envelope))
+		return -1;
+	c->envelope_len = (size_t)n;
+	c->envelope_pid = c->pid;
+	return 0;
+}
+
 /* {"caller":{"client":NAME,"pid":PID},"data":BODY}, BODY as the client sent
  * it (already parsed and schema-checked, so it is one JSON value). */
 static size_t
-envelope(const struct cg_client *c, const struct cg_frame *f, char *buf,
-    size_t cap)
+envelope(struct cg_client *c, const struct cg_frame *f, char *buf, size_t cap)
 {
-	json_t *js = json_string(c->name);
-	char *name = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
 	const char *body = f->body_len > 0 ? f->body : "null";
 	size_t body_len = f->body_len > 0 ? f->body_len : 4;
-	int n;
+	size_t n;
 
-	json_decref(js);
-	if (name == NULL)
+	if (envelope_head(c) != 0)
 		return 0;
-	n = snprintf(buf, cap, "{\"caller\":{\"client\":%s,\"pid\":%d},\"data\":",
-	    name, (int)c->pid);
-	free(name);
-	if (n < 0 || (size_t)n + body_len + 2 > cap)
+	n = c->envelope_len;
+	if (n + body_len + 2 > cap)
 		return 0;
+	memcpy(buf, c->envelope, n);
 	memcpy(buf + n, body, body_len);
-	buf[(size_t)n + body_len] = '}';
-	return (size_t)n + body_len + 1;
+	buf[n + body_len] = '}';
+	return n + body_len + 1;
 }
 
 static struct cg_pending *

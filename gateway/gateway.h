@@ -78,6 +78,11 @@ struct cg_client {
 	char name[64];
 	int fd;                  /* gateway end of the socketpair, or -1 */
 	pid_t pid;               /* as this gateway sees it */
+	/* {"caller":{"client":NAME,"pid":PID},"data": for requests to
+	 * backends, built at the first one (backend.c); 0 until then */
+	char envelope[6 * 64 + 48];
+	size_t envelope_len;
+	pid_t envelope_pid;      /* the pid it names */
 	struct cg_child child;   /* pidfd (-1 once reaped), seccomp notify fd */
 	uid_t uid;               /* expected sender credentials */
 	gid_t gid;

@@ -140,8 +140,10 @@ int audit_close(struct cg_audit *a);
 
 /* --- helpers for the gateway --- */
 
-/* BLAKE2b-256 of a payload, for cg_audit_decision.digest. */
-void audit_digest(const void *buf, size_t len,
+/* The digest of a payload for cg_audit_decision.digest, with the hash of
+ * a's log (SHA-256; BLAKE2b-256 in a log begun before version 3, or a NULL
+ * a: SHA-256). */
+void audit_digest(const struct cg_audit *a, const void *buf, size_t len,
     unsigned char out[AUDIT_DIGEST_LEN]);
 
 /* Replaces the values of the named top-level members of an object payload

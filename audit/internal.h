@@ -29,9 +29,24 @@ void audit_ratchet_next(unsigned char s[AUDIT_SEED_LEN]);
 void audit_epoch_keypair(const unsigned char s[AUDIT_SEED_LEN],
     unsigned char pk[AUDIT_PUBKEY_LEN], unsigned char sk[AUDIT_SECKEY_LEN]);
 
+/*
+ * The chain's hash, a property of each log, named by its "open" records'
+ * "version": 3 (written since) SHA-256, 2 BLAKE2b-256. A log keeps the
+ * hash it was started with when later runs continue it.
+ */
+enum audit_hash {
+	AUDIT_HASH_BLAKE2B = 2,
+	AUDIT_HASH_SHA256 = 3,
+};
+#define AUDIT_HASH_CURRENT AUDIT_HASH_SHA256
+
 /* Hash of one line (without its newline), the "prev" of the next line. */
-void audit_line_hash(const char *line, size_t len,
+void audit_line_hash(enum audit_hash h, const char *line, size_t len,
     unsigned char out[AUDIT_DIGEST_LEN]);
+/* The hash a log's "version" names; 0 for an unknown version. */
+enum audit_hash audit_hash_of_version(long long version);
+/* The hash of the log a writer appends to. */
+enum audit_hash audit_log_hash(const struct cg_audit *a);
 
 /*
  * The secret key file holds the ratchet state (epoch, seed) in two
@@ -57,6 +72,9 @@ uint64_t audit_debug_syncs(const struct cg_audit *a);
 
 /* Test hook: records written to the log that no finished fdatasync covers. */
 uint64_t audit_debug_unsynced(struct cg_audit *a);
+
+/* Test hook: the hash a new log is begun with (an older version's). */
+extern enum audit_hash audit_debug_new_log_hash;
 
 /* Test hook: stalls (1) or releases (0) the sync thread; -1 without one. */
 int audit_debug_pause_syncer(struct cg_audit *a, int paused);

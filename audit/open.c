@@ -110,6 +110,43 @@ tail_epoch(json_t *rec, struct tail *t)
 	}
 }
 
+/* The hash under which the last line of PATH.1 (the file rotation moved
+ * aside) is `prev`, or 0 if there is no such file or neither fits. */
+static enum audit_hash
+hash_across_rotation(const struct cg_audit *a,
+    const unsigned char prev[AUDIT_DIGEST_LEN])
+{
+	static const enum audit_hash cand[2] = { AUDIT_HASH_SHA256,
+	    AUDIT_HASH_BLAKE2B };
+	unsigned char h[AUDIT_DIGEST_LEN];
+	enum audit_hash found = 0;
+	char path[4200], *buf, *start;
+	struct stat st;
+	uint64_t off;
+	size_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.1", a->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    read_window(fd, (uint64_t)st.st_size, &buf, &len, &off) == 0) {
+		while (len > 0 && buf[len - 1] == '\n')
+			len--;
+		start = memrchr(buf, '\n', len);
+		start = start != NULL ? start + 1 : buf;
+		for (int k = 0; k < 2 && found == 0; k++) {
+			audit_line_hash(cand[k], start, (size_t)(buf + len - start), h);
+			if (sodium_memcmp(h, prev, AUDIT_DIGEST_LEN) == 0)
+				found = cand[k];
+		}
+		free(buf);
+	}
+	close(fd);
+	return found;
+}
+
 /*
  * Checks that the complete lines in buf[0..len) chain one to the next and
  * takes the chain's state from the last one. This is not a verification
@@ -120,30 +157,55 @@ static int
 chain_window(struct cg_audit *a, const char *buf, size_t len, struct tail *t,
     struct cg_error *err)
 {
-	unsigned char hash[AUDIT_DIGEST_LEN], prev[AUDIT_DIGEST_LEN];
+	/* hash[h] is the last line's hash under each candidate hash h that
+	 * the lines so far chain with (ok[h]): the log's own is the one left */
+	unsigned char hash[2][AUDIT_DIGEST_LEN], prev[AUDIT_DIGEST_LEN];
+	static const enum audit_hash cand[2] = { AUDIT_HASH_SHA256,
+	    AUDIT_HASH_BLAKE2B };
+	int ok[2] = { 1, 1 };
 	const char *p = buf, *end = buf + len, *nl;
 	json_t *rec = NULL;
-	const char *ev;
+	const char *ev = NULL;
 	uint64_t n = 0, last_n = 0;
-	int have = 0;
+	int have = 0, k;
 
 	for (; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		json_decref(rec);
 		rec = NULL;
-		if (line_fields(p, (size_t)(nl - p), &n, prev, &rec) != 0 ||
-		    (have && (n != last_n + 1 || sodium_memcmp(prev, hash,
-		    sizeof(hash)) != 0))) {
+		if (line_fields(p, (size_t)(nl - p), &n, prev, &rec) != 0)
+			ok[0] = ok[1] = 0;
+		for (k = 0; k < 2 && have; k++)
+			if (ok[k] && (n != last_n + 1 ||
+			    sodium_memcmp(prev, hash[k], AUDIT_DIGEST_LEN) != 0))
+				ok[k] = 0;
+		/* a run's "open" record names the log's hash */
+		ev = rec ? json_string_value(json_object_get(rec, "ev")) : NULL;
+		if (ev != NULL && strcmp(ev, "open") == 0)
+			for (k = 0; k < 2; k++)
+				if (cand[k] != audit_hash_of_version(json_integer_value(
+				    json_object_get(rec, "version"))))
+					ok[k] = 0;
+		if (!ok[0] && !ok[1]) {
 			json_decref(rec);
 			return cg_error_set(err, "%s: the log's tail does not chain "
 			    "(near record %llu); run `capgate audit verify` and move "
 			    "the log aside", a->path, (unsigned long long)n);
 		}
-		audit_line_hash(p, (size_t)(nl - p), hash);
+		for (k = 0; k < 2; k++)
+			if (ok[k])
+				audit_line_hash(cand[k], p, (size_t)(nl - p), hash[k]);
 		last_n = n;
 		have = 1;
 		tail_epoch(rec, t);
 	}
+	/* Both are left only by one line that is not an "open" record: the
+	 * first record of a file begun by rotation. The file before it says. */
+	if (ok[0] && ok[1] && !(ev != NULL && strcmp(ev, "open") == 0) &&
+	    hash_across_rotation(a, prev) == AUDIT_HASH_BLAKE2B)
+		ok[0] = 0;
+	k = ok[0] ? 0 : 1;
+	a->hash = cand[k];
 	if (!have)
 		return cg_error_set(err, "%s: no complete record in the log's tail",
 		    a->path);
@@ -153,7 +215,7 @@ chain_window(struct cg_audit *a, const char *buf, size_t len, struct tail *t,
 	    strcmp(ev, "close") == 0) ? "clean" : "unclean";
 	json_decref(rec);
 	a->n = last_n + 1;
-	memcpy(a->prev, hash, sizeof(hash));
+	memcpy(a->prev, hash[k], AUDIT_DIGEST_LEN);
 	return 0;
 }
 
@@ -269,7 +331,7 @@ write_header(struct cg_audit *a, const struct tail *t)
 	struct audit_buf *b = &a->buf;
 
 	if (audit_record_begin(a, "open") != 0 ||
-	    audit_put_key_u64(b, "version", 2) != 0 ||
+	    audit_put_key_u64(b, "version", (uint64_t)a->hash) != 0 ||
 	    audit_put_key_str(b, "resume", t->resume, strlen(t->resume)) != 0 ||
 	    (t->dropped != 0 && audit_put_key_u64(b, "dropped", t->dropped) != 0))
 		return -1;

@@ -37,6 +37,7 @@ struct cg_audit_verifier {
 	int started;
 	uint64_t next_n;
 	unsigned char prev[AUDIT_DIGEST_LEN];   /* hash of the last line */
+	enum audit_hash hash;        /* the log's, from its first "open" */
 	int torn;                    /* saw a line with no newline */
 	char torn_file[256];
 	uint64_t torn_line;
@@ -218,7 +219,18 @@ on_open(struct cg_audit_verifier *v, json_t *rec, const char *line, size_t len)
 {
 	unsigned char pk[AUDIT_PUBKEY_LEN];
 	uint64_t epoch, max;
+	json_int_t version = json_integer_value(json_object_get(rec, "version"));
+	enum audit_hash h = audit_hash_of_version(version);
 
+	/* The log's hash is the first run's; a run that continues it keeps
+	 * it, so another "version" here means the record was altered. */
+	if (h == 0)
+		return FAIL(v, "\"open\" record of unknown version %lld",
+		    (long long)version);
+	if (v->hash != 0 && h != v->hash)
+		return FAIL(v, "\"open\" record of version %lld in a log of "
+		    "version %d", (long long)version, (int)v->hash);
+	v->hash = h;
 	if (v->in_segment && !v->closed)
 		mark_unclean(v, v->last_file, v->last_line);
 	/* The run that wrote this cut off a torn record: bytes were lost. */
@@ -408,8 +420,8 @@ audit_verifier_line(struct cg_audit_verifier *v, const char *line, size_t len,
 		return -1;
 	}
 	if (v->suspect)
-		audit_line_hash(line, len, v->suspect_hash);
-	audit_line_hash(line, len, v->prev);
+		audit_line_hash(v->hash, line, len, v->suspect_hash);
+	audit_line_hash(v->hash, line, len, v->prev);
 	v->next_n = n + 1;
 	v->started = 1;
 	snprintf(v->last_file, sizeof(v->last_file), "%s", v->file);

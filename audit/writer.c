@@ -35,6 +35,10 @@
 void
 audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg)
 {
+	a->hash = AUDIT_HASH_CURRENT;    /* until an existing log says */
+#ifdef CG_AUDIT_TEST_HOOKS
+	a->hash = audit_debug_new_log_hash;
+#endif
 	a->sync = cfg->sync;
 	a->sync_interval_ms = cfg->sync_interval_ms ? cfg->sync_interval_ms : 1000;
 	a->sync_batch = cfg->sync_batch ? cfg->sync_batch : 64;
@@ -50,8 +54,14 @@ settle_hash(struct cg_audit *a)
 {
 	if (!a->hash_pending)
 		return;
-	audit_line_hash(a->buf.p + a->hash_off, a->hash_len, a->prev);
+	audit_line_hash(a->hash, a->buf.p + a->hash_off, a->hash_len, a->prev);
 	a->hash_pending = 0;
+}
+
+enum audit_hash
+audit_log_hash(const struct cg_audit *a)
+{
+	return a->hash;
 }
 
 /* Starts a record: {"n":N,"t":"...","ev":"EV" */
@@ -565,6 +575,8 @@ audit_failed(const struct cg_audit *a)
 }
 
 #ifdef CG_AUDIT_TEST_HOOKS
+enum audit_hash audit_debug_new_log_hash = AUDIT_HASH_CURRENT;
+
 /* Only in the tests' build of this library (tests/audit/meson.build): the
  * gateway's copy has no way to hand out its seed. */
 int

@@ -33,6 +33,7 @@ struct cg_audit {
 	char policy_field[96];       /* ,"policy":"<hex>" ready to copy */
 	size_t policy_field_len;
 
+	enum audit_hash hash;        /* the chain's (and digests') hash */
 	uint64_t n;                  /* number of the next record */
 	unsigned char prev[AUDIT_DIGEST_LEN]; /* hash of the last line */
 	struct audit_buf buf;        /* [0, buf_written) written, the rest not */

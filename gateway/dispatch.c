@@ -65,8 +65,9 @@ deny(struct decision *d, enum cg_decision dec, enum cg_status st,
 
 /* What the record keeps of the payload: by default only its digest. */
 static char *
-record_payload(const struct cg_channel *ch, const struct cg_frame *f,
-    json_t *args, struct cg_audit_decision *rec, unsigned char *digest)
+record_payload(const struct cg_audit *a, const struct cg_channel *ch,
+    const struct cg_frame *f, json_t *args, struct cg_audit_decision *rec,
+    unsigned char *digest)
 {
 	char *text = NULL;
 
@@ -89,7 +90,7 @@ record_payload(const struct cg_channel *ch, const struct cg_frame *f,
 		/* FALLTHROUGH */
 	case CG_AUDIT_PAYLOAD_DIGEST:
 		if (f->body_len > 0) {
-			audit_digest(f->body, f->body_len, digest);
+			audit_digest(a, f->body, f->body_len, digest);
 			rec->digest = digest;
 		}
 		break;
@@ -121,7 +122,7 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.latency_ns = cg_now_ns() - start_ns;
 	/* No log, no digest: the hash pass is the record's largest cost. */
 	text = c->gw->policy->audit.path != NULL || c->gw->audit_path_set ?
-	    record_payload(ch, f, args, &rec, digest) : NULL;
+	    record_payload(c->gw->audit, ch, f, args, &rec, digest) : NULL;
 	if (audit_append_decision(c->gw->audit, &rec) != 0 &&
 	    !c->gw->audit_warned) {
 		c->gw->audit_warned = true;
@@ -604,7 +605,7 @@ dispatch_audit_event(struct cg_gateway *gw, const char *source,
 	rec.pointer = pointer != NULL && pointer[0] ? pointer : NULL;
 	rec.detail = detail;
 	if (f->body_len > 0) {
-		audit_digest(f->body, f->body_len, digest);
+		audit_digest(gw->audit, f->body, f->body_len, digest);
 		rec.digest = digest;
 	}
 	audit_append_decision(gw->audit, &rec);

@@ -92,7 +92,7 @@ th_decisions(struct cg_audit *a, int count, int first_req)
 		d.reason = i % 3 == 0 ? "ok" : i % 3 == 1 ? "schema" : "handler-failed";
 		d.pointer = i % 3 == 1 ? "/path" : NULL;
 		d.latency_ns = 1000u + (uint64_t)i * 10u;
-		audit_digest(&i, sizeof(i), digest);
+		audit_digest(a, &i, sizeof(i), digest);
 		d.digest = digest;
 		cr_assert_eq(audit_append_decision(a, &d), 0);
 		cr_assert_eq(audit_commit(a), 0);

@@ -1,6 +1,7 @@
 /* The writer and the verifier on untampered logs: what a good log is. */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -645,4 +646,113 @@ Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
 	cr_assert(strstr(res.msg, "longer than") != NULL, "%s", res.msg);
 	free(big);
+}
+
+/* Version 2 logs chain with BLAKE2b-256; version 3 (current) with SHA-256.
+ * An old log still verifies, a later run continues it with its own hash
+ * (also when rotation left one record in the newest file), and an "open"
+ * record claiming the other version is caught. */
+Test(audit_chain, version_2_logs_keep_their_hash)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_verify_result res;
+	unsigned char h[AUDIT_DIGEST_LEN];
+	char hex[2 * AUDIT_DIGEST_LEN + 1];
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_lines l;
+	struct th_env e;
+	size_t i, second;
+
+	th_setup(&e);
+	cfg = th_config(&e, 5);
+	audit_debug_new_log_hash = AUDIT_HASH_BLAKE2B;
+	a = audit_open(&cfg, "aa", &err);
+	audit_debug_new_log_hash = AUDIT_HASH_CURRENT;
+	cr_assert_not_null(a, "%s", err.msg);
+	th_decisions(a, 12, 1);
+	cr_assert_eq(audit_close(a), 0);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
+	/* a run of this version continues it with BLAKE2b */
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a, "%s", err.msg);
+	th_decisions(a, 12, 100);
+	cr_assert_eq(audit_close(a), 0);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
+	th_read_lines(e.log, &l);
+	cr_assert(strstr(l.line[0], "\"version\":2") != NULL, "%s", l.line[0]);
+	second = th_find(&l, "\"ev\":\"open\"", 1);
+	cr_assert_neq(second, (size_t)-1);
+	cr_assert(strstr(l.line[second], "\"version\":2") != NULL);
+	for (i = 1; i < l.n; i++) {
+		audit_line_hash(AUDIT_HASH_BLAKE2B, l.line[i - 1],
+		    strlen(l.line[i - 1]), h);
+		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		cr_assert(strstr(l.line[i], hex) != NULL, "line %zu: not chained "
+		    "with BLAKE2b", i);
+	}
+	/* the second run's "open" claiming version 3 does not verify */
+	{
+		char *p = strstr(l.line[second], "\"version\":2");
+		p[10] = '3';
+		th_write_lines(e.log, &l);
+		cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
+	}
+	th_free_lines(&l);
+
+	/* a new log is version 3, chained with SHA-256 */
+	th_setup(&e);
+	cfg = th_config(&e, 5);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a, "%s", err.msg);
+	th_decisions(a, 3, 1);
+	cr_assert_eq(audit_close(a), 0);
+	th_read_lines(e.log, &l);
+	cr_assert(strstr(l.line[0], "\"version\":3") != NULL, "%s", l.line[0]);
+	audit_line_hash(AUDIT_HASH_SHA256, l.line[0], strlen(l.line[0]), h);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	cr_assert(strstr(l.line[1], hex) != NULL, "not chained with SHA-256");
+	th_free_lines(&l);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
+}
+
+Test(audit_chain, version_2_log_continued_across_rotation)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_verify_result res;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	char names[40][320];
+	const char *files[40];
+	int i, k = 0, runs;
+
+	th_setup(&e);
+	cfg = th_config(&e, 2);
+	cfg.rotate_bytes = 1500;
+	audit_debug_new_log_hash = AUDIT_HASH_BLAKE2B;
+	a = audit_open(&cfg, "aa", &err);
+	audit_debug_new_log_hash = AUDIT_HASH_CURRENT;
+	cr_assert_not_null(a, "%s", err.msg);
+	th_decisions(a, 10, 1);
+	cr_assert_eq(audit_close(a), 0);
+	/* runs that continue it, each starting from whatever the newest file
+	 * holds (a single record after some rotations) */
+	for (runs = 0; runs < 6; runs++) {
+		a = audit_open(&cfg, "aa", &err);
+		cr_assert_not_null(a, "run %d: %s", runs, err.msg);
+		th_decisions(a, 1 + runs, 100 * (runs + 1));
+		cr_assert_eq(audit_close(a), 0);
+	}
+	for (i = 39; i >= 1; i--) {
+		snprintf(names[i], sizeof(names[i]), "%s.%d", e.log, i);
+		if (access(names[i], F_OK) == 0)
+			files[k++] = names[i];
+	}
+	snprintf(names[0], sizeof(names[0]), "%s", e.log);
+	files[k++] = names[0];
+	cr_assert_geq(k, 3);
+	cr_assert_eq(audit_verify_files(files, (size_t)k, e.pk, &res),
+	    CG_AUDIT_INTACT, "%s:%llu: %s", res.file, (unsigned long long)res.line,
+	    res.msg);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "audit/internal.h"
 
 static int
 parse(const char *text, struct cg_audit_config *cfg, struct cg_error *err)
@@ -128,15 +129,28 @@ Test(audit_config, redact_named_top_level_members)
 	json_decref(p);
 }
 
-Test(audit_config, digest_is_blake2b_256)
+Test(audit_config, digests_are_sha256_and_blake2b_256_in_old_logs)
 {
 	unsigned char d[AUDIT_DIGEST_LEN];
-	/* BLAKE2b-256("abc") */
-	static const unsigned char want[] = {
+	/* SHA-256("abc"), FIPS 180-2 appendix B.1 */
+	static const unsigned char sha[] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+		0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+		0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+	/* BLAKE2b-256("abc"), the hash of version 2 logs */
+	static const unsigned char b2[] = {
 		0xbd, 0xdd, 0x81, 0x3c, 0x63, 0x42, 0x39, 0x72, 0x31, 0x71, 0xef,
 		0x3f, 0xee, 0x98, 0x57, 0x9b, 0x94, 0x96, 0x4e, 0x3b, 0xb1, 0xcb,
 		0x3e, 0x42, 0x72, 0x62, 0xc8, 0xc0, 0x68, 0xd5, 0x23, 0x19 };
 
-	audit_digest("abc", 3, d);
-	cr_assert_arr_eq(d, want, sizeof(want));
+	audit_digest(NULL, "abc", 3, d);
+	cr_assert_arr_eq(d, sha, sizeof(sha));
+	audit_line_hash(AUDIT_HASH_SHA256, "abc", 3, d);
+	cr_assert_arr_eq(d, sha, sizeof(sha));
+	audit_line_hash(AUDIT_HASH_BLAKE2B, "abc", 3, d);
+	cr_assert_arr_eq(d, b2, sizeof(b2));
+	cr_assert_eq(audit_hash_of_version(2), AUDIT_HASH_BLAKE2B);
+	cr_assert_eq(audit_hash_of_version(3), AUDIT_HASH_SHA256);
+	cr_assert_eq(audit_hash_of_version(4), 0);
+	cr_assert_eq(audit_hash_of_version(1), 0);
 }

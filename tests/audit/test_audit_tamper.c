@@ -43,7 +43,8 @@ fix_prev(struct th_lines *l, size_t i)
 	unsigned char h[AUDIT_DIGEST_LEN];
 	char hex[2 * AUDIT_DIGEST_LEN + 1], *p;
 
-	audit_line_hash(l->line[i - 1], strlen(l->line[i - 1]), h);
+	audit_line_hash(AUDIT_HASH_CURRENT, l->line[i - 1],
+	    strlen(l->line[i - 1]), h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	p = strstr(l->line[i], "\"prev\":\"");
 	cr_assert_not_null(p);

@@ -15,6 +15,7 @@
 #include "gateway/handlers.h"
 #include "gateway/options.h"
 #include "policy/policy.h"
+#include "sandbox/sandbox.h"
 
 struct check_opts {
 	bool strict;
@@ -71,6 +72,21 @@ report_error(void *ctx, const struct cg_error *err)
 	print_error(err, ctx);
 }
 
+/* The seccomp filters are compiled on threads while the policy loads
+ * (sandbox_config_compiled): a filter that does not compile is an error
+ * here too, not only when a client starts. */
+static int
+check_filters(const struct cg_policy *p, struct cg_error *err)
+{
+	if (sandbox_config_compiled(p->sandbox, err) != 0)
+		return -1;
+	for (size_t i = 0; i < p->nbackends; i++)
+		if (p->backends[i].sandbox != NULL &&
+		    sandbox_config_compiled(p->backends[i].sandbox, err) != 0)
+			return -1;
+	return 0;
+}
+
 /* 0 clean, 1 error, 2 warnings only. */
 static int
 check_one(const char *path, const struct check_opts *o)
@@ -82,6 +98,12 @@ check_one(const char *path, const struct check_opts *o)
 
 	if (p == NULL)
 		return 1;
+	cg_error_clear(&err);
+	if (check_filters(p, &err) != 0) {
+		print_error(&err, path);
+		policy_free(p);
+		return 1;
+	}
 	warnings = policy_lint(p, print_warning, (void *)(uintptr_t)path, &err);
 	if (warnings < 0) {
 		print_error(&err, path);

@@ -30,18 +30,41 @@
 
 #include "sandbox/internal.h"
 
-/* The mount point of the hierarchy whose super options (v1) name the
- * controller, or of cgroup2 when controller is NULL. */
+/* The hierarchies a sandbox's cgroup may live in: cgroup v2, or the v1
+ * memory and pids controllers. /proc/self/mountinfo and /proc/self/cgroup
+ * are each read once per prepare, for all three. */
+enum { HIER_V2, HIER_MEMORY, HIER_PIDS, HIER_N };
+static const char *const hier_controller[HIER_N] = { NULL, "memory", "pids" };
+
+struct hier {
+	char mnt[512];              /* mount point, "" if not mounted */
+	char path[512];             /* this process's path in it, "" if none */
+};
+
+/* Whether the comma-separated list names controller. */
 static bool
-find_mount(const char *controller, char *out, size_t len)
+lists(char *list, const char *controller)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, controller) == 0)
+			return true;
+	return false;
+}
+
+/* The mount point of cgroup2, and of the v1 hierarchies whose super
+ * options name memory and pids. */
+static void
+scan_mounts(struct hier *h)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[1024];
-	bool found = false;
 
 	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
 		char root[256], mnt[512], fstype[64], source[256], opts[512];
 		const char *dash = strstr(line, " - ");
 
@@ -49,65 +72,58 @@ find_mount(const char *controller, char *out, size_t len)
 		    sscanf(dash + 3, "%63s %255s %511s", fstype, source, opts) != 3 ||
 		    strcmp(root, "/") != 0)
 			continue;
-		if (controller == NULL)
-			found = strcmp(fstype, "cgroup2") == 0;
-		else if (strcmp(fstype, "cgroup") == 0) {
-			char *tok, *save = NULL;
+		for (int i = 0; i < HIER_N; i++) {
+			char copy[512];
 
-			for (tok = strtok_r(opts, ",", &save); tok != NULL && !found;
-			    tok = strtok_r(NULL, ",", &save))
-				found = strcmp(tok, controller) == 0;
+			if (h[i].mnt[0] != '\0')
+				continue;
+			snprintf(copy, sizeof(copy), "%s", opts);
+			if (i == HIER_V2 ? strcmp(fstype, "cgroup2") == 0 :
+			    strcmp(fstype, "cgroup") == 0 && lists(copy, hier_controller[i]))
+				snprintf(h[i].mnt, sizeof(h[i].mnt), "%s", mnt);
 		}
-		if (found)
-			snprintf(out, len, "%s", mnt);
 	}
 	fclose(f);
-	return found;
 }
 
-/* This process's path in the hierarchy: "N:controller:/path" (v1) or
- * "0::/path" (v2, controller NULL). */
-static bool
-own_path(const char *controller, char *out, size_t len)
+/* This process's path in each hierarchy: "N:controller:/path" (v1) or
+ * "0::/path" (v2). */
+static void
+scan_own(struct hier *h)
 {
 	FILE *f = fopen("/proc/self/cgroup", "re");
 	char line[1024];
-	bool found = false;
 
 	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
 		char *c1 = strchr(line, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
 
 		if (c2 == NULL)
 			continue;
 		*c2 = '\0';
-		line[strcspn(line, "\n")] = '\0';
 		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-		if (controller == NULL)
-			found = strcmp(line, "0") == 0 && c1[1] == '\0';
-		else {
-			char *tok, *save = NULL;
+		for (int i = 0; i < HIER_N; i++) {
+			char copy[512];
 
-			for (tok = strtok_r(c1 + 1, ",", &save); tok != NULL && !found;
-			    tok = strtok_r(NULL, ",", &save))
-				found = strcmp(tok, controller) == 0;
+			if (h[i].path[0] != '\0')
+				continue;
+			snprintf(copy, sizeof(copy), "%s", c1 + 1);
+			if (i == HIER_V2 ? strcmp(line, "0") == 0 && c1[1] == '\0' :
+			    lists(copy, hier_controller[i]))
+				snprintf(h[i].path, sizeof(h[i].path), "%s", c2 + 1);
 		}
-		if (found)
-			snprintf(out, len, "%s", c2 + 1);
 	}
 	fclose(f);
-	return found;
 }
 
 static bool
-base_dir(const char *controller, char *out, size_t len)
+base_dir(const struct hier *h, char *out, size_t len)
 {
-	char mnt[512], path[512];
-
-	if (!find_mount(controller, mnt, sizeof(mnt)) || !own_path(controller, path, sizeof(path)))
+	if (h->mnt[0] == '\0' || h->path[0] == '\0')
 		return false;
-	if ((size_t)snprintf(out, len, "%s%s", mnt, strcmp(path, "/") == 0 ? "" : path) >= len)
+	if ((size_t)snprintf(out, len, "%s%s", h->mnt, strcmp(h->path, "/") == 0 ?
+	    "" : h->path) >= len)
 		return false;
 	return access(out, W_OK) == 0;
 }
@@ -180,12 +196,17 @@ int
 sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err)
 {
 	char v2[PATH_MAX], mem[PATH_MAX], pids[PATH_MAX];
+	struct hier h[HIER_N];
 
-	if (base_dir(NULL, v2, sizeof(v2)) && delegates(v2, "memory") &&
+	memset(h, 0, sizeof(h));
+	scan_mounts(h);
+	scan_own(h);
+	if (base_dir(&h[HIER_V2], v2, sizeof(v2)) && delegates(v2, "memory") &&
 	    delegates(v2, "pids")) {
 		if (add_dir(plan, v2, "memory.max", "pids.max") != 0)
 			return cg_error_set(err, "out of memory");
-	} else if (base_dir("memory", mem, sizeof(mem)) && base_dir("pids", pids, sizeof(pids))) {
+	} else if (base_dir(&h[HIER_MEMORY], mem, sizeof(mem)) &&
+	    base_dir(&h[HIER_PIDS], pids, sizeof(pids))) {
 		if (add_dir(plan, mem, "memory.limit_in_bytes", NULL) != 0 ||
 		    add_dir(plan, pids, NULL, "pids.max") != 0)
 			return cg_error_set(err, "out of memory");

@@ -342,7 +342,7 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 	if (section == NULL) {
 		/* no cgroups yet: see below */
 		cfg->degrade |= CG_LAYER_CGROUP;
-		if (sandbox_seccomp_build(cfg, err) == 0)
+		if (sandbox_seccomp_start(cfg, err) == 0)
 			return cfg;
 		goto fail;
 	}
@@ -366,7 +366,7 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 		fail_at(err, "/profile", "profile \"%s\" needs a \"syscalls\" list", "custom");
 		goto fail;
 	}
-	if (sandbox_seccomp_build(cfg, err) != 0)
+	if (sandbox_seccomp_start(cfg, err) != 0)
 		goto fail;
 	return cfg;
 fail:
@@ -379,6 +379,7 @@ sandbox_config_free(struct cg_sandbox_config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	sandbox_seccomp_stop(cfg);
 	free(cfg->syscalls);
 	free(cfg->filter);
 	sandbox_path_list_free(&cfg->read);

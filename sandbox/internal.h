@@ -79,10 +79,13 @@ struct cg_sandbox_config {
 	bool allow_exec;
 	struct cg_sandbox_limits limits;
 	uint32_t degrade;           /* layers allowed to be missing */
-	/* The seccomp filter depends on the policy only: compiled once,
-	 * at parse time, and copied into each plan. */
+	/* The seccomp filter depends on the policy only: compiled once, on a
+	 * thread started at parse time (build; seccomp.c), and copied into
+	 * each plan. filter and filter_len belong to that thread until
+	 * sandbox_seccomp_wait() has returned. */
 	struct sock_filter *filter;
 	unsigned short filter_len;
+	struct cg_seccomp_build *build;
 };
 
 /* Child → parent status messages over the status socket (SEQPACKET). */
@@ -233,8 +236,12 @@ int sandbox_landlock_enter(const struct cg_sandbox_plan *plan, int ruleset_fd,
     uint32_t *applied);
 int sandbox_landlock_proc_enter(const struct cg_sandbox_plan *plan, int ruleset_fd);
 
-/* seccomp.c */
-int sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err);
+/* seccomp.c: _start compiles the filter on a thread (or at once, if no
+ * thread can be made); _wait joins it and returns its result, every time;
+ * _stop joins it and frees its state (sandbox_config_free). */
+int sandbox_seccomp_start(struct cg_sandbox_config *cfg, struct cg_error *err);
+int sandbox_seccomp_wait(const struct cg_sandbox_config *cfg, struct cg_error *err);
+void sandbox_seccomp_stop(struct cg_sandbox_config *cfg);
 int sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_seccomp_enter(const struct cg_sandbox_plan *plan, int *notify_fd);

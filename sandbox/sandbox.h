@@ -10,8 +10,9 @@
  *                      sending the failed step over its status socket).
  *
  * policy/ parses the "sandbox" section with sandbox_config_parse() (no side
- * effects; it stat()s the paths it names) so that errors carry a JSON
- * pointer that the policy loader turns into file:line:column.
+ * effects; it stat()s the paths it names, and compiles the seccomp filter
+ * on a thread of its own) so that errors carry a JSON pointer that the
+ * policy loader turns into file:line:column.
  *
  * Per client the gateway calls: sandbox_prepare, sandbox_spawn, writes
  * sandbox_attestation() to the audit log, watches child.pidfd and
@@ -42,6 +43,14 @@ struct cg_sandbox_config;
 struct cg_sandbox_config *sandbox_config_parse(const json_t *section,
     const char *policy_dir, struct cg_error *err);
 void sandbox_config_free(struct cg_sandbox_config *cfg);
+
+/*
+ * The seccomp filter is compiled on a thread that sandbox_config_parse()
+ * starts; sandbox_prepare() waits for it. This waits for it too and says
+ * whether it compiled (0) or why not (-1, err), for `capgate policy check`.
+ */
+int sandbox_config_compiled(const struct cg_sandbox_config *cfg,
+    struct cg_error *err);
 
 /* What one spawn needs besides the policy's sandbox section. */
 struct cg_spawn_request {

@@ -21,7 +21,9 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,9 +321,9 @@ build_rules(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 	return 0;
 }
 
-/* At parse time: the policy's filter, compiled once. */
-int
-sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
+/* The policy's filter, compiled once. */
+static int
+seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	int rc;
@@ -343,14 +345,108 @@ sandbox_seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
 	return rc;
 }
 
+/*
+ * libseccomp takes about 0.3 ms to compile a profile, most of it
+ * generating the BPF: a third of what `capgate run /bin/true` took before
+ * its child existed. Nothing needs the filter before sandbox_prepare(), so
+ * it is compiled on a thread of its own while the gateway loads the rest of
+ * the policy, opens its audit log and resolves the client's program
+ * (docs/PERFORMANCE.md, spawn). The syscall names were checked by the
+ * parser already; what can still fail here (memory, libseccomp) is
+ * reported by sandbox_seccomp_wait() and fails the prepare, before any
+ * process exists. One compile at a time: libseccomp keeps process-wide
+ * state (the kernel's API level) that it fills in on first use.
+ */
+struct cg_seccomp_build {
+	pthread_t thread;
+	bool running;               /* started and not joined */
+	int rc;
+	struct cg_error err;
+	struct cg_sandbox_config *cfg;
+};
+
+static pthread_mutex_t build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+build_thread(void *arg)
+{
+	struct cg_seccomp_build *b = arg;
+
+	pthread_mutex_lock(&build_lock);
+	b->rc = seccomp_build(b->cfg, &b->err);
+	pthread_mutex_unlock(&build_lock);
+	return NULL;
+}
+
+int
+sandbox_seccomp_start(struct cg_sandbox_config *cfg, struct cg_error *err)
+{
+	struct cg_seccomp_build *b = calloc(1, sizeof(*b));
+	sigset_t all, old;
+
+	if (b == NULL)
+		return cg_error_set(err, "out of memory");
+	b->cfg = cfg;
+	cfg->build = b;
+	/* The thread takes no signals: the gateway reads its own from a
+	 * signalfd, which needs them blocked in every thread. */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
+		return cg_error_set(err, "pthread_sigmask failed");
+	b->running = pthread_create(&b->thread, NULL, build_thread, b) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!b->running)
+		build_thread(b);    /* no thread to be had: compile here */
+	return 0;
+}
+
+int
+sandbox_seccomp_wait(const struct cg_sandbox_config *cfg, struct cg_error *err)
+{
+	struct cg_seccomp_build *b = cfg->build;
+
+	if (b == NULL)
+		return cg_error_set(err, "seccomp: the policy has no filter");
+	if (b->running) {
+		pthread_join(b->thread, NULL);
+		b->running = false;
+	}
+	if (b->rc != 0) {
+		if (err != NULL)
+			*err = b->err;
+		return -1;
+	}
+	return 0;
+}
+
+void
+sandbox_seccomp_stop(struct cg_sandbox_config *cfg)
+{
+	if (cfg->build == NULL)
+		return;
+	(void)sandbox_seccomp_wait(cfg, NULL);
+	free(cfg->build);
+	cfg->build = NULL;
+}
+
+int
+sandbox_config_compiled(const struct cg_sandbox_config *cfg,
+    struct cg_error *err)
+{
+	return sandbox_seccomp_wait(cfg, err);
+}
+
 int
 sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err)
 {
-	size_t size = (size_t)cfg->filter_len * sizeof(struct sock_filter);
+	size_t size;
 
+	if (sandbox_seccomp_wait(cfg, err) != 0)
+		return -1;
 	if (cfg->filter == NULL)
 		return cg_error_set(err, "seccomp: the policy has no filter");
+	size = (size_t)cfg->filter_len * sizeof(struct sock_filter);
 	plan->filter = malloc(size);
 	if (plan->filter == NULL)
 		return cg_error_set(err, "out of memory");

@@ -87,42 +87,51 @@ _M64 = (1 << 64) - 1
 
 
 def _siphash128(key, data):
-    """SipHash-2-4 with a 128-bit tag (libsodium's crypto_shorthash_siphashx24)."""
-    k0 = int.from_bytes(key[:8], "little")
-    k1 = int.from_bytes(key[8:16], "little")
+    """SipHash-2-4 with a 128-bit tag (libsodium's crypto_shorthash_siphashx24).
+    The rounds are written out: this runs once per frame in pure Python."""
+    M = _M64
+    k0, k1 = struct.unpack_from("<QQ", key)
     v0 = 0x736f6d6570736575 ^ k0
     v1 = 0x646f72616e646f6d ^ k1 ^ 0xee
     v2 = 0x6c7967656e657261 ^ k0
     v3 = 0x7465646279746573 ^ k1
     n = len(data)
     end = n - n % 8
-    words = [int.from_bytes(data[i:i + 8], "little") for i in range(0, end, 8)]
+    words = list(struct.unpack_from("<%dQ" % (end // 8), data))
     words.append(int.from_bytes(data[end:], "little") | (n & 0xff) << 56)
-
-    def rounds(v0, v1, v2, v3, count):
-        for _ in range(count):
-            v0 = (v0 + v1) & _M64
-            v1 = ((v1 << 13) | (v1 >> 51)) & _M64 ^ v0
-            v0 = ((v0 << 32) | (v0 >> 32)) & _M64
-            v2 = (v2 + v3) & _M64
-            v3 = ((v3 << 16) | (v3 >> 48)) & _M64 ^ v2
-            v0 = (v0 + v3) & _M64
-            v3 = ((v3 << 21) | (v3 >> 43)) & _M64 ^ v0
-            v2 = (v2 + v1) & _M64
-            v1 = ((v1 << 17) | (v1 >> 47)) & _M64 ^ v2
-            v2 = ((v2 << 32) | (v2 >> 32)) & _M64
-        return v0, v1, v2, v3
-
     for m in words:
         v3 ^= m
-        v0, v1, v2, v3 = rounds(v0, v1, v2, v3, 2)
+        for _ in (0, 1):
+            v0 = (v0 + v1) & M
+            v1 = ((v1 << 13) & M | v1 >> 51) ^ v0
+            v0 = (v0 << 32) & M | v0 >> 32
+            v2 = (v2 + v3) & M
+            v3 = ((v3 << 16) & M | v3 >> 48) ^ v2
+            v0 = (v0 + v3) & M
+            v3 = ((v3 << 21) & M | v3 >> 43) ^ v0
+            v2 = (v2 + v1) & M
+            v1 = ((v1 << 17) & M | v1 >> 47) ^ v2
+            v2 = (v2 << 32) & M | v2 >> 32
         v0 ^= m
-    v2 ^= 0xee
-    v0, v1, v2, v3 = rounds(v0, v1, v2, v3, 4)
-    out = (v0 ^ v1 ^ v2 ^ v3).to_bytes(8, "little")
-    v1 ^= 0xdd
-    v0, v1, v2, v3 = rounds(v0, v1, v2, v3, 4)
-    return out + (v0 ^ v1 ^ v2 ^ v3).to_bytes(8, "little")
+    out = []
+    for fin in (0xee, 0xdd):
+        if fin == 0xee:
+            v2 ^= fin
+        else:
+            v1 ^= fin
+        for _ in (0, 1, 2, 3):
+            v0 = (v0 + v1) & M
+            v1 = ((v1 << 13) & M | v1 >> 51) ^ v0
+            v0 = (v0 << 32) & M | v0 >> 32
+            v2 = (v2 + v3) & M
+            v3 = ((v3 << 16) & M | v3 >> 48) ^ v2
+            v0 = (v0 + v3) & M
+            v3 = ((v3 << 21) & M | v3 >> 43) ^ v0
+            v2 = (v2 + v1) & M
+            v1 = ((v1 << 17) & M | v1 >> 47) ^ v2
+            v2 = (v2 << 32) & M | v2 >> 32
+        out.append(v0 ^ v1 ^ v2 ^ v3)
+    return struct.pack("<QQ", out[0], out[1])
 
 
 def mac_key(key, direction):

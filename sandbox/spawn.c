@@ -122,6 +122,24 @@ reset_signals(void)
 }
 
 /*
+ * The gateway may have other threads (the seccomp filter compiles on one,
+ * sandbox_seccomp_start) and one may have held a lock of libc's, malloc's
+ * for instance, at the moment the child was cloned: the child's copy of
+ * that lock is held forever. glibc's fork() takes the malloc locks for its
+ * atfork handlers and would wait on it; _Fork() takes no lock and runs no
+ * handler, which is all the child needs, since it allocates nothing.
+ */
+static pid_t
+fork_nolock(void)
+{
+#ifdef CG_HAVE__FORK
+	return _Fork();
+#else
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
+#endif
+}
+
+/*
  * Child: splits into the init (this process, which never returns from
  * here) and the program (which returns to finish sandbox_enter). Signals
  * are blocked across the fork so that none is lost before the init waits
@@ -137,7 +155,7 @@ fork_program(int status, int ruleset)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0)
 		child_fail(status, CG_STEP_INIT, errno);
-	if ((pid = fork()) < 0)
+	if ((pid = fork_nolock()) < 0)
 		child_fail(status, CG_STEP_INIT, errno);
 	if (pid > 0)
 		sandbox_init_run(pid, status, ruleset);

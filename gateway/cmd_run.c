@@ -106,10 +106,10 @@ audit_start(struct cg_gateway *gw, const char *const *argv)
 	json_decref(f);
 }
 
+/* The policy, and what the event loop needs before any child exists. */
 static int
-open_gateway(struct cg_gateway *gw, const struct run_opts *o)
+load_policy(struct cg_gateway *gw, const struct run_opts *o)
 {
-	struct cg_audit_config ac;
 	struct cg_error err;
 	char msg[1024];
 
@@ -119,7 +119,26 @@ open_gateway(struct cg_gateway *gw, const struct run_opts *o)
 		fprintf(stderr, "%s\n", msg);
 		return -1;
 	}
-	ac = gw->policy->audit;
+	gw->rxbuf = malloc((size_t)CG_GATEWAY_RX_BATCH * (CG_FRAME_MAX + 1));
+	gw->txbuf = malloc(CG_FRAME_MAX);
+	gw->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (gw->rxbuf == NULL || gw->txbuf == NULL || gw->epfd < 0 ||
+	    setup_signals(gw) != 0) {
+		fprintf(stderr, "capgate run: cannot set up: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The audit log, and the directories the policy's scopes are opened
+ * beneath. */
+static int
+open_audit(struct cg_gateway *gw, const struct run_opts *o)
+{
+	struct cg_audit_config ac = gw->policy->audit;
+	struct cg_error err;
+	char msg[1024];
+
 	if (o->audit != NULL) {
 		ac.path = o->audit;
 		gw->audit_path_set = true;
@@ -130,14 +149,6 @@ open_gateway(struct cg_gateway *gw, const struct run_opts *o)
 	if (gw->audit == NULL) {
 		cg_error_format(&err, msg, sizeof(msg));
 		fprintf(stderr, "capgate run: %s\n", msg);
-		return -1;
-	}
-	gw->rxbuf = malloc((size_t)CG_GATEWAY_RX_BATCH * (CG_FRAME_MAX + 1));
-	gw->txbuf = malloc(CG_FRAME_MAX);
-	gw->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (gw->rxbuf == NULL || gw->txbuf == NULL || gw->epfd < 0 ||
-	    setup_signals(gw) != 0) {
-		fprintf(stderr, "capgate run: cannot set up: %s\n", strerror(errno));
 		return -1;
 	}
 	if (fs_open_scopes(gw, &err) != 0) {
@@ -203,49 +214,56 @@ exec_argv(const struct cg_policy *p, const json_t *exec)
 	return v;
 }
 
-static int
-start_one(struct cg_gateway *gw, const struct cg_client_policy *cp,
-    const char *const *argv, const char *const *env, bool primary)
-{
-	struct cg_client *c = client_new(gw, cp, cp->name);
-
-	if (c == NULL)
-		return -1;
-	c->primary = primary;
-	gw->clients[gw->nclients++] = c;
-	return gateway_spawn_client(gw, c, argv, env);
-}
-
 /*
  * The command-line PROGRAM runs as the chosen (default: first) policy
- * client; every other client with an "exec" is launched with it, each with
- * its own connection, key and grants.
+ * client. Its start is begun before the audit log is opened: the child
+ * creates its namespaces and applies its layers on another CPU meanwhile,
+ * and its exec waits until gateway_spawn_finish() (docs/PERFORMANCE.md,
+ * spawn). Returns the client, or NULL if it could not be begun (then no
+ * child exists).
  */
-static int
-start_clients(struct cg_gateway *gw, const struct run_opts *o,
+static struct cg_client *
+begin_primary(struct cg_gateway *gw, const struct run_opts *o,
     const char *const *argv)
 {
 	const struct cg_client_policy *cp = o->client ?
 	    policy_client(gw->policy, o->client) : &gw->policy->clients[0];
+	struct cg_client *c;
 
 	if (cp == NULL) {
 		fprintf(stderr, "capgate run: the policy declares no client \"%s\"\n",
 		    o->client);
-		return -1;
+		return NULL;
 	}
 	gw->clients = calloc(gw->policy->nclients, sizeof(*gw->clients));
-	if (gw->clients == NULL || start_one(gw, cp, argv, o->env, true) != 0)
-		return -1;
+	if (gw->clients == NULL || (c = client_new(gw, cp, cp->name)) == NULL)
+		return NULL;
+	c->primary = true;
+	gw->clients[gw->nclients++] = c;
+	return gateway_spawn_begin(gw, c, argv, o->env) == 0 ? c : NULL;
+}
+
+/* Every other client with an "exec" is launched with it, each with its own
+ * connection, key and grants. */
+static int
+start_others(struct cg_gateway *gw, const struct run_opts *o,
+    const struct cg_client *primary)
+{
 	for (size_t i = 0; i < gw->policy->nclients; i++) {
 		const struct cg_client_policy *other = &gw->policy->clients[i];
+		struct cg_client *c;
 		char **v;
 		int rc;
-		if (other == cp || other->exec == NULL)
+		if (other == primary->pol || other->exec == NULL)
 			continue;
-		if ((v = exec_argv(gw->policy, other->exec)) == NULL)
-			return -1;
-		rc = start_one(gw, other, (const char *const *)v, o->env, false);
-		for (size_t j = 0; v[j] != NULL; j++)
+		if ((v = exec_argv(gw->policy, other->exec)) == NULL ||
+		    (c = client_new(gw, other, other->name)) == NULL)
+			rc = -1;
+		else {
+			gw->clients[gw->nclients++] = c;
+			rc = gateway_spawn_client(gw, c, (const char *const *)v, o->env);
+		}
+		for (size_t j = 0; v != NULL && v[j] != NULL; j++)
 			free(v[j]);
 		free(v);
 		/* Answer the handshakes of the clients started so far: starting
@@ -264,6 +282,7 @@ cmd_run(int argc, char **argv)
 	    "[--audit-key KEY] [--env NAME=VALUE]... [--] PROGRAM [ARGS...]";
 	struct cg_gateway gw = { .epfd = -1, .sigfd = -1 };
 	struct run_opts o = { 0 };
+	struct cg_client *primary;
 	int first, status;
 
 	first = options_parse("run", argc, argv, run_options, run_option, &o);
@@ -280,15 +299,26 @@ cmd_run(int argc, char **argv)
 		return 2;
 	}
 	cg_log_set_verbose(o.verbose);
-	if (open_gateway(&gw, &o) != 0) {
+	if (load_policy(&gw, &o) != 0) {
+		close_gateway(&gw);
+		return 2;
+	}
+	primary = begin_primary(&gw, &o, (const char *const *)(argv + first));
+	if (open_audit(&gw, &o) != 0) {
+		if (primary != NULL)
+			gateway_spawn_abort(primary);
 		close_gateway(&gw);
 		return 2;
 	}
 	audit_start(&gw, (const char *const *)(argv + first));
-	if (backend_start_all(&gw) != 0 ||
-	    start_clients(&gw, &o, (const char *const *)(argv + first)) != 0) {
+	if (primary == NULL || backend_start_all(&gw) != 0 ||
+	    gateway_spawn_finish(&gw, primary,
+	    (const char *const *)(argv + first)) != 0 ||
+	    start_others(&gw, &o, primary) != 0) {
 		/* Clients that did start are not left running without their
-		 * gateway. */
+		 * gateway; one begun and not finished is killed here. */
+		if (primary != NULL)
+			gateway_spawn_abort(primary);
 		for (size_t i = 0; i < gw.nclients; i++)
 			if (gw.clients[i]->child.pidfd >= 0)
 				client_kill(gw.clients[i], "run-aborted");

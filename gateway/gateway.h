@@ -185,8 +185,15 @@ void gateway_reload_collect(struct cg_gateway *gw, bool all);
 int32_t gateway_reload_slot(const struct cg_pending *p,
     const struct cg_policy *new);
 
-/* gateway/spawn.c */
+/* gateway/spawn.c: _client is _begin then _finish. Between them the child
+ * enters its sandbox while the gateway does other work; its program runs
+ * only once _finish has let its exec through, and _abort kills it. */
 int gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
     const char *const *argv, const char *const *extra_env);
+int gateway_spawn_begin(struct cg_gateway *gw, struct cg_client *c,
+    const char *const *argv, const char *const *extra_env);
+int gateway_spawn_finish(struct cg_gateway *gw, struct cg_client *c,
+    const char *const *argv);
+void gateway_spawn_abort(struct cg_client *c);
 
 #endif

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -144,18 +143,26 @@ audit_spawn(struct cg_gateway *gw, struct cg_client *c, const char *const *argv)
 	json_decref(f);
 }
 
+/*
+ * The first half of a client's start: its key, environment and connection,
+ * its sandbox plan, and the child, which then enters its sandbox on its own
+ * (sandbox_spawn_start). Nothing of the program runs before
+ * gateway_spawn_finish(). On failure no child is left.
+ */
 int
-gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
+gateway_spawn_begin(struct cg_gateway *gw, struct cg_client *c,
     const char *const *argv, const char *const *extra_env)
 {
 	unsigned char key[CG_SESSION_KEY_LEN];
 	struct cg_spawn_request req = { 0 };
-	struct cg_child child = { .pid = 0, .pidfd = -1, .notify_fd = -1 };
 	struct cg_error err;
 	const char **env;
 	int sv[2], kfd, rc = -1;
 
 	cg_error_clear(&err);
+	/* The loop may turn before _finish (backends start in between): the
+	 * handshake clock starts with the program. */
+	c->handshake_deadline_ns = UINT64_MAX;
 	randombytes_buf(key, sizeof(key));
 	frame_session_init(&c->sess, key, 1);
 	env = build_env(gw, c->name, extra_env);
@@ -175,24 +182,32 @@ gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
 	if (kfd < 0)
 		log_warn("cannot make the key pipe: %s", strerror(errno));
 	else if (sandbox_prepare(gw->policy->sandbox, &req, &c->plan, &err) != 0 ||
-	    sandbox_spawn(c->plan, &child, &err) != 0)
+	    sandbox_spawn_start(c->plan, &err) != 0)
 		log_warn("cannot start %s: %s", argv[0], err.msg);
 	else
 		rc = 0;
+	/* The child has its copies. */
 	close(sv[1]);
 	if (kfd >= 0)
 		close(kfd);
 	free_env(env);
 	c->fd = sv[0];
-	if (rc != 0) {
-		/* A child that started but failed before exec is reaped here,
-		 * so a failed start leaves no zombie. */
-		if (child.pid > 0)
-			waitpid(child.pid, NULL, 0);
-		if (child.pidfd >= 0)
-			close(child.pidfd);
-		if (child.notify_fd >= 0)
-			close(child.notify_fd);
+	return rc;
+}
+
+/* The second half: the child's report, its exec let through, the spawn
+ * record, and the client watched by the loop. On failure the child is
+ * killed and reaped. */
+int
+gateway_spawn_finish(struct cg_gateway *gw, struct cg_client *c,
+    const char *const *argv)
+{
+	struct cg_child child;
+	struct cg_error err;
+
+	cg_error_clear(&err);
+	if (sandbox_spawn_finish(c->plan, &child, &err) != 0) {
+		log_warn("cannot start %s: %s", argv[0], err.msg);
 		return -1;
 	}
 	c->pid = child.program_pid;
@@ -203,4 +218,19 @@ gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
 	gw->nlive++;
 	audit_spawn(gw, c, argv);
 	return client_watch(c);
+}
+
+void
+gateway_spawn_abort(struct cg_client *c)
+{
+	sandbox_spawn_abort(c->plan);
+}
+
+int
+gateway_spawn_client(struct cg_gateway *gw, struct cg_client *c,
+    const char *const *argv, const char *const *extra_env)
+{
+	if (gateway_spawn_begin(gw, c, argv, extra_env) != 0)
+		return -1;
+	return gateway_spawn_finish(gw, c, argv);
 }

@@ -194,9 +194,15 @@ struct cg_sandbox_plan {
 	struct cg_path_list proc_paths;
 	uint64_t *proc_access;
 
-	/* seccomp */
+	/* seccomp: the policy's config until sandbox_spawn_finish sends its
+	 * filter to the child and keeps a copy here */
+	const struct cg_sandbox_config *seccomp_cfg;
 	struct sock_filter *filter;
 	unsigned short filter_len;
+
+	/* between sandbox_spawn_start and _finish (-1 otherwise) */
+	int status_fd;              /* the gateway's end of the status socket */
+	int pidfd;                  /* the init's, until _finish hands it over */
 
 	/* filled by sandbox_spawn from the child's report */
 	bool spawned;
@@ -244,7 +250,9 @@ int sandbox_seccomp_wait(const struct cg_sandbox_config *cfg, struct cg_error *e
 void sandbox_seccomp_stop(struct cg_sandbox_config *cfg);
 int sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err);
-int sandbox_seccomp_enter(const struct cg_sandbox_plan *plan, int *notify_fd);
+int sandbox_seccomp_send(struct cg_sandbox_plan *plan, int status,
+    struct cg_error *err);
+int sandbox_seccomp_enter(int status, int *notify_fd);
 bool sandbox_syscall_never(const char *name);
 
 /* namespaces.c */

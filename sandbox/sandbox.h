@@ -108,6 +108,21 @@ int sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
     struct cg_error *err);
 
 /*
+ * sandbox_spawn() in two halves, for a gateway with start-up work of its
+ * own to do while the child enters its sandbox. _start creates the child
+ * (namespaces, cgroup, uid/gid maps) and lets it apply its layers; it
+ * returns at once. _finish waits for the child's report and lets its exec
+ * through, exactly as sandbox_spawn() does, which returns what _finish
+ * returns. The program cannot run before _finish: its exec waits for the
+ * gateway's answer. _abort kills and reaps a child that was started and
+ * not finished (sandbox_plan_free() does too); a no-op otherwise.
+ */
+int sandbox_spawn_start(struct cg_sandbox_plan *plan, struct cg_error *err);
+int sandbox_spawn_finish(struct cg_sandbox_plan *plan, struct cg_child *out,
+    struct cg_error *err);
+void sandbox_spawn_abort(struct cg_sandbox_plan *plan);
+
+/*
  * The attestation: which layers engaged for a plan, as a JSON object for the
  * audit log. Before sandbox_spawn() it says what will be attempted; after,
  * what the child reported it applied. Returns a new reference.

@@ -436,36 +436,77 @@ sandbox_config_compiled(const struct cg_sandbox_config *cfg,
 	return sandbox_seccomp_wait(cfg, err);
 }
 
+/*
+ * The filter may still be compiling (sandbox_seccomp_start) when the child
+ * is cloned: the child needs it only at step 11, so it gets it over its
+ * status socket from sandbox_spawn_finish() (sandbox_seccomp_send), and
+ * the compiling overlaps the child's namespaces and mounts.
+ */
 int
 sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
     struct cg_sandbox_plan *plan, struct cg_error *err)
 {
-	size_t size;
+	if (cfg->build == NULL)
+		return cg_error_set(err, "seccomp: the policy has no filter");
+	plan->seccomp_cfg = cfg;
+	plan->planned |= CG_LAYER_SECCOMP;
+	return 0;
+}
 
+/* Gateway: the compiled filter, into the plan (for the attestation) and
+ * to the child, as one message. 0, or -1 with err if it did not compile.
+ * A failed send is not reported here: the child is gone, and its status
+ * message (or its death) says why. */
+int
+sandbox_seccomp_send(struct cg_sandbox_plan *plan, int status,
+    struct cg_error *err)
+{
+	const struct cg_sandbox_config *cfg = plan->seccomp_cfg;
+	size_t size;
+	ssize_t n;
+
+	if (cfg == NULL)
+		return 0;
 	if (sandbox_seccomp_wait(cfg, err) != 0)
 		return -1;
-	if (cfg->filter == NULL)
-		return cg_error_set(err, "seccomp: the policy has no filter");
+	plan->seccomp_cfg = NULL;
+	if (cfg->filter == NULL || cfg->filter_len > BPF_MAXINSNS)
+		return cg_error_set(err, "seccomp: the policy has no usable filter");
 	size = (size_t)cfg->filter_len * sizeof(struct sock_filter);
 	plan->filter = malloc(size);
 	if (plan->filter == NULL)
 		return cg_error_set(err, "out of memory");
 	memcpy(plan->filter, cfg->filter, size);
 	plan->filter_len = cfg->filter_len;
-	plan->planned |= CG_LAYER_SECCOMP;
+	do
+		n = send(status, plan->filter, size, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
 	return 0;
 }
 
-/* Child side: the filter goes in last; the listener comes back in *fd. */
+/* Child side: the filter goes in last; it arrives over the status socket
+ * (into a static buffer: the child allocates nothing); the listener comes
+ * back in *fd. */
 int
-sandbox_seccomp_enter(const struct cg_sandbox_plan *plan, int *notify_fd)
+sandbox_seccomp_enter(int status, int *notify_fd)
 {
-	struct sock_fprog prog = { .len = plan->filter_len, .filter = plan->filter };
+	static struct sock_filter filter[BPF_MAXINSNS];
+	struct iovec iov = { filter, sizeof(filter) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct sock_fprog prog = { .filter = filter };
+	ssize_t n;
 	long fd;
 
 	*notify_fd = -1;
-	if (plan->filter == NULL)
-		return 0;
+	do
+		n = recvmsg(status, &mh, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno;
+	if (n == 0 || (mh.msg_flags & MSG_TRUNC) ||
+	    (size_t)n % sizeof(struct sock_filter) != 0)
+		return EPROTO;
+	prog.len = (unsigned short)((size_t)n / sizeof(struct sock_filter));
 	fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 	    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (fd < 0)

@@ -122,6 +122,24 @@ reset_signals(void)
 }
 
 /*
+ * The gateway may have other threads (the seccomp filter compiles on one,
+ * sandbox_seccomp_start) and one may have held a lock of libc's, malloc's
+ * for instance, at the moment the child was cloned: the child's copy of
+ * that lock is held forever. glibc's fork() takes the malloc locks for its
+ * atfork handlers and would wait on it; _Fork() takes no lock and runs no
+ * handler, which is all the child needs, since it allocates nothing.
+ */
+static pid_t
+fork_nolock(void)
+{
+#ifdef CG_HAVE__FORK
+	return _Fork();
+#else
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
+#endif
+}
+
+/*
  * Child: splits into the init (this process, which never returns from
  * here) and the program (which returns to finish sandbox_enter). Signals
  * are blocked across the fork so that none is lost before the init waits
@@ -137,7 +155,7 @@ fork_program(int status, int ruleset)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0)
 		child_fail(status, CG_STEP_INIT, errno);
-	if ((pid = fork()) < 0)
+	if ((pid = fork_nolock()) < 0)
 		child_fail(status, CG_STEP_INIT, errno);
 	if (pid > 0)
 		sandbox_init_run(pid, status, ruleset);
@@ -235,8 +253,10 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 		child_fail(status, CG_STEP_LANDLOCK, e);
 	/* 10. The init stays pid 1 and forks the program (init.c). */
 	fork_program(status, ruleset);
-	/* 11. seccomp last: from here on only the profile's syscalls. */
-	if ((e = sandbox_seccomp_enter(plan, &notify)) != 0)
+	/* 11. seccomp last: from here on only the profile's syscalls. The
+	 *     filter comes from the gateway now (sandbox_seccomp_send). */
+	if ((plan->planned & CG_LAYER_SECCOMP) &&
+	    (e = sandbox_seccomp_enter(status, &notify)) != 0)
 		child_fail(status, CG_STEP_SECCOMP, e);
 	if (notify >= 0)
 		applied |= CG_LAYER_SECCOMP;
@@ -487,17 +507,19 @@ kill_and_reap(int pidfd)
 		;
 }
 
+/*
+ * sandbox_spawn() in two halves, so that a gateway can do its own start-up
+ * work (open its audit log) while the child creates its namespaces and
+ * applies its layers on another CPU. The program cannot run before
+ * sandbox_spawn_finish(): its exec waits in the seccomp notification that
+ * only _finish answers, and _abort kills the child instead.
+ */
 int
-sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
-    struct cg_error *err)
+sandbox_spawn_start(struct cg_sandbox_plan *plan, struct cg_error *err)
 {
-	struct spawn_state st = { .notify_fd = -1,
-	    .need_exec_answer = plan->filter != NULL && !plan->allow_exec };
 	int sp[2], pidfd = -1, one = 1;
 	pid_t pid;
 
-	memset(out, 0, sizeof(*out));
-	out->pidfd = out->notify_fd = -1;
 	if (plan->spawned)
 		return cg_error_set(err, "a sandbox plan is for one spawn only");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
@@ -515,30 +537,79 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 	}
 	plan->spawned = true;
 	plan->pid = pid;
+	plan->status_fd = sp[0];
+	plan->pidfd = pidfd;
 	if (attach_cgroup(plan, pid, err) != 0 ||
 	    sandbox_ns_write_maps(plan, pid, err) != 0 ||
-	    cg_write_full(sp[0], "g", 1) != 1 ||
-	    await_exec(plan, sp[0], pidfd, &st, err) != 0) {
+	    cg_write_full(sp[0], "g", 1) != 1) {
 		if (err != NULL && err->msg[0] == '\0')
 			cg_error_set(err, "starting the child: %s", strerror(errno));
-		close(sp[0]);
-		if (st.notify_fd >= 0)
-			close(st.notify_fd);
-		kill_and_reap(pidfd);
-		close(pidfd);
+		sandbox_spawn_abort(plan);
 		return -1;
 	}
-	close(sp[0]);
+	return 0;
+}
+
+void
+sandbox_spawn_abort(struct cg_sandbox_plan *plan)
+{
+	if (plan == NULL || plan->pidfd < 0)
+		return;
+	close(plan->status_fd);
+	plan->status_fd = -1;
+	kill_and_reap(plan->pidfd);
+	close(plan->pidfd);
+	plan->pidfd = -1;
+}
+
+int
+sandbox_spawn_finish(struct cg_sandbox_plan *plan, struct cg_child *out,
+    struct cg_error *err)
+{
+	struct spawn_state st = { .notify_fd = -1 };
+
+	memset(out, 0, sizeof(*out));
+	out->pidfd = out->notify_fd = -1;
+	if (plan->pidfd < 0)
+		return cg_error_set(err, "no child started from this plan");
+	/* A filter that did not compile fails the spawn. */
+	if (sandbox_seccomp_send(plan, plan->status_fd, err) != 0) {
+		sandbox_spawn_abort(plan);
+		return -1;
+	}
+	st.need_exec_answer = plan->filter != NULL && !plan->allow_exec;
+	if (await_exec(plan, plan->status_fd, plan->pidfd, &st, err) != 0) {
+		if (err != NULL && err->msg[0] == '\0')
+			cg_error_set(err, "starting the child: %s", strerror(errno));
+		if (st.notify_fd >= 0)
+			close(st.notify_fd);
+		sandbox_spawn_abort(plan);
+		return -1;
+	}
+	close(plan->status_fd);
+	plan->status_fd = -1;
 	/* The child has its copy; the gateway keeps no descriptor per client
 	 * beyond the two it is handed. */
 	if (plan->ruleset_fd >= 0) {
 		close(plan->ruleset_fd);
 		plan->ruleset_fd = -1;
 	}
-	out->pid = pid;
+	out->pid = plan->pid;
 	out->program_pid = plan->program_pid;
-	out->pidfd = pidfd;
+	out->pidfd = plan->pidfd;
+	plan->pidfd = -1;
 	out->notify_fd = st.notify_fd;
 	out->allow_exec = plan->allow_exec;
 	return 0;
+}
+
+int
+sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
+    struct cg_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->pidfd = out->notify_fd = -1;
+	if (sandbox_spawn_start(plan, err) != 0)
+		return -1;
+	return sandbox_spawn_finish(plan, out, err);
 }

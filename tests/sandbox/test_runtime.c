@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,44 @@ Test(runtime, spawn_from_a_threaded_gateway) {
 	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
 	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
 	json_decref(r.attestation);
+}
+
+static atomic_bool churn_stop;
+
+static void *
+churn_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_stop)) {
+		void *volatile p = malloc(64);
+		free(p);
+	}
+	return NULL;
+}
+
+/* Threads that hold libc's locks (malloc's) at any moment, as the
+ * gateway's seccomp compile does: the child is cloned with a copy of a
+ * held lock, and must still start (it forks its program without taking
+ * any). A child that waits forever fails the spawn after its timeout. */
+Test(runtime, spawn_from_a_gateway_whose_threads_allocate) {
+	char probe[512];
+	const char *argv[] = { probe, "stdout", NULL };
+	struct harness_result r;
+	pthread_t t[2];
+
+	atomic_store(&churn_stop, false);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, churn_thread, NULL), 0);
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	for (int i = 0; i < 20; i++) {
+		cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0,
+		    "run %d: %s", i, r.error);
+		cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
+		json_decref(r.attestation);
+	}
+	atomic_store(&churn_stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
 }
 
 /* Nothing pending: the handler returns at once with no event. */

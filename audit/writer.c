@@ -2,8 +2,10 @@
  * The audit log writer. Records are formatted straight into an in-memory
  * batch (record.c), chained by hash as they are appended, and written with
  * one write() per audit_commit(); the sync mode decides when fdatasync()
- * runs, inline or (sync "batch" and "interval") on the thread of sync.c. Epochs end with a seal signed by the epoch's ratchet key, after
- * which that key is wiped (seal.c explains the ratchet).
+ * runs, inline or (sync "batch" and "interval") on the thread of sync.c.
+ * A line's chain hash waits until the next record or audit_idle(). Epochs
+ * end with a seal signed by the epoch's ratchet key, after which that key
+ * is wiped (seal.c explains the ratchet).
  *
  * Invariant: the file always ends at a complete line, except after a crash
  * mid-write; a failed write is cut back to the last complete line and the
@@ -481,8 +483,8 @@ audit_append_event(struct cg_audit *a, const char *event, json_t *fields)
  * Sync "batch" keeps its bound inline: a commit never leaves sync_batch or
  * more written records without a finished fdatasync, so at most
  * sync_batch - 1 acknowledged records can be lost in a power failure, as
- * before the thread. The thread is asked at half the bound, so in steady
- * state its sync finishes before the loop would have to wait.
+ * before the thread. The thread is asked at three quarters of the bound, so
+ * in steady state its sync finishes before the loop would have to wait.
  */
 int
 audit_commit(struct cg_audit *a)
@@ -505,8 +507,8 @@ audit_commit(struct cg_audit *a)
 	if (a->sync == CG_AUDIT_SYNC_EVERY || a->force_sync ||
 	    (a->sync == CG_AUDIT_SYNC_BATCH && lag >= a->sync_batch))
 		return sync_now(a);
-	if (a->sync == CG_AUDIT_SYNC_BATCH && lag >= a->sync_batch - a->sync_batch / 4 &&
-	    sync_later(a) != 0)
+	if (a->sync == CG_AUDIT_SYNC_BATCH &&
+	    lag >= a->sync_batch - a->sync_batch / 4 && sync_later(a) != 0)
 		return -1;
 	if (a->sync_due_ns == 0)
 		a->sync_due_ns = cg_now_ns() +

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,12 +28,37 @@ cg_read_full(int fd, void *buf, size_t len)
 }
 
 ssize_t
+cg_sys_sendmsg(int fd, const struct msghdr *mh, int flags)
+{
+	return syscall(SYS_sendmsg, fd, mh, flags);
+}
+
+int
+cg_sys_recvmmsg(int fd, struct mmsghdr *mm, unsigned n, int flags)
+{
+	return (int)syscall(SYS_recvmmsg, fd, mm, n, flags, NULL);
+}
+
+int
+cg_sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int ms)
+{
+	return (int)syscall(SYS_epoll_wait, epfd, evs, max, ms);
+}
+
+ssize_t
+cg_sys_write(int fd, const void *buf, size_t len)
+{
+	return syscall(SYS_write, fd, buf, len);
+}
+
+ssize_t
 cg_write_full(int fd, const void *buf, size_t len)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
+		ssize_t n = cg_sys_write(fd, (const char *)buf + done,
+		    len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

@@ -25,6 +25,22 @@ uint64_t cg_wall_ns(void);          /* CLOCK_REALTIME */
 /* UTC "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" into buf (at least 32 bytes). */
 void cg_format_time(uint64_t wall_ns, char *buf, size_t len);
 
+/*
+ * The event loop's own system calls, through syscall(2) rather than glibc's
+ * wrappers. Those are pthread cancellation points: in a process that has
+ * ever started a thread (the gateway starts the audit sync thread and the
+ * seccomp compile thread), each call through them switches the thread to
+ * asynchronous cancellation and back around the system call. The gateway
+ * never cancels a thread. Same convention as the wrappers: -1 and errno.
+ */
+struct msghdr;
+struct mmsghdr;
+struct epoll_event;
+ssize_t cg_sys_sendmsg(int fd, const struct msghdr *mh, int flags);
+int cg_sys_recvmmsg(int fd, struct mmsghdr *mm, unsigned n, int flags);
+int cg_sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int ms);
+ssize_t cg_sys_write(int fd, const void *buf, size_t len);
+
 int cg_set_nonblock(int fd);
 int cg_set_cloexec(int fd);
 

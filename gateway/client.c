@@ -208,8 +208,8 @@ receive_batch(struct cg_client *c)
 		mm[i].msg_hdr.msg_controllen = RX_CTL_LEN;
 	}
 	do
-		n = recvmmsg(c->fd, mm, RX_BATCH, MSG_DONTWAIT | MSG_CMSG_CLOEXEC,
-		    NULL);
+		n = cg_sys_recvmmsg(c->fd, mm, RX_BATCH,
+		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
@@ -313,7 +313,7 @@ send_record(struct cg_client *c, const unsigned char *rec)
 		    sizeof(int) * nfds);
 	}
 	do
-		n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = cg_sys_sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;

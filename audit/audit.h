@@ -122,6 +122,9 @@ int audit_commit(struct cg_audit *a);
 
 /* Milliseconds until the writer needs audit_tick(), or -1 for never. */
 int audit_next_timeout_ms(const struct cg_audit *a);
+/* The same as a CLOCK_MONOTONIC time (cg_now_ns), UINT64_MAX for none:
+ * for a caller that has read the clock already. */
+uint64_t audit_next_due_ns(const struct cg_audit *a);
 
 /* Finishes work the records' path put off (the last line's chain hash):
  * call when the replies of a turn are out. Optional; accepts NULL. */

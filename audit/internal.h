@@ -94,11 +94,20 @@ void audit_buf_free(struct audit_buf *b);
  * the fixed-size ones. The string appenders reserve for themselves. */
 int audit_put_raw(struct audit_buf *b, const char *s, size_t len);
 int audit_put_str(struct audit_buf *b, const char *s, size_t len);
-int audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
-    size_t len);
-int audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v);
-int audit_put_key_hex(struct audit_buf *b, const char *key,
+int audit_put_key_str_n(struct audit_buf *b, const char *key, size_t key_len,
+    const char *s, size_t len);
+int audit_put_key_u64_n(struct audit_buf *b, const char *key, size_t key_len,
+    uint64_t v);
+int audit_put_key_hex_n(struct audit_buf *b, const char *key, size_t key_len,
     const unsigned char *bin, size_t len);
+/* ,"key":value. The keys are nearly always string literals, whose strlen
+ * the compiler folds: these run for every field of every record. */
+#define audit_put_key_str(b, key, s, len) \
+	audit_put_key_str_n((b), (key), strlen(key), (s), (len))
+#define audit_put_key_u64(b, key, v) \
+	audit_put_key_u64_n((b), (key), strlen(key), (v))
+#define audit_put_key_hex(b, key, bin, len) \
+	audit_put_key_hex_n((b), (key), strlen(key), (bin), (len))
 /*
  * Reads one line of at most AUDIT_LINE_MAX bytes from f into b (without
  * the newline, NUL-terminated; *complete = 0 when the file ended first).

@@ -130,11 +130,9 @@ audit_put_str(struct audit_buf *b, const char *str, size_t len)
 }
 
 int
-audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
-    size_t len)
+audit_put_key_str_n(struct audit_buf *b, const char *key, size_t kl,
+    const char *s, size_t len)
 {
-	size_t kl = strlen(key);
-
 	if (audit_buf_reserve(b, kl + 4) != 0)
 		return -1;
 	b->p[b->len++] = ',';
@@ -147,10 +145,11 @@ audit_put_key_str(struct audit_buf *b, const char *key, const char *s,
 }
 
 int
-audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v)
+audit_put_key_u64_n(struct audit_buf *b, const char *key, size_t kl,
+    uint64_t v)
 {
 	char digits[24];
-	size_t kl = strlen(key), nd = 0;
+	size_t nd = 0;
 
 	do {
 		digits[nd++] = (char)('0' + v % 10);
@@ -169,12 +168,22 @@ audit_put_key_u64(struct audit_buf *b, const char *key, uint64_t v)
 	return 0;
 }
 
+/* "00" .. "ff": two digits per byte with one load */
+static const char hex_pairs[513] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 int
-audit_put_key_hex(struct audit_buf *b, const char *key,
+audit_put_key_hex_n(struct audit_buf *b, const char *key, size_t kl,
     const unsigned char *bin, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t kl = strlen(key), i;
+	size_t i;
 	char *o;
 
 	if (audit_buf_reserve(b, kl + 6 + 2 * len) != 0)
@@ -186,10 +195,8 @@ audit_put_key_hex(struct audit_buf *b, const char *key,
 	o += kl;
 	memcpy(o, "\":\"", 3);
 	o += 3;
-	for (i = 0; i < len; i++) {
-		*o++ = hex[bin[i] >> 4];
-		*o++ = hex[bin[i] & 15];
-	}
+	for (i = 0; i < len; i++, o += 2)
+		memcpy(o, hex_pairs + 2 * bin[i], 2);
 	*o++ = '"';
 	b->len = (size_t)(o - b->p);
 	return 0;

@@ -526,17 +526,25 @@ audit_idle(struct cg_audit *a)
 		a->buf.len = a->buf_written = 0;
 }
 
-int
-audit_next_timeout_ms(const struct cg_audit *a)
+uint64_t
+audit_next_due_ns(const struct cg_audit *a)
 {
-	uint64_t now, due = UINT64_MAX;
+	uint64_t due = UINT64_MAX;
 
 	if (a == NULL || !a->enabled || a->failed)
-		return -1;
+		return UINT64_MAX;
 	if (a->sec != NULL)
 		due = a->seal_due_ns;
 	if (a->sync_due_ns != 0 && a->sync_due_ns < due)
 		due = a->sync_due_ns;
+	return due;
+}
+
+int
+audit_next_timeout_ms(const struct cg_audit *a)
+{
+	uint64_t now, due = audit_next_due_ns(a);
+
 	if (due == UINT64_MAX)
 		return -1;
 	now = cg_now_ns();

@@ -207,18 +207,64 @@ envelope(struct cg_client *c, const struct cg_frame *f, char *buf, size_t cap)
 	return n + body_len + 1;
 }
 
+/* Spare requests kept for reuse, and the largest body one may keep: in
+ * steady state a backend invoke allocates nothing. */
+#define SPARE_MAX 64u
+#define SPARE_BODY_MAX (16u * 1024u)
+
+void
+backend_pending_release(struct cg_gateway *gw, struct cg_pending *p)
+{
+	if (gw->nspare >= SPARE_MAX || p->body_cap > SPARE_BODY_MAX) {
+		free(p->body);
+		free(p);
+		return;
+	}
+	p->next = gw->spare;
+	gw->spare = p;
+	gw->nspare++;
+}
+
+static void
+free_spares(struct cg_gateway *gw)
+{
+	while (gw->spare != NULL) {
+		struct cg_pending *p = gw->spare;
+		gw->spare = p->next;
+		free(p->body);
+		free(p);
+	}
+	gw->nspare = 0;
+}
+
 static struct cg_pending *
 new_pending(struct cg_backend *b, struct cg_client *c, const struct cg_frame *f,
-    int channel, int32_t slot)
+    int channel, int32_t slot, uint64_t start_ns)
 {
-	const struct cg_channel *ch = &b->gw->policy->channels[channel];
-	struct cg_pending *p = calloc(1, sizeof(*p));
+	struct cg_gateway *gw = b->gw;
+	const struct cg_channel *ch = &gw->policy->channels[channel];
+	struct cg_pending *p = gw->spare;
+	char *body;
+	size_t cap;
 
-	if (p == NULL || (f->body_len > 0 &&
-	    (p->body = malloc(f->body_len)) == NULL)) {
-		free(p);
+	if (p != NULL) {
+		gw->spare = p->next;
+		gw->nspare--;
+	} else if ((p = calloc(1, sizeof(*p))) == NULL) {
 		return NULL;
 	}
+	body = p->body;
+	cap = p->body_cap;
+	if (f->body_len > cap) {
+		if ((body = realloc(body, f->body_len)) == NULL) {
+			backend_pending_release(gw, p);
+			return NULL;
+		}
+		cap = f->body_len;
+	}
+	memset(p, 0, sizeof(*p));
+	p->body = body;
+	p->body_cap = cap;
 	if (f->body_len > 0)
 		memcpy(p->body, f->body, f->body_len);
 	p->body_len = f->body_len;
@@ -230,7 +276,7 @@ new_pending(struct cg_backend *b, struct cg_client *c, const struct cg_frame *f,
 	p->policy = b->gw->policy;
 	p->channel = channel;
 	p->slot = slot;
-	p->start_ns = cg_now_ns();
+	p->start_ns = start_ns;
 	p->deadline_ns = p->start_ns + (uint64_t)ch->deadline_ms * 1000000u;
 	return p;
 }
@@ -239,8 +285,8 @@ new_pending(struct cg_backend *b, struct cg_client *c, const struct cg_frame *f,
  * the fds (it closes them even when it fails). */
 static enum cg_status
 forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
-    int32_t slot, const int *fds, unsigned nfds, bool *pending,
-    const char **reason, bool *taken)
+    int32_t slot, const int *fds, unsigned nfds, uint64_t start_ns,
+    bool *pending, const char **reason, bool *taken)
 {
 	const struct cg_channel *ch = &c->gw->policy->channels[channel];
 	struct cg_backend *b;
@@ -265,7 +311,7 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 		return CG_STATUS_FAILED;
 	}
 	if (f->type == CG_MSG_INVOKE &&
-	    (p = new_pending(b, c, f, channel, slot)) == NULL) {
+	    (p = new_pending(b, c, f, channel, slot, start_ns)) == NULL) {
 		*reason = "out-of-memory";
 		return CG_STATUS_UNAVAILABLE;
 	}
@@ -279,8 +325,7 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 	*taken = true;
 	if (client_queue(b->conn, &out, fds, nfds) != 0) {
 		if (p != NULL)
-			free(p->body);
-		free(p);
+			backend_pending_release(c->gw, p);
 		*reason = "backend-unavailable";
 		return CG_STATUS_UNAVAILABLE;
 	}
@@ -294,12 +339,12 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 
 enum cg_status
 backend_forward(struct cg_client *c, const struct cg_frame *f, int channel,
-    int32_t slot, const int *fds, unsigned nfds, bool *pending,
-    const char **reason)
+    int32_t slot, const int *fds, unsigned nfds, uint64_t start_ns,
+    bool *pending, const char **reason)
 {
 	bool taken = false;
 	enum cg_status st = forward_frame(c, f, channel, slot, fds, nfds,
-	    pending, reason, &taken);
+	    start_ns, pending, reason, &taken);
 
 	if (!taken)
 		for (unsigned i = 0; i < nfds; i++)
@@ -585,6 +630,7 @@ backend_free_all(struct cg_gateway *gw)
 		}
 		free(b);
 	}
+	free_spares(gw);
 	free(gw->backends);
 	gw->backends = NULL;
 	gw->nbackends = 0;

@@ -32,12 +32,18 @@ void backend_free_all(struct cg_gateway *gw);
  * invoke the request becomes pending (counted in flight) and is answered
  * later through dispatch_finish(); *pending tells the caller so. Returns
  * CG_STATUS_OK, or the status to answer with now (*reason for the audit).
+ * start_ns (cg_now_ns) is when the gateway took the request: its deadline
+ * and its audit record's latency count from then.
  * The fds (already checked by dispatch) go with the request; they are
  * owned by this call, also when it fails.
  */
 enum cg_status backend_forward(struct cg_client *c, const struct cg_frame *f,
-    int channel, int32_t slot, const int *fds, unsigned nfds, bool *pending,
-    const char **reason);
+    int channel, int32_t slot, const int *fds, unsigned nfds,
+    uint64_t start_ns, bool *pending, const char **reason);
+
+/* A finished request goes back on a short list of spares that the next
+ * forward reuses, with its body buffer; past that list it is freed. */
+void backend_pending_release(struct cg_gateway *gw, struct cg_pending *p);
 
 /* A frame from a backend, after the transport checks. */
 void backend_dispatch(struct cg_client *conn, const struct cg_frame *f,

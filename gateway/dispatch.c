@@ -380,7 +380,7 @@ out:
 static bool
 forward(struct cg_client *c, const struct cg_frame *f,
     const struct cg_channel *ch, struct cg_chan_state *st, const int *fds,
-    unsigned nfds, struct decision *d)
+    unsigned nfds, uint64_t start_ns, struct decision *d)
 {
 	int idx = (int)(ch - c->gw->policy->channels);
 	const char *reason = NULL;
@@ -394,7 +394,7 @@ forward(struct cg_client *c, const struct cg_frame *f,
 		return false;
 	}
 	s = backend_forward(c, f, idx, (int32_t)(st - c->chan), fds, nfds,
-	    &pending, &reason);
+	    start_ns, &pending, &reason);
 	if (s != CG_STATUS_OK) {
 		deny(d, CG_DECISION_ERROR, s, reason);
 		return false;
@@ -455,7 +455,7 @@ handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
 		check_fds(ch, fds, nfds, &d);
 	if (d.decision == CG_DECISION_ALLOW && ch->route == CG_ROUTE_BACKEND) {
 		/* the fds go with the request (or are closed) from here */
-		bool pending = forward(c, f, ch, st, fds, nfds, &d);
+		bool pending = forward(c, f, ch, st, fds, nfds, start, &d);
 		nfds = 0;
 		if (pending) {
 			json_decref(args);
@@ -463,7 +463,7 @@ handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
 		}
 	} else if (d.decision == CG_DECISION_ALLOW &&
 	    ch->route == CG_ROUTE_CLIENT) {
-		forward(c, f, ch, st, NULL, 0, &d);
+		forward(c, f, ch, st, NULL, 0, start, &d);
 	} else if (d.decision == CG_DECISION_ALLOW) {
 		run_handler(c, f, ch, args, &d);
 	}
@@ -581,8 +581,7 @@ dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
 		args = NULL;
 	audit_decision(c, &req, ch, args, &d, p->start_ns);
 	json_decref(args);
-	free(p->body);
-	free(p);
+	backend_pending_release(c->gw, p);
 }
 
 /* A decision about a frame that came from a backend (an event, a late

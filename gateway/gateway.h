@@ -70,6 +70,7 @@ struct cg_pending {
 	uint64_t deadline_ns;
 	char *body;              /* the request as the client sent it (audit) */
 	size_t body_len;
+	size_t body_cap;         /* bytes malloc'd at body */
 };
 
 struct cg_client {
@@ -124,6 +125,8 @@ struct cg_gateway {
 	int stop_signal;
 	struct cg_policy **retired;  /* replaced by a reload, not yet freed */
 	size_t nretired;
+	struct cg_pending *spare;    /* finished backend requests, for reuse */
+	unsigned nspare;
 };
 
 /* Violations a client survives under on_violation "deny". */

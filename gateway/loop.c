@@ -162,10 +162,10 @@ handle_event(struct cg_gateway *gw, const struct epoll_event *ev)
 static int
 next_timeout(struct cg_gateway *gw, uint64_t now)
 {
-	uint64_t next = UINT64_MAX;
-	int audit_ms = audit_next_timeout_ms(gw->audit);
+	uint64_t next = audit_next_due_ns(gw->audit);
 
-	if (gw->stopping && gw->kill_deadline_ns != 0)
+	if (gw->stopping && gw->kill_deadline_ns != 0 &&
+	    gw->kill_deadline_ns < next)
 		next = gw->kill_deadline_ns;
 	if (backend_next_deadline(gw) < next)
 		next = backend_next_deadline(gw);
@@ -176,9 +176,11 @@ next_timeout(struct cg_gateway *gw, uint64_t now)
 			next = c->handshake_deadline_ns;
 	}
 	if (next == UINT64_MAX)
-		return audit_ms;
-	int ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
-	return audit_ms >= 0 && audit_ms < ms ? audit_ms : ms;
+		return -1;
+	if (next <= now)
+		return 0;
+	next = (next - now + 999999) / 1000000;
+	return next > INT32_MAX ? INT32_MAX : (int)next;
 }
 
 /* The command-line client is the application: once it has exited, the
@@ -218,7 +220,7 @@ handle_deadlines(struct cg_gateway *gw, uint64_t now)
 			client_close(c, "handshake-timeout");
 	}
 	backend_tick(gw, now);
-	if (audit_next_timeout_ms(gw->audit) == 0)
+	if (audit_next_due_ns(gw->audit) <= now)
 		audit_tick(gw->audit);
 }
 
@@ -232,7 +234,7 @@ turn(struct cg_gateway *gw, bool nowait)
 
 	for (size_t i = 0; i < gw->nclients; i++)
 		client_turn_begin(gw->clients[i]);
-	n = epoll_wait(gw->epfd, evs, EVENTS_MAX,
+	n = cg_sys_epoll_wait(gw->epfd, evs, EVENTS_MAX,
 	    nowait ? 0 : next_timeout(gw, cg_now_ns()));
 
 	if (n < 0 && errno != EINTR) {

@@ -47,6 +47,31 @@ Test(backend, invoke_reaches_the_backend_with_the_verified_caller)
 	    "\"status\":143", NULL), 1);
 }
 
+/* The gateway keeps finished backend requests and their body buffers for
+ * the next ones: a short request after a long one is recorded as itself,
+ * with nothing of the long one behind it. */
+Test(backend, each_request_is_recorded_as_sent_when_buffers_are_reused)
+{
+	const char *audit = bk_path("reuse.log");
+	char script[4096], big[2048];
+
+	memset(big, 'L', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(script, sizeof(script), "invoke b:logged {\"s\":\"%s\"}\n"
+	    "invoke b:logged {\"s\":\"ab\"}\n"
+	    "invoke b:logged {}\n"
+	    "invoke b:logged {\"s\":\"%.100s\"}\n", big, big);
+	run_probe(POLICY("backend.json"), audit, script);
+	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:logged\"",
+	    "\"decision\":\"allow\"", NULL), 4);
+	cr_assert_eq(bk_audit_count(audit, "\"payload\":\"{\\\"s\\\":\\\"ab\\\"}\"",
+	    NULL), 1);
+	cr_assert_eq(bk_audit_count(audit, "\"payload\":\"{}\"", NULL), 1);
+	snprintf(script, sizeof(script), "\"payload\":\"{\\\"s\\\":\\\"%.100s\\\"}\"",
+	    big);
+	cr_assert_eq(bk_audit_count(audit, script, NULL), 1);
+}
+
 Test(backend, request_schema_is_checked_before_the_backend_sees_it)
 {
 	const char *audit = bk_path("reqschema.log");

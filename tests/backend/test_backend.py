@@ -33,6 +33,7 @@ def counter(data, caller):
 
 
 be.handle("b:echo", lambda data, caller: data)
+be.handle("b:logged", lambda data, caller: {"ok": True})
 be.handle("b:whoami", lambda data, caller: caller)
 be.handle("b:bad", lambda data, caller: {"secret": "leak"})
 be.handle("b:emit", emit)

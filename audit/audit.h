@@ -6,7 +6,8 @@
  * records are on disk before any client sees its reply (group commit).
  *
  * Integrity (docs/AUDIT.md has the argument): every record carries the
- * BLAKE2b hash of the line before it; records are grouped in epochs, and
+ * hash of the line before it (SHA-256; BLAKE2b-256 in logs begun before
+ * log version 3); records are grouped in epochs, and
  * each epoch ends with a seal (an Ed25519-signed checkpoint) made with that
  * epoch's key, which names the next epoch's public key. Epoch keys come
  * from a one-way ratchet whose state is the secret key file of
@@ -26,7 +27,7 @@
 
 #include "common/error.h"
 
-#define AUDIT_DIGEST_LEN 32          /* BLAKE2b-256 */
+#define AUDIT_DIGEST_LEN 32          /* SHA-256, or BLAKE2b-256 (version 2) */
 #define AUDIT_PUBKEY_LEN 32          /* Ed25519 public key */
 
 enum cg_audit_sync {
@@ -78,9 +79,13 @@ struct cg_audit_decision {
 	const char *pointer;         /* JSON pointer for schema denials, or NULL */
 	const char *detail;          /* free text for the reviewer, or NULL */
 	uint64_t latency_ns;
-	const unsigned char *digest; /* 32-byte BLAKE2b of the payload, or NULL */
+	const unsigned char *digest; /* payload digest (the log's hash), or NULL */
 	const char *payload;         /* payload to record verbatim, or NULL */
 	size_t payload_len;
+	/* hex hash of the policy the decision was taken under, when that is
+	 * no longer the current one (a backend answered after a reload), or
+	 * NULL for the current policy */
+	const char *policy_hash;
 };
 
 struct cg_audit;
@@ -166,7 +171,7 @@ void audit_config_free(struct cg_audit_config *cfg);
 
 /* A channel's "audit" option: what a decision record keeps of the payload. */
 enum cg_audit_payload {
-	CG_AUDIT_PAYLOAD_DIGEST = 0, /* default: BLAKE2b digest only */
+	CG_AUDIT_PAYLOAD_DIGEST = 0, /* default: the digest only */
 	CG_AUDIT_PAYLOAD_FULL = 1,   /* the payload text */
 	CG_AUDIT_PAYLOAD_REDACT = 2, /* the payload with named members redacted */
 	CG_AUDIT_PAYLOAD_NONE = 3,   /* neither */

@@ -90,7 +90,9 @@ audit_record_end(struct cg_audit *a, const unsigned char *sk)
 	unsigned char sig[AUDIT_SIG_LEN];
 
 	settle_hash(a);
-	if (audit_put_raw(&a->buf, a->policy_field, a->policy_field_len) != 0 ||
+	if ((a->policy_other != NULL ?
+	    audit_put_raw(&a->buf, a->policy_other, a->policy_other_len) :
+	    audit_put_raw(&a->buf, a->policy_field, a->policy_field_len)) != 0 ||
 	    audit_put_key_hex(&a->buf, "prev", a->prev, AUDIT_DIGEST_LEN) != 0)
 		return -1;
 	if (sk != NULL) {
@@ -367,6 +369,25 @@ put_latency(struct audit_buf *b, uint64_t ns)
 	return 0;
 }
 
+/* Ends the record with "policy" naming hash (hex, at most 64 characters)
+ * instead of the current policy; NULL or anything else: the current. */
+static int
+end_under_policy(struct cg_audit *a, const char *hash)
+{
+	char field[96];
+	size_t len = hash != NULL ? strnlen(hash, 65) : 0;
+	int rc;
+
+	if (len == 0 || len > 64 || strspn(hash, "0123456789abcdef") != len)
+		return audit_record_end(a, NULL);
+	a->policy_other_len = (size_t)snprintf(field, sizeof(field),
+	    ",\"policy\":\"%s\"", hash);
+	a->policy_other = field;
+	rc = audit_record_end(a, NULL);
+	a->policy_other = NULL;
+	return rc;
+}
+
 static int
 format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 {
@@ -398,7 +419,7 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	if (d->payload != NULL && put_capped(b, "payload", d->payload,
 	    d->payload_len, PAYLOAD_MAX) != 0)
 		return -1;
-	return audit_record_end(a, NULL);
+	return end_under_policy(a, d->policy_hash);
 }
 
 int

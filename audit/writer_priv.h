@@ -31,6 +31,8 @@ struct cg_audit {
 	uint64_t rotate_bytes;
 
 	char policy_field[96];       /* ,"policy":"<hex>" ready to copy */
+	const char *policy_other;    /* this record's, if not policy_field */
+	size_t policy_other_len;
 	size_t policy_field_len;
 
 	enum audit_hash hash;        /* the chain's (and digests') hash */

@@ -103,7 +103,7 @@ record_payload(const struct cg_audit *a, const struct cg_channel *ch,
 static void
 audit_decision(struct cg_client *c, const struct cg_frame *f,
     const struct cg_channel *ch, json_t *args, const struct decision *d,
-    uint64_t start_ns)
+    uint64_t start_ns, const struct cg_policy *under)
 {
 	struct cg_audit_decision rec = { 0 };
 	unsigned char digest[AUDIT_DIGEST_LEN];
@@ -120,6 +120,8 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.pointer = d->has_pointer || d->pointer[0] ? d->pointer : NULL;
 	rec.detail = d->detail;
 	rec.latency_ns = cg_now_ns() - start_ns;
+	if (under != NULL && under != c->gw->policy)
+		rec.policy_hash = under->hash;
 	/* No log, no digest: the hash pass is the record's largest cost. */
 	text = c->gw->policy->audit.path != NULL || c->gw->audit_path_set ?
 	    record_payload(c->gw->audit, ch, f, args, &rec, digest) : NULL;
@@ -475,7 +477,7 @@ handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	} else {
 		reply_error(c, f, d.status);
 	}
-	audit_decision(c, f, ch, args, &d, start);
+	audit_decision(c, f, ch, args, &d, start, NULL);
 	json_decref(args);
 }
 
@@ -579,7 +581,7 @@ dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
 	if (ch->audit.mode == CG_AUDIT_PAYLOAD_REDACT &&
 	    frame_parse_body(p->body, p->body_len, NULL, &args) != CG_BODY_OK)
 		args = NULL;
-	audit_decision(c, &req, ch, args, &d, p->start_ns);
+	audit_decision(c, &req, ch, args, &d, p->start_ns, p->policy);
 	json_decref(args);
 	backend_pending_release(c->gw, p);
 }
@@ -637,7 +639,7 @@ handle_subscribe(struct cg_client *c, const struct cg_frame *f)
 	} else {
 		c->chan[c->pol->slot[idx]].subscribed = f->type == CG_MSG_SUBSCRIBE;
 	}
-	audit_decision(c, f, ch, NULL, &d, start);
+	audit_decision(c, f, ch, NULL, &d, start, NULL);
 }
 
 void

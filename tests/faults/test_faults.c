@@ -317,17 +317,46 @@ backend_policy(const char *path, const char *response_type, bool with_gone)
 	json_decref(doc);
 }
 
+/* The value of "key" in the first record of the log with "ev":"EV". */
+static void
+audit_field(const char *audit, const char *ev, const char *key, char *out,
+    size_t cap)
+{
+	json_error_t jerr;
+	char line[8192];
+	FILE *f = fopen(audit, "r");
+
+	out[0] = '\0';
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_t *rec = json_loads(line, 0, &jerr);
+		const char *v;
+		if (rec != NULL && json_is_string(json_object_get(rec, "ev")) &&
+		    strcmp(json_string_value(json_object_get(rec, "ev")), ev) == 0 &&
+		    (v = json_string_value(json_object_get(rec, key))) != NULL) {
+			snprintf(out, cap, "%s", v);
+			json_decref(rec);
+			break;
+		}
+		json_decref(rec);
+	}
+	fclose(f);
+	cr_assert(out[0] != '\0', "no %s in a %s record of %s", key, ev, audit);
+}
+
 /*
  * An invoke a backend is still working on when SIGHUP arrives finishes
  * under the policy it was decided under: the old response schema accepts
- * the backend's number, which the new one (a string) would refuse; a new
- * request after the reload gets the new schema.
+ * the backend's number, which the new one (a string) would refuse, and its
+ * record names the old policy; a new request after the reload gets the new
+ * schema and its record the new policy.
  */
 Test(faults, sighup_while_a_backend_invoke_is_pending)
 {
 	const char *audit = e2e_audit_path("hupbackend");
 	const char *argv[] = { fault_peer, "stdin", NULL };
-	char path[600], tmp[620];
+	char path[600], tmp[620], old_hash[80], new_hash[80];
+	char want_old[100], want_new[100];
 	struct fault_gw g;
 	int st;
 
@@ -359,6 +388,18 @@ Test(faults, sighup_while_a_backend_invoke_is_pending)
 	    "\"decision\":\"allow\"", NULL), 1);
 	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
 	    "\"reason\":\"response-schema\"", NULL), 1);
+	audit_field(audit, "reload", "old_policy_hash", old_hash,
+	    sizeof(old_hash));
+	audit_field(audit, "reload", "policy_hash", new_hash, sizeof(new_hash));
+	cr_assert_str_neq(old_hash, new_hash);
+	snprintf(want_old, sizeof(want_old), "\"policy\":\"%s\"", old_hash);
+	snprintf(want_new, sizeof(want_new), "\"policy\":\"%s\"", new_hash);
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	    "\"decision\":\"allow\"", want_old, NULL), 1,
+	    "the pending invoke is not recorded under the policy it was "
+	    "decided under");
+	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	    "\"reason\":\"response-schema\"", want_new, NULL), 1);
 }
 
 Test(faults, sighup_that_changes_the_backends_is_refused)

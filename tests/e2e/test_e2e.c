@@ -287,6 +287,20 @@ Test(e2e, nothing_the_client_started_outlives_capgate_run)
 		run_daemon_once(round);
 }
 
+/* The audit log is opened while the client's spawn is begun: a log that
+ * cannot be opened still fails the run before the program runs at all. */
+Test(e2e, an_audit_log_that_cannot_be_opened_stops_the_program_first)
+{
+	char audit[600];
+	const char *argv[] = { "/bin/sh", "-c", "echo the program ran", NULL };
+
+	snprintf(audit, sizeof(audit), "%s/no-such-dir/run.log", e2e_tmpdir());
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 2, "status %d: %s", r.status, r.err);
+	cr_assert_null(strstr(r.out, "the program ran"), "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "no-such-dir"), "%s", r.err);
+}
+
 Test(e2e, missing_program_fails_clearly)
 {
 	const char *argv[] = { "/nonexistent/program", NULL };

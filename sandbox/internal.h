@@ -185,6 +185,7 @@ struct cg_sandbox_plan {
 	struct cg_cgroup_dir cgroups[2];    /* v2: one; v1: memory, pids */
 	size_t n_cgroups;
 	bool cgroup_applied;
+	bool cgroup_failed;         /* a step failed: not attached (degraded) */
 
 	/* landlock */
 	int landlock_abi;           /* 0: unavailable */
@@ -277,6 +278,7 @@ int sandbox_limits_enter(const struct cg_sandbox_plan *plan);
 
 /* cgroup.c */
 int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
+int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
 int sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid);
 void sandbox_cgroup_release(struct cg_sandbox_plan *plan);
 

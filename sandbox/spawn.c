@@ -374,22 +374,31 @@ answer_first_exec(struct spawn_state *st, pid_t pid, struct cg_error *err)
 	return 0;
 }
 
+/* A cgroup that fails is a missing layer: fatal only if required. */
+static int
+cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
+{
+	plan->cgroup_applied = false;
+	plan->cgroup_failed = true;
+	if (plan->required & CG_LAYER_CGROUP)
+		return cg_error_set(err, "cgroup: %s", strerror(e));
+	return 0;
+}
+
 /* The program, before it runs code of its own (its exec waits for the
- * gateway). A cgroup that fails is a missing layer: fatal only if
- * required. The init stays out: it is capgate's code, allocates nothing
- * and forks only the program, and so the cgroup is empty, and can be
- * removed, as soon as the init has reaped everything (init.c). */
+ * gateway), into the cgroup made at _start. The init stays out: it is
+ * capgate's code, allocates nothing and forks only the program, and so the
+ * cgroup is empty, and can be removed, as soon as the init has reaped
+ * everything (init.c). */
 static int
 attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
 {
-	int e = plan->n_cgroups > 0 ? sandbox_cgroup_attach(plan, pid) : 0;
+	int e;
 
-	if (e != 0) {
-		plan->cgroup_applied = false;
-		if (plan->required & CG_LAYER_CGROUP)
-			return cg_error_set(err, "cgroup: %s", strerror(e));
-	}
-	return 0;
+	if (plan->n_cgroups == 0 || plan->cgroup_failed)
+		return 0;
+	e = sandbox_cgroup_attach(plan, pid);
+	return e != 0 ? cgroup_failed(plan, e, err) : 0;
 }
 
 static int
@@ -532,6 +541,16 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int report_child,
 	return pid;
 }
 
+/* The cgroup's directories and limits, while the child enters its
+ * sandbox (the program is moved in at READY). */
+static int
+create_cgroup(struct cg_sandbox_plan *plan, pid_t init, struct cg_error *err)
+{
+	int e = plan->n_cgroups > 0 ? sandbox_cgroup_create(plan, init) : 0;
+
+	return e != 0 ? cgroup_failed(plan, e, err) : 0;
+}
+
 static void
 kill_and_reap(int pidfd)
 {
@@ -591,7 +610,8 @@ sandbox_spawn_start(struct cg_sandbox_plan *plan, struct cg_error *err)
 	plan->pidfd = pidfd;
 	plan->report_fd = rp[0];
 	if (sandbox_ns_write_maps(plan, pid, err) != 0 ||
-	    cg_write_full(sp[0], "g", 1) != 1) {
+	    cg_write_full(sp[0], "g", 1) != 1 ||
+	    create_cgroup(plan, pid, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')
 			cg_error_set(err, "starting the child: %s", strerror(errno));
 		sandbox_spawn_abort(plan);

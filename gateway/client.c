@@ -78,8 +78,13 @@ watch(struct cg_client *c, int fd, enum cg_watch_kind kind, uint32_t events)
 int
 client_watch(struct cg_client *c)
 {
+	int report = sandbox_report_fd(c->plan);
+
+	/* The init's report and its exit both mean "the client ended"
+	 * (client_handle_exit), whichever comes first. */
 	if (watch(c, c->fd, CG_WATCH_SOCKET, EPOLLIN) != 0 ||
-	    watch(c, c->child.pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0)
+	    watch(c, c->child.pidfd, CG_WATCH_PIDFD, EPOLLIN) != 0 ||
+	    (report >= 0 && watch(c, report, CG_WATCH_PIDFD, EPOLLIN) != 0))
 		return -1;
 	if (c->child.notify_fd >= 0 && watch(c, c->child.notify_fd, CG_WATCH_NOTIFY,
 	    EPOLLIN) != 0)
@@ -496,26 +501,59 @@ client_kill(struct cg_client *c, const char *reason)
 	end_connection(c, reason, c->child.pidfd >= 0);
 }
 
+/* After the init's report: its exit, reaped without a record. */
+static void
+reap_reported(struct cg_client *c)
+{
+	siginfo_t si = { 0 };
+
+	if (c->child.pidfd < 0 ||
+	    waitid((idtype_t)P_PIDFD, (id_t)c->child.pidfd, &si, WEXITED | WNOHANG) != 0 ||
+	    si.si_pid == 0)
+		return;
+	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
+	close(c->child.pidfd);
+	c->child.pidfd = -1;
+}
+
+/*
+ * The client ended: its init reported the program's status (the sandbox
+ * holds nothing of the client's any more; the init itself may still be
+ * exiting, tearing the namespaces down, and is reaped later), or the
+ * init exited without a report (killed: by a violation, the grace
+ * period), whose status waitid gives. Either way the same record.
+ */
 void
 client_handle_exit(struct cg_client *c)
 {
 	siginfo_t si = { 0 };
+	bool exited_normally;
 	json_t *f;
+	int code;
 
+	if (c->exited) {
+		reap_reported(c);
+		return;
+	}
 	/* Whatever it said before it died is still in the socket: hear it
 	 * out, so a send followed by exit is decided and recorded. */
 	while (c->state != CG_CLIENT_CLOSED && c->fd >= 0 &&
 	    receive_batch(c) > 0)
 		;
-	if (waitid((idtype_t)P_PIDFD, (id_t)c->child.pidfd, &si, WEXITED | WNOHANG) != 0 ||
-	    si.si_pid == 0)
-		return;
+	if (sandbox_report_read(c->plan, &code) == 1) {
+		exited_normally = true;
+		c->exit_status = code;
+	} else {
+		if (waitid((idtype_t)P_PIDFD, (id_t)c->child.pidfd, &si,
+		    WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+			return;
+		exited_normally = si.si_code == CLD_EXITED;
+		c->exit_status = exited_normally ? si.si_status : 128 + si.si_status;
+		epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
+		close(c->child.pidfd);
+		c->child.pidfd = -1;
+	}
 	c->exited = true;
-	c->exit_status = si.si_code == CLD_EXITED ? si.si_status :
-	    128 + si.si_status;
-	epoll_ctl(c->gw->epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
-	close(c->child.pidfd);
-	c->child.pidfd = -1;
 	if (c->state == CG_CLIENT_CLOSED && c->fd >= 0) {
 		close(c->fd);    /* kept open by client_kill */
 		c->fd = -1;
@@ -527,7 +565,7 @@ client_handle_exit(struct cg_client *c)
 	}
 	client_close(c, "exited");
 	f = json_pack("{s:s,s:i,s:s,s:i}", "client", c->name, "pid", (int)c->pid,
-	    "how", si.si_code == CLD_EXITED ? "exit" : "signal",
+	    "how", exited_normally ? "exit" : "signal",
 	    "status", c->exit_status);
 	audit_append_event(c->gw->audit, "exit", f);
 	json_decref(f);

@@ -4,6 +4,7 @@
  * front-end's status (128 + N when killed by signal N, like a shell).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,24 +131,79 @@ load_policy(struct cg_gateway *gw, const struct run_opts *o)
 	return 0;
 }
 
-/* The audit log, and the directories the policy's scopes are opened
- * beneath. */
-static int
-open_audit(struct cg_gateway *gw, const struct run_opts *o)
-{
-	struct cg_audit_config ac = gw->policy->audit;
+/*
+ * The audit log is opened on a thread of its own while the gateway
+ * prepares and begins the command-line client's spawn: opening it (tail
+ * check, `open` record, fdatasync, for a new log the directory's fsync)
+ * mostly waits for the disk, the prepare and the clone of the child are
+ * CPU work, and with a second CPU they run side by side (on one, the
+ * thread runs when the gateway joins it, as if opened then). It touches only
+ * what audit_open() allocates and the policy, read-only; the gateway uses
+ * the log only after joining it (open_audit_end), and the client's
+ * program cannot run before then: its exec waits for
+ * gateway_spawn_finish().
+ */
+struct audit_opener {
+	pthread_t thread;
+	bool threaded;
+	struct cg_audit_config ac;
+	const char *policy_hash;
+	struct cg_audit *audit;     /* NULL on failure, with err */
 	struct cg_error err;
-	char msg[1024];
+};
 
+static void *
+audit_opener_main(void *arg)
+{
+	struct audit_opener *op = arg;
+
+	op->audit = audit_open(&op->ac, op->policy_hash, &op->err);
+	return NULL;
+}
+
+static void
+open_audit_begin(struct cg_gateway *gw, const struct run_opts *o,
+    struct audit_opener *op)
+{
+	sigset_t all, old;
+
+	memset(op, 0, sizeof(*op));
+	cg_error_clear(&op->err);
+	op->ac = gw->policy->audit;
+	op->policy_hash = gw->policy->hash;
 	if (o->audit != NULL) {
-		ac.path = o->audit;
+		op->ac.path = o->audit;
 		gw->audit_path_set = true;
 	}
 	if (o->audit_key != NULL)
-		ac.key_path = o->audit_key;
-	gw->audit = audit_open(&ac, gw->policy->hash, &err);
+		op->ac.key_path = o->audit_key;
+	/* Signals stay with the gateway's signalfd. Without a thread the log
+	 * is opened at once, which keeps every guarantee. */
+	sigfillset(&all);
+	if (pthread_sigmask(SIG_SETMASK, &all, &old) == 0) {
+		op->threaded = pthread_create(&op->thread, NULL, audit_opener_main, op) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (!op->threaded)
+		audit_opener_main(op);
+}
+
+/* Joins the opener; then the directories the policy's scopes are opened
+ * beneath. */
+static int
+open_audit_end(struct cg_gateway *gw, struct audit_opener *op)
+{
+	struct cg_error err;
+	char msg[1024];
+
+	if (op->threaded && pthread_join(op->thread, NULL) != 0) {
+		fprintf(stderr, "capgate run: cannot join the audit log's opener\n");
+		return -1;
+	}
+	op->threaded = false;
+	gw->audit = op->audit;
 	if (gw->audit == NULL) {
-		cg_error_format(&err, msg, sizeof(msg));
+		cg_error_format(&op->err, msg, sizeof(msg));
 		fprintf(stderr, "capgate run: %s\n", msg);
 		return -1;
 	}
@@ -216,11 +272,11 @@ exec_argv(const struct cg_policy *p, const json_t *exec)
 
 /*
  * The command-line PROGRAM runs as the chosen (default: first) policy
- * client. Its start is begun before the audit log is opened: the child
- * creates its namespaces and applies its layers on another CPU meanwhile,
- * and its exec waits until gateway_spawn_finish() (docs/PERFORMANCE.md,
- * spawn). Returns the client, or NULL if it could not be begun (then no
- * child exists).
+ * client. Its start is begun while the audit log is being opened: the
+ * child creates its namespaces and applies its layers meanwhile, and its
+ * exec waits until gateway_spawn_finish() (docs/PERFORMANCE.md, spawn).
+ * Returns the client, or NULL if it could not be begun (then no child
+ * exists).
  */
 static struct cg_client *
 begin_primary(struct cg_gateway *gw, const struct run_opts *o,
@@ -282,6 +338,7 @@ cmd_run(int argc, char **argv)
 	    "[--audit-key KEY] [--env NAME=VALUE]... [--] PROGRAM [ARGS...]";
 	struct cg_gateway gw = { .epfd = -1, .sigfd = -1 };
 	struct run_opts o = { 0 };
+	struct audit_opener opener;
 	struct cg_client *primary;
 	int first, status;
 
@@ -303,8 +360,9 @@ cmd_run(int argc, char **argv)
 		close_gateway(&gw);
 		return 2;
 	}
+	open_audit_begin(&gw, &o, &opener);
 	primary = begin_primary(&gw, &o, (const char *const *)(argv + first));
-	if (open_audit(&gw, &o) != 0) {
+	if (open_audit_end(&gw, &opener) != 0) {
 		if (primary != NULL)
 			gateway_spawn_abort(primary);
 		close_gateway(&gw);

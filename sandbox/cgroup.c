@@ -12,10 +12,12 @@
  *   - cgroup v1: the memory and pids hierarchies' directories of the
  *     gateway are writable (typically root, or a delegated hierarchy).
  * Otherwise the layer is missing, which policies allow by default ("cgroup"
- * degrades unless required). The gateway (sandbox_spawn) creates
- * capgate-<gateway pid>-<child pid> and moves the child before it runs any
- * code of its own; sandbox_plan_free() removes it, so a plan is kept until
- * the client has been reaped.
+ * degrades unless required). The gateway (sandbox_spawn_start) creates
+ * capgate-<gateway pid>-<init pid> and writes its limits while the child
+ * enters its sandbox, then moves the program in when the child reports
+ * READY, before the program runs code of its own (the init, capgate's
+ * code, stays out); sandbox_plan_free() removes it, so a plan is kept
+ * until the client has been reaped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -239,14 +241,17 @@ write_value(const char *dir, const char *file, unsigned long long value)
 
 /* Gateway side, after clone and before the child may run: a new cgroup
  * per hierarchy, its limits, the child moved in. 0 or an errno. */
+/* The directories and their limits, named after the init (spawn_start);
+ * the program is moved in later (sandbox_cgroup_attach). */
 int
-sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid)
+sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init)
 {
 	for (size_t i = 0; i < plan->n_cgroups; i++) {
 		struct cg_cgroup_dir *d = &plan->cgroups[i];
 		int e = 0;
 
-		if (asprintf(&d->dir, "%s/capgate-%d-%d", d->base, (int)getpid(), (int)pid) < 0) {
+		if (asprintf(&d->dir, "%s/capgate-%d-%d", d->base, (int)getpid(),
+		    (int)init) < 0) {
 			d->dir = NULL;
 			return ENOMEM;
 		}
@@ -255,9 +260,22 @@ sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid)
 		d->created = true;
 		for (int k = 0; k < d->n_files && e == 0; k++)
 			e = write_value(d->dir, d->files[k], d->values[k]);
-		if (e == 0)
-			e = write_value(d->dir, "cgroup.procs", (unsigned long long)pid);
 		if (e != 0)
+			return e;
+	}
+	return 0;
+}
+
+int
+sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid)
+{
+	for (size_t i = 0; i < plan->n_cgroups; i++) {
+		struct cg_cgroup_dir *d = &plan->cgroups[i];
+		int e;
+
+		if (!d->created)
+			return ENOENT;
+		if ((e = write_value(d->dir, "cgroup.procs", (unsigned long long)pid)) != 0)
 			return e;
 	}
 	plan->cgroup_applied = plan->n_cgroups > 0;

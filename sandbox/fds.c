@@ -4,8 +4,9 @@
  * The client starts with exactly 0, 1, 2, the gateway connection on 3 and,
  * when there is one, the key pipe on 4. Everything else the gateway had
  * open (other clients' sockets, the audit log, backends' pipes) is closed
- * here, not merely marked close-on-exec, except the two descriptors
- * sandbox_enter still needs (status socket, Landlock ruleset), which are
+ * here, not merely marked close-on-exec, except the descriptors
+ * sandbox_enter still needs (status socket, Landlock ruleset, the init's
+ * report pipe), which are
  * close-on-exec and moved above 4 first so that placing 3 and 4 cannot
  * clobber them.
  *
@@ -79,32 +80,39 @@ fix_stdio(void)
 	return 0;
 }
 
-/* Closes [lo, hi] except keep_a and keep_b. */
+/* Closes every fd from lo up except the n in keep (each >= lo, or -1). */
 static int
-close_except(unsigned lo, int keep_a, int keep_b)
+close_except(unsigned lo, const int *keep, size_t n)
 {
-	unsigned a = (unsigned)(keep_a < keep_b ? keep_a : keep_b);
-	unsigned b = (unsigned)(keep_a < keep_b ? keep_b : keep_a);
+	unsigned next = lo;
 
-	if (a > lo && close_range(lo, a - 1, 0) != 0)
-		return errno;
-	if (b > a + 1 && close_range(a + 1, b - 1, 0) != 0)
-		return errno;
-	if (close_range(b + 1, ~0U, 0) != 0)
-		return errno;
-	return 0;
+	for (;;) {
+		unsigned low = ~0U;
+
+		/* the smallest kept fd at or above next */
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= 0 && (unsigned)keep[i] >= next &&
+			    (unsigned)keep[i] < low)
+				low = (unsigned)keep[i];
+		if (low == ~0U)
+			return close_range(next, ~0U, 0) != 0 ? errno : 0;
+		if (low > next && close_range(next, low - 1, 0) != 0)
+			return errno;
+		next = low + 1;
+	}
 }
 
 int
 sandbox_fds_enter(const struct cg_sandbox_plan *plan, int *status_fd,
-    int *ruleset_fd)
+    int *ruleset_fd, int *report_fd)
 {
 	int gw = plan->gateway_fd, key = plan->key_fd, e;
 
 	if ((e = fix_stdio()) != 0)
 		return e;
 	/* Everything we still need goes above 4 before 3 and 4 are placed. */
-	if ((e = move_high(status_fd)) != 0 || (e = move_high(ruleset_fd)) != 0)
+	if ((e = move_high(status_fd)) != 0 || (e = move_high(ruleset_fd)) != 0 ||
+	    (e = move_high(report_fd)) != 0)
 		return e;
 	gw = fcntl(gw, F_DUPFD_CLOEXEC, FIRST_FREE_FD);
 	if (gw < 0)
@@ -117,7 +125,7 @@ sandbox_fds_enter(const struct cg_sandbox_plan *plan, int *status_fd,
 		return errno;
 	if (key < 0 && close(4) != 0 && errno != EBADF)
 		return errno;
-	/* status and ruleset fds are distinct and >= 5; -1 sorts first. */
-	return close_except(FIRST_FREE_FD, *status_fd,
-	    *ruleset_fd >= 0 ? *ruleset_fd : *status_fd);
+	/* status, ruleset and report fds are distinct and >= 5 (or -1). */
+	return close_except(FIRST_FREE_FD, (const int[]){ *status_fd, *ruleset_fd,
+	    *report_fd }, 3);
 }

@@ -19,6 +19,15 @@
  * installs the policy's filter (with the listener) itself, after the fork.
  * The init reads nothing from the program; its only inputs are signals
  * and its children's exit statuses.
+ *
+ * The report: with a pid namespace the init is the namespace's reaper, so
+ * once the program has ended it kills whatever else is left (kill(-1)
+ * from pid 1 reaches every other process of the namespace) and reaps
+ * until wait says ECHILD: then nothing the program started is alive. It
+ * writes the program's status to the report pipe (its only descriptor)
+ * and only then exits, so the gateway learns the status without waiting
+ * for the kernel to tear the namespaces down (unmounting the view, freeing
+ * the network namespace), as bubblewrap's pid 1 reports over an eventfd.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -48,6 +57,14 @@
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
+/* The report pipe's number in the init once fds 0-4 are closed. */
+#define INIT_REPORT_FD 0
+#define INIT_ARG0_LO offsetof(struct seccomp_data, args[0])
+#define INIT_ARG0_HI (offsetof(struct seccomp_data, args[0]) + 4)
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the sandbox init's filter reads the low word of args[0] first"
+#endif
+
 /* Everything the init calls after it is installed; anything else kills. */
 static const struct sock_filter init_filter[] = {
 	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
@@ -63,13 +80,21 @@ static const struct sock_filter init_filter[] = {
 	INIT_ALLOW(SYS_exit),
 	INIT_ALLOW(SYS_restart_syscall),
 	INIT_ALLOW(SYS_rt_sigreturn),
+	/* write(INIT_REPORT_FD, ...) only: the status report */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, INIT_ARG0_LO),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, INIT_REPORT_FD, 0, 3),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, INIT_ARG0_HI),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 };
 
 /* Init: the descriptors are the program's, not ours; holding the status
- * socket would hide the exec (its EOF) from the gateway. */
+ * socket would hide the exec (its EOF) from the gateway. The report pipe,
+ * if any, is kept as INIT_REPORT_FD, the one fd the filter lets it write. */
 static int
-init_close_fds(int status, int ruleset)
+init_close_fds(int status, int ruleset, int report)
 {
 	for (int fd = 0; fd < CG_SANDBOX_FIRST_FREE_FD; fd++)
 		if (close(fd) != 0 && errno != EBADF)
@@ -77,7 +102,12 @@ init_close_fds(int status, int ruleset)
 	/* Landlock has usually closed the ruleset already. */
 	if (ruleset >= 0 && close(ruleset) != 0 && errno != EBADF)
 		return errno;
-	return close(status) != 0 ? errno : 0;
+	if (close(status) != 0)
+		return errno;
+	if (report >= 0 && (dup2(report, INIT_REPORT_FD) != INIT_REPORT_FD ||
+	    close(report) != 0))
+		return errno;
+	return 0;
 }
 
 static int
@@ -109,8 +139,39 @@ init_reap(pid_t program)
 	return code;
 }
 
+/*
+ * The program has ended with code. With a report pipe (pid namespace
+ * only: kill(-1) outside one would reach every process of the user), kill
+ * and reap everything left until there is no child at all, then report.
+ * ECHILD proves the namespace holds only the init: every process in it
+ * descends from the init, an exiting process's children are handed to the
+ * init before it can be reaped, and kill(-1) is atomic with fork (a fork
+ * either finishes before the kill, and the new process is killed, or
+ * fails). __WALL: children with another exit signal count too.
+ */
+/* Not declared noreturn: a sanitizer's instrumentation of a call to a
+ * noreturn function makes syscalls the filter does not allow. */
+static void
+init_finish(int code, bool report)
+{
+	if (report) {
+		pid_t pid;
+
+		do {
+			(void)syscall(SYS_kill, -1L, (long)SIGKILL);
+			pid = (pid_t)syscall(SYS_wait4, -1L, NULL, (long)__WALL, NULL);
+		} while (pid > 0 || errno == EINTR);
+		/* Nothing to do if it fails: the gateway then waits for
+		 * our exit, as without a report. The fd goes as a long: the
+		 * filter checks all 64 bits, and an int passed through
+		 * syscall()'s varargs may leave the upper half undefined. */
+		(void)syscall(SYS_write, (long)INIT_REPORT_FD, &code, (long)sizeof(code));
+	}
+	syscall(SYS_exit_group, (long)code);
+}
+
 void
-sandbox_init_run(pid_t program, int status, int ruleset)
+sandbox_init_run(pid_t program, int status, int ruleset, int report)
 {
 	sigset_t all;
 	siginfo_t si;
@@ -122,7 +183,7 @@ sandbox_init_run(pid_t program, int status, int ruleset)
 	sigfillset(&all);
 	/* Not dumpable: the program (same uid) cannot open /proc/1/mem even
 	 * where /proc is granted and Yama is off. */
-	if (init_close_fds(status, ruleset) != 0 ||
+	if (init_close_fds(status, ruleset, report) != 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || init_install_filter() != 0)
 		syscall(SYS_exit_group, 127);
 	for (;;) {
@@ -137,6 +198,6 @@ sandbox_init_run(pid_t program, int status, int ruleset)
 			continue;
 		}
 		if ((code = init_reap(program)) >= 0)
-			syscall(SYS_exit_group, code);
+			init_finish(code, report >= 0);
 	}
 }

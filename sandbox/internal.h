@@ -185,6 +185,7 @@ struct cg_sandbox_plan {
 	struct cg_cgroup_dir cgroups[2];    /* v2: one; v1: memory, pids */
 	size_t n_cgroups;
 	bool cgroup_applied;
+	bool cgroup_failed;         /* a step failed: not attached (degraded) */
 
 	/* landlock */
 	int landlock_abi;           /* 0: unavailable */
@@ -203,6 +204,10 @@ struct cg_sandbox_plan {
 	/* between sandbox_spawn_start and _finish (-1 otherwise) */
 	int status_fd;              /* the gateway's end of the status socket */
 	int pidfd;                  /* the init's, until _finish hands it over */
+	/* the read end of the init's report pipe (O_NONBLOCK), from
+	 * _start until the report is read or the plan freed; -1 without a
+	 * pid namespace */
+	int report_fd;
 
 	/* filled by sandbox_spawn from the child's report */
 	bool spawned;
@@ -212,9 +217,11 @@ struct cg_sandbox_plan {
 };
 
 /* init.c: in the init after the fork of the program; never returns. It
- * closes the status socket, the ruleset and fds 0-4. Signals must be
- * blocked (all of them) when it is called. */
-void sandbox_init_run(pid_t program, int status, int ruleset)
+ * closes the status socket, the ruleset and fds 0-4, and reports the
+ * program's status on report (-1: no report) once nothing else is left in
+ * its pid namespace. Signals must be blocked (all of them) when it is
+ * called. */
+void sandbox_init_run(pid_t program, int status, int ruleset, int report)
     __attribute__((noreturn));
 
 /* config.c */
@@ -271,6 +278,7 @@ int sandbox_limits_enter(const struct cg_sandbox_plan *plan);
 
 /* cgroup.c */
 int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
+int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
 int sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid);
 void sandbox_cgroup_release(struct cg_sandbox_plan *plan);
 
@@ -279,7 +287,7 @@ void sandbox_cgroup_release(struct cg_sandbox_plan *plan);
 int sandbox_env_prepare(const struct cg_spawn_request *req,
     struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_fds_enter(const struct cg_sandbox_plan *plan, int *status_fd,
-    int *ruleset_fd);
+    int *ruleset_fd, int *report_fd);
 
 /* notify.c */
 struct seccomp_notif;

@@ -103,7 +103,7 @@ sandbox_prepare(const struct cg_sandbox_config *cfg,
 		return cg_error_set(err, "out of memory");
 	plan->ruleset_fd = -1;
 	plan->key_fd = -1;
-	plan->status_fd = plan->pidfd = -1;
+	plan->status_fd = plan->pidfd = plan->report_fd = -1;
 	plan->required = CG_LAYER_ALL & ~cfg->degrade;
 	plan->planned = CG_LAYER_SESSION | CG_LAYER_NNP;
 	if (copy_request(cfg, req, plan, err) != 0 ||
@@ -142,6 +142,8 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 	if (plan == NULL)
 		return;
 	sandbox_spawn_abort(plan);      /* started and never finished */
+	if (plan->report_fd >= 0)
+		close(plan->report_fd);
 	if (plan->ruleset_fd >= 0)
 		close(plan->ruleset_fd);
 	sandbox_cgroup_release(plan);

@@ -110,7 +110,7 @@ int sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 /*
  * sandbox_spawn() in two halves, for a gateway with start-up work of its
  * own to do while the child enters its sandbox. _start creates the child
- * (namespaces, cgroup, uid/gid maps) and lets it apply its layers; it
+ * (namespaces, uid/gid maps) and lets it apply its layers; it
  * returns at once. _finish waits for the child's report and lets its exec
  * through, exactly as sandbox_spawn() does, which returns what _finish
  * returns. The program cannot run before _finish: its exec waits for the
@@ -121,6 +121,23 @@ int sandbox_spawn_start(struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_spawn_finish(struct cg_sandbox_plan *plan, struct cg_child *out,
     struct cg_error *err);
 void sandbox_spawn_abort(struct cg_sandbox_plan *plan);
+
+/*
+ * The program's status before the sandbox is torn down. With a pid
+ * namespace the init, once the program has ended, kills and reaps every
+ * other process in the namespace and then writes the program's status
+ * (shell-style: its code, or 128+N for signal N) to a pipe whose read end
+ * sandbox_report_fd() returns (-1 if none; it stays valid until the
+ * report is read or the plan freed). When it is readable,
+ * sandbox_report_read() returns 1 and sets *code: nothing the program
+ * started is alive any more, and the cgroup is empty (sandbox_plan_free
+ * can remove it), though the init may still be exiting; reap its pidfd
+ * when it becomes readable. It returns 0 when there is no report (yet, or
+ * ever: the init was killed; the fd is then closed): fall back to
+ * waitid() on the pidfd, whose status is the same code.
+ */
+int sandbox_report_fd(const struct cg_sandbox_plan *plan);
+int sandbox_report_read(struct cg_sandbox_plan *plan, int *code);
 
 /*
  * The attestation: which layers engaged for a plan, as a JSON object for the

@@ -10,11 +10,17 @@
  *
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
+ *   parent → child   the seccomp filter (sandbox_seccomp_send);
  *   child → parent   READY from the program child (the layers applied,
  *                    the seccomp listener fd attached, its pid in the
  *                    kernel's SCM_CREDENTIALS) or FAILED (step, errno);
+ *   parent → child   one byte once the program is in the sandbox's cgroup,
+ *                    when there is one and its exec is not held anyway;
  *   EOF              the child's end is close-on-exec and the init
  *                    closed its copy: exec succeeded.
+ * With a pid namespace the init also gets the write end of a pipe
+ * ("report", init.c) on which it writes the program's status once nothing
+ * else is left in the namespace; sandbox_report_read() reads it.
  * The child's first execve stops in the seccomp notification; the parent
  * answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE. That is safe here
  * because the child is single-threaded and runs only capgate's code until
@@ -22,6 +28,7 @@
  * kernel documentation warns about needs an attacker already running).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -146,7 +153,7 @@ fork_nolock(void)
  * for them; the program unblocks them.
  */
 static void
-fork_program(int status, int ruleset)
+fork_program(int status, int ruleset, int report)
 {
 	pid_t init = getpid(), pid;
 	sigset_t all, none;
@@ -158,7 +165,10 @@ fork_program(int status, int ruleset)
 	if ((pid = fork_nolock()) < 0)
 		child_fail(status, CG_STEP_INIT, errno);
 	if (pid > 0)
-		sandbox_init_run(pid, status, ruleset);
+		sandbox_init_run(pid, status, ruleset, report);
+	/* The report is the init's word; the program never holds it. */
+	if (report >= 0 && close(report) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
 	/* Without a pid namespace the init's death does not end us. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		child_fail(status, CG_STEP_INIT, errno);
@@ -194,10 +204,11 @@ namespaces_applied(uint64_t flags)
  * No allocation and only async-signal-safe calls from here on.
  */
 static void __attribute__((noreturn))
-sandbox_enter(const struct cg_sandbox_plan *plan, int status)
+sandbox_enter(const struct cg_sandbox_plan *plan, int status, int report)
 {
 	struct cg_child_msg msg = { .kind = CG_CHILD_READY };
 	int ruleset = plan->ruleset_fd, notify = -1, e;
+	bool held;
 	uint32_t applied = 0;
 	ssize_t n;
 	char sync;
@@ -215,8 +226,15 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	if (setsid() < 0)
 		child_fail(status, CG_STEP_SESSION, errno);
 	applied |= CG_LAYER_SESSION;
-	/* 2. Namespaces exist since clone3; record which. */
+	/* 2. Namespaces exist since clone3; record which. Without a pid
+	 *    namespace the init cannot vouch that nothing is left: no
+	 *    report, the gateway waits for its exit. */
 	applied |= namespaces_applied(plan->clone_flags);
+	if (!(plan->clone_flags & CLONE_NEWPID) && report >= 0) {
+		if (close(report) != 0)
+			child_fail(status, CG_STEP_SYNC, errno);
+		report = -1;
+	}
 	/* 3. Final uid/gid (the namespace capabilities stay until step 7). */
 	if ((e = sandbox_ids_enter(plan)) != 0)
 		child_fail(status, CG_STEP_IDS, e);
@@ -230,7 +248,7 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	 *    the limits: a busy gateway's descriptors may lie above the
 	 *    client's open_files limit, and moving them needs room. The
 	 *    environment is plan->envp, given to execve below. */
-	if ((e = sandbox_fds_enter(plan, &status, &ruleset)) != 0)
+	if ((e = sandbox_fds_enter(plan, &status, &ruleset, &report)) != 0)
 		child_fail(status, CG_STEP_FDS, e);
 	applied |= CG_LAYER_FDS | CG_LAYER_ENV;
 	/* 6. Resource limits, soft = hard. */
@@ -252,7 +270,7 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	    (e = sandbox_landlock_enter(plan, ruleset, &applied)) != 0)
 		child_fail(status, CG_STEP_LANDLOCK, e);
 	/* 10. The init stays pid 1 and forks the program (init.c). */
-	fork_program(status, ruleset);
+	fork_program(status, ruleset, report);
 	/* 11. seccomp last: from here on only the profile's syscalls. The
 	 *     filter comes from the gateway now (sandbox_seccomp_send). */
 	if ((plan->planned & CG_LAYER_SECCOMP) &&
@@ -264,10 +282,16 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status)
 	 *     gateway learns the program's pid from this message. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
+	held = notify >= 0 && !plan->allow_exec;
 	if ((e = child_send(status, &msg, notify)) != 0)
 		child_fail(status, CG_STEP_REPORT, e);
 	if (notify >= 0 && close(notify) != 0)
 		child_fail(status, CG_STEP_REPORT, errno);
+	/* The gateway moves this process into the sandbox's cgroup when it
+	 * reads READY. A held exec waits for it anyway; otherwise wait for
+	 * its byte, so the program's first instruction runs in the cgroup. */
+	if (plan->n_cgroups > 0 && !held && (n = read(status, &sync, 1)) != 1)
+		child_fail(status, CG_STEP_REPORT, n < 0 ? errno : EPIPE);
 	execve(plan->program, plan->argv, plan->envp);
 	child_fail(status, CG_STEP_EXEC, errno);
 }
@@ -350,6 +374,33 @@ answer_first_exec(struct spawn_state *st, pid_t pid, struct cg_error *err)
 	return 0;
 }
 
+/* A cgroup that fails is a missing layer: fatal only if required. */
+static int
+cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
+{
+	plan->cgroup_applied = false;
+	plan->cgroup_failed = true;
+	if (plan->required & CG_LAYER_CGROUP)
+		return cg_error_set(err, "cgroup: %s", strerror(e));
+	return 0;
+}
+
+/* The program, before it runs code of its own (its exec waits for the
+ * gateway), into the cgroup made at _start. The init stays out: it is
+ * capgate's code, allocates nothing and forks only the program, and so the
+ * cgroup is empty, and can be removed, as soon as the init has reaped
+ * everything (init.c). */
+static int
+attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
+{
+	int e;
+
+	if (plan->n_cgroups == 0 || plan->cgroup_failed)
+		return 0;
+	e = sandbox_cgroup_attach(plan, pid);
+	return e != 0 ? cgroup_failed(plan, e, err) : 0;
+}
+
 static int
 handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
     bool *done, struct cg_error *err)
@@ -379,7 +430,10 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 		return cg_error_set(err, "the program's status message carried no "
 		    "credentials");
 	plan->program_pid = sender;
-	/* The cgroup is the one layer the gateway applies itself. */
+	/* The cgroup is the one layer the gateway applies itself, to the
+	 * program (not the init): it has run nothing of its own yet. */
+	if (attach_cgroup(plan, sender, err) != 0)
+		return -1;
 	msg.applied |= plan->cgroup_applied ? CG_LAYER_CGROUP : 0;
 	plan->applied = msg.applied;
 	/* The attestation is a fact: a required layer the child did not
@@ -391,6 +445,11 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 			    "\"degrade\" to run without it)", sandbox_layer_name(bit));
 	if (plan->filter != NULL && st->notify_fd < 0)
 		return cg_error_set(err, "the child did not pass its seccomp listener");
+	/* An exec that is not held would run the program now: the child
+	 * waits for this byte instead (sandbox_enter, step 12). */
+	if (plan->n_cgroups > 0 && !st->need_exec_answer &&
+	    cg_write_full(status, "g", 1) != 1)
+		return cg_error_set(err, "the child died while entering the sandbox");
 	return 0;
 }
 
@@ -453,8 +512,8 @@ clone_child(uint64_t flags, int *pidfd)
 
 /* clone3 with every namespace; without them only if the policy allows. */
 static pid_t
-start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
-    struct cg_error *err)
+start_child(struct cg_sandbox_plan *plan, int status_child, int report_child,
+    int *pidfd, struct cg_error *err)
 {
 	sigset_t all, old;
 	pid_t pid;
@@ -473,7 +532,7 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 	}
 	e = errno;
 	if (pid == 0)
-		sandbox_enter(plan, status_child);
+		sandbox_enter(plan, status_child, report_child);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
 		return cg_error_set(err, "creating the namespaces failed: %s%s", strerror(e),
@@ -482,19 +541,14 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int *pidfd,
 	return pid;
 }
 
-/* Before the child runs code of its own (it waits for the sync byte). A
- * cgroup that fails is a missing layer: fatal only if required. */
+/* The cgroup's directories and limits, while the child enters its
+ * sandbox (the program is moved in at READY). */
 static int
-attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
+create_cgroup(struct cg_sandbox_plan *plan, pid_t init, struct cg_error *err)
 {
-	int e = plan->n_cgroups > 0 ? sandbox_cgroup_attach(plan, pid) : 0;
+	int e = plan->n_cgroups > 0 ? sandbox_cgroup_create(plan, init) : 0;
 
-	if (e != 0) {
-		plan->cgroup_applied = false;
-		if (plan->required & CG_LAYER_CGROUP)
-			return cg_error_set(err, "cgroup: %s", strerror(e));
-	}
-	return 0;
+	return e != 0 ? cgroup_failed(plan, e, err) : 0;
 }
 
 static void
@@ -517,20 +571,35 @@ kill_and_reap(int pidfd)
 int
 sandbox_spawn_start(struct cg_sandbox_plan *plan, struct cg_error *err)
 {
-	int sp[2], pidfd = -1, one = 1;
+	int sp[2], rp[2], pidfd = -1, one = 1;
 	pid_t pid;
 
 	if (plan->spawned)
 		return cg_error_set(err, "a sandbox plan is for one spawn only");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
-		return cg_error_set(err, "socketpair: %s", strerror(errno));
+	if (pipe2(rp, O_CLOEXEC | O_NONBLOCK) != 0)
+		return cg_error_set(err, "pipe: %s", strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
+		cg_error_set(err, "socketpair: %s", strerror(errno));
+		close(rp[0]);
+		close(rp[1]);
+		return -1;
+	}
 	if (setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+		cg_error_set(err, "SO_PASSCRED: %s", strerror(errno));
 		close(sp[0]);
 		close(sp[1]);
-		return cg_error_set(err, "SO_PASSCRED: %s", strerror(errno));
+		close(rp[0]);
+		close(rp[1]);
+		return -1;
 	}
-	pid = start_child(plan, sp[1], &pidfd, err);
+	pid = start_child(plan, sp[1], rp[1], &pidfd, err);
 	close(sp[1]);
+	close(rp[1]);
+	/* Without a pid namespace the init does not report (sandbox_enter). */
+	if (pid < 0 || !(plan->clone_flags & CLONE_NEWPID)) {
+		close(rp[0]);
+		rp[0] = -1;
+	}
 	if (pid < 0) {
 		close(sp[0]);
 		return -1;
@@ -539,9 +608,10 @@ sandbox_spawn_start(struct cg_sandbox_plan *plan, struct cg_error *err)
 	plan->pid = pid;
 	plan->status_fd = sp[0];
 	plan->pidfd = pidfd;
-	if (attach_cgroup(plan, pid, err) != 0 ||
-	    sandbox_ns_write_maps(plan, pid, err) != 0 ||
-	    cg_write_full(sp[0], "g", 1) != 1) {
+	plan->report_fd = rp[0];
+	if (sandbox_ns_write_maps(plan, pid, err) != 0 ||
+	    cg_write_full(sp[0], "g", 1) != 1 ||
+	    create_cgroup(plan, pid, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')
 			cg_error_set(err, "starting the child: %s", strerror(errno));
 		sandbox_spawn_abort(plan);
@@ -555,6 +625,9 @@ sandbox_spawn_abort(struct cg_sandbox_plan *plan)
 {
 	if (plan == NULL || plan->pidfd < 0)
 		return;
+	if (plan->report_fd >= 0)
+		close(plan->report_fd);
+	plan->report_fd = -1;
 	close(plan->status_fd);
 	plan->status_fd = -1;
 	kill_and_reap(plan->pidfd);
@@ -612,4 +685,39 @@ sandbox_spawn(struct cg_sandbox_plan *plan, struct cg_child *out,
 	if (sandbox_spawn_start(plan, err) != 0)
 		return -1;
 	return sandbox_spawn_finish(plan, out, err);
+}
+
+int
+sandbox_report_fd(const struct cg_sandbox_plan *plan)
+{
+	return plan != NULL ? plan->report_fd : -1;
+}
+
+/*
+ * The init writes the program's status (shell-style, one int) once it has
+ * killed and reaped everything else in the pid namespace, then exits
+ * (init.c). Only the init holds the write end: the program child closes
+ * its copy before it runs anything, and the init is not dumpable.
+ */
+int
+sandbox_report_read(struct cg_sandbox_plan *plan, int *code)
+{
+	int value;
+	ssize_t n;
+
+	if (plan == NULL || plan->report_fd < 0)
+		return 0;
+	do
+		n = read(plan->report_fd, &value, sizeof(value));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	/* EOF (the init died without reporting: killed) or a short read,
+	 * which the init never makes: no report, ever. */
+	close(plan->report_fd);
+	plan->report_fd = -1;
+	if (n != (ssize_t)sizeof(value) || value < 0 || value > 255)
+		return 0;
+	*code = value;
+	return 1;
 }

@@ -325,6 +325,47 @@ mode_orphan(void)
 	return 1;
 }
 
+/*
+ * Leaves a daemon behind and exits 0: a grandchild, orphaned at once,
+ * that ignores every signal it can, holds stdout and keeps forking
+ * children that hold it too (until RLIMIT_NPROC stops it). Prints
+ * "daemon up" once the daemon runs. When capgate run returns, none of
+ * them may be alive: the test reads stdout and wants EOF at once.
+ */
+static int
+mode_daemon(void)
+{
+	int p[2];
+	pid_t mid;
+	char c;
+
+	if (pipe(p) != 0 || (mid = fork()) < 0)
+		return 2;
+	if (mid == 0) {
+		if (fork() == 0) {
+			for (int sig = 1; sig < NSIG; sig++)
+				signal(sig, SIG_IGN);   /* SIGKILL, SIGSTOP: refused */
+			close(p[0]);
+			(void)!write(p[1], "u", 1);
+			close(p[1]);
+			for (;;) {
+				if (fork() == 0)
+					for (;;)
+						pause();
+				usleep(200);
+			}
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	if (waitpid(mid, NULL, 0) != mid || read(p[0], &c, 1) != 1)
+		return 2;
+	usleep(20000);          /* let it fork a crowd */
+	printf("daemon up\n");
+	fflush(stdout);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -363,6 +404,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(m, "orphan") == 0)
 		return mode_orphan();
+	if (strcmp(m, "daemon") == 0)
+		return mode_daemon();
 	if (strcmp(m, "init-mem") == 0) {
 		/* The init must be out of reach: 0 if it is, 1 if not. */
 		int fd = open("/proc/1/mem", O_RDONLY | O_CLOEXEC);

@@ -4,10 +4,14 @@
  * unprivileged uid through setpriv (CAPGATE_TEST_UID).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -189,6 +193,112 @@ Test(e2e, orphans_are_reaped)
 	e2e_run(POLICY("proc.json"), audit, NULL, argv, 20, &r);
 	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
 	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"spawn\"", "\"init\":true", NULL), 1);
+}
+
+/*
+ * When capgate run returns, nothing the client started is alive. The init
+ * reports the program's status before the kernel tears the sandbox down
+ * (docs/SANDBOX.md, the init); this checks it does so only after killing
+ * and reaping everything else: the program leaves a daemon that ignores
+ * signals and keeps forking, all of them holding stdout. Right after
+ * capgate exits, stdout must be at EOF (no writer left), not merely empty.
+ */
+/* Directories named capgate-<gateway>-* left in this process's cgroups
+ * (the gateway's: it inherits ours), in v1 memory and pids and in v2. */
+static int
+leftover_cgroups(pid_t gateway)
+{
+	static const char *const mnt[] = { "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
+	    "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+	static const char *const ctl[] = { "memory", "pids", "", "" };
+	char line[512], prefix[64], dir[1024];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	int found = 0;
+
+	cr_assert_not_null(f);
+	snprintf(prefix, sizeof(prefix), "capgate-%d-", (int)gateway);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *list = strchr(line, ':'), *path;
+
+		if (list == NULL || (path = strchr(++list, ':')) == NULL)
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		for (size_t i = 0; i < sizeof(mnt) / sizeof(mnt[0]); i++) {
+			DIR *d;
+			struct dirent *e;
+
+			if (strcmp(list, ctl[i]) != 0)
+				continue;
+			snprintf(dir, sizeof(dir), "%s%s", mnt[i], path);
+			if ((d = opendir(dir)) == NULL)
+				continue;
+			while ((e = readdir(d)) != NULL)
+				found += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+			closedir(d);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void
+run_daemon_once(int round)
+{
+	const char *argv[] = { e2e_hostile, "daemon", NULL };
+	char name[32], out[256] = { 0 };
+	const char *audit;
+	size_t len = 0;
+	int fd, st;
+	pid_t pid;
+
+	snprintf(name, sizeof(name), "daemon%d", round);
+	audit = e2e_audit_path(name);
+	pid = e2e_start(POLICY("basic.json"), audit, argv, &fd);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	/* checked at once: a leftover would still hold the pipe now */
+	cr_assert_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	for (;;) {
+		ssize_t n = read(fd, out + len, sizeof(out) - 1 - len);
+
+		if (n == 0)
+			break;
+		cr_assert(n > 0, "round %d: stdout still has a writer after capgate "
+		    "returned: %s", round, strerror(errno));
+		len += (size_t)n;
+		cr_assert_lt(len, sizeof(out) - 1);
+	}
+	close(fd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	cr_assert_not_null(strstr(out, "daemon up"), "%s", out);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exit\"", "\"how\":\"exit\"",
+	    "\"status\":0", NULL), 1);
+	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"stop\"", NULL), 1);
+	/* and the sandbox's cgroup, where it had one, is gone */
+	cr_assert_eq(leftover_cgroups(pid), 0, "round %d: capgate-%d-* cgroup left",
+	    round, (int)pid);
+}
+
+/* A report sent before the killing would let a leftover outlive capgate
+ * by a fraction of a millisecond: several rounds to catch it. */
+Test(e2e, nothing_the_client_started_outlives_capgate_run)
+{
+	for (int round = 0; round < 8; round++)
+		run_daemon_once(round);
+}
+
+/* The audit log is opened while the client's spawn is begun: a log that
+ * cannot be opened still fails the run before the program runs at all. */
+Test(e2e, an_audit_log_that_cannot_be_opened_stops_the_program_first)
+{
+	char audit[600];
+	const char *argv[] = { "/bin/sh", "-c", "echo the program ran", NULL };
+
+	snprintf(audit, sizeof(audit), "%s/no-such-dir/run.log", e2e_tmpdir());
+	e2e_run(POLICY("basic.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 2, "status %d: %s", r.status, r.err);
+	cr_assert_null(strstr(r.out, "the program ran"), "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "no-such-dir"), "%s", r.err);
 }
 
 Test(e2e, missing_program_fails_clearly)

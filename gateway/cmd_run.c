@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -215,12 +217,43 @@ open_audit_end(struct cg_gateway *gw, struct audit_opener *op)
 	return 0;
 }
 
+/* Kills (a no-op for one already exiting) and reaps a child by pidfd. */
+static void
+reap_pidfd(int pidfd)
+{
+	siginfo_t si;
+
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0 &&
+	    errno != ESRCH)
+		log_warn("cannot kill a sandbox init: %s", strerror(errno));
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0 &&
+	    errno == EINTR)
+		;
+	close(pidfd);
+}
+
 static void
 close_gateway(struct cg_gateway *gw)
 {
+	/* An init that reported its program's status is still exiting (its
+	 * namespaces being torn down) and is not reaped yet. It is reaped
+	 * after the log's last fdatasync, which its exit overlaps: capgate
+	 * leaves no process of its own behind either. */
+	int *inits = calloc(gw->nclients + 1, sizeof(*inits));
+	size_t ninits = 0;
+
 	backend_stop_all(gw);
-	for (size_t i = 0; i < gw->nclients; i++)
-		client_free(gw->clients[i]);
+	for (size_t i = 0; i < gw->nclients; i++) {
+		struct cg_client *c = gw->clients[i];
+		if (c->child.pidfd >= 0) {
+			if (inits != NULL)
+				inits[ninits++] = c->child.pidfd;
+			else
+				reap_pidfd(c->child.pidfd);
+			c->child.pidfd = -1;
+		}
+		client_free(c);
+	}
 	free(gw->clients);
 	backend_free_all(gw);
 	fs_close_scopes(gw);
@@ -231,6 +264,9 @@ close_gateway(struct cg_gateway *gw)
 		if (audit_close(gw->audit) != 0)
 			log_warn("closing the audit log failed");
 	}
+	for (size_t i = 0; i < ninits; i++)
+		reap_pidfd(inits[i]);
+	free(inits);
 	gateway_reload_collect(gw, true);
 	policy_free(gw->policy);
 	free(gw->rxbuf);

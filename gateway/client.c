@@ -198,24 +198,41 @@ handle_datagram(struct cg_client *c, unsigned char *data, size_t len,
 static int
 receive_batch(struct cg_client *c)
 {
+	/* The headers are set up once per receive buffer; the kernel changes
+	 * only msg_len, msg_controllen and msg_flags of the entries it
+	 * fills, and those are set back before the next call. The loop is
+	 * single-threaded and no handler reads from a connection. */
 	static char ctl[RX_BATCH][RX_CTL_LEN] __attribute__((aligned(8)));
-	struct mmsghdr mm[RX_BATCH];
-	struct iovec iov[RX_BATCH];
+	static struct mmsghdr mm[RX_BATCH];
+	static struct iovec iov[RX_BATCH];
+	static const unsigned char *set_for;
+	static int used;
 	int n;
 
-	for (int i = 0; i < RX_BATCH; i++) {
-		iov[i].iov_base = c->gw->rxbuf + (size_t)i * (CG_FRAME_MAX + 1);
-		iov[i].iov_len = CG_FRAME_MAX + 1;
-		memset(&mm[i], 0, sizeof(mm[i]));
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_control = ctl[i];
+	if (set_for != c->gw->rxbuf) {
+		for (int i = 0; i < RX_BATCH; i++) {
+			iov[i].iov_base = c->gw->rxbuf +
+			    (size_t)i * (CG_FRAME_MAX + 1);
+			iov[i].iov_len = CG_FRAME_MAX + 1;
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = ctl[i];
+		}
+		set_for = c->gw->rxbuf;
+		used = RX_BATCH;
+	}
+	for (int i = 0; i < used; i++) {
 		mm[i].msg_hdr.msg_controllen = RX_CTL_LEN;
+		mm[i].msg_hdr.msg_flags = 0;
+		mm[i].msg_len = 0;
 	}
 	do
 		n = cg_sys_recvmmsg(c->fd, mm, RX_BATCH,
 		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	/* a failed call may have filled some entries before its error */
+	used = n > 0 ? n : RX_BATCH;
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 	for (int i = 0; i < n; i++) {

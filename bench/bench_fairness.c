@@ -234,6 +234,7 @@ gw_close(struct cg_gateway *gw)
 	policy_free(gw->policy);
 	free(gw->rxbuf);
 	free(gw->txbuf);
+	gateway_timer_close(gw);
 	close(gw->epfd);
 	close(gw->sigfd);
 }

@@ -271,6 +271,7 @@ close_gateway(struct cg_gateway *gw)
 	policy_free(gw->policy);
 	free(gw->rxbuf);
 	free(gw->txbuf);
+	gateway_timer_close(gw);
 	if (gw->epfd >= 0)
 		close(gw->epfd);
 	if (gw->sigfd >= 0)

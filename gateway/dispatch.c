@@ -103,7 +103,7 @@ record_payload(const struct cg_audit *a, const struct cg_channel *ch,
 static void
 audit_decision(struct cg_client *c, const struct cg_frame *f,
     const struct cg_channel *ch, json_t *args, const struct decision *d,
-    uint64_t start_ns, const struct cg_policy *under)
+    uint64_t start_ns, uint64_t end_ns, const struct cg_policy *under)
 {
 	struct cg_audit_decision rec = { 0 };
 	unsigned char digest[AUDIT_DIGEST_LEN];
@@ -119,7 +119,9 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 	rec.reason = d->reason;
 	rec.pointer = d->has_pointer || d->pointer[0] ? d->pointer : NULL;
 	rec.detail = d->detail;
-	rec.latency_ns = cg_now_ns() - start_ns;
+	if (end_ns == 0)
+		end_ns = cg_now_ns();
+	rec.latency_ns = end_ns > start_ns ? end_ns - start_ns : 0;
 	if (under != NULL && under != c->gw->policy)
 		rec.policy_hash = under->hash;
 	/* No log, no digest: the hash pass is the record's largest cost. */
@@ -443,7 +445,7 @@ handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	    false, "" };
 	const struct cg_channel *ch = NULL;
 	struct cg_chan_state *st = NULL;
-	uint64_t start = cg_now_ns();
+	uint64_t start = gateway_now(c->gw);
 	json_t *args = NULL;
 
 	if (audit_failed(c->gw->audit) && !c->gw->policy->audit.fail_open)
@@ -477,7 +479,7 @@ handle_request(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	} else {
 		reply_error(c, f, d.status);
 	}
-	audit_decision(c, f, ch, args, &d, start, NULL);
+	audit_decision(c, f, ch, args, &d, start, 0, NULL);
 	json_decref(args);
 }
 
@@ -581,7 +583,10 @@ dispatch_finish(struct cg_pending *p, const struct cg_frame *answer,
 	if (ch->audit.mode == CG_AUDIT_PAYLOAD_REDACT &&
 	    frame_parse_body(p->body, p->body_len, NULL, &args) != CG_BODY_OK)
 		args = NULL;
-	audit_decision(c, &req, ch, args, &d, p->start_ns, p->policy);
+	/* the answer (or its deadline) was met in this turn: its time is
+	 * the turn's */
+	audit_decision(c, &req, ch, args, &d, p->start_ns,
+	    gateway_now(c->gw), p->policy);
 	json_decref(args);
 	backend_pending_release(c->gw, p);
 }
@@ -627,7 +632,7 @@ handle_subscribe(struct cg_client *c, const struct cg_frame *f)
 	const struct cg_channel *ch = NULL;
 	int idx = policy_channel_index(p, f->channel, f->channel_len);
 	int self = (int)(c->pol - p->clients);
-	uint64_t start = cg_now_ns();
+	uint64_t start = gateway_now(c->gw);
 
 	if (idx < 0) {
 		deny(&d, CG_DECISION_NOTFOUND, CG_STATUS_DENIED, "not-found");
@@ -639,7 +644,7 @@ handle_subscribe(struct cg_client *c, const struct cg_frame *f)
 	} else {
 		c->chan[c->pol->slot[idx]].subscribed = f->type == CG_MSG_SUBSCRIBE;
 	}
-	audit_decision(c, f, ch, NULL, &d, start, NULL);
+	audit_decision(c, f, ch, NULL, &d, start, 0, NULL);
 }
 
 void

@@ -122,6 +122,16 @@ struct cg_gateway {
 	bool audit_path_set;     /* --audit named a log */
 	bool stopping;           /* a signal asked us to stop */
 	uint64_t kill_deadline_ns;
+	/* CLOCK_MONOTONIC read once per loop turn, right after epoll_wait:
+	 * the time every request read in that turn was received. 0 outside
+	 * a turn (gateway_now() then reads the clock). */
+	uint64_t now_ns;
+	/* The loop's deadline timer (loop.c): a timerfd in the epoll set,
+	 * made by the first turn; armed_ns is when it is set to fire, 0 if
+	 * it is not armed. */
+	int timerfd;
+	bool timer_made;
+	uint64_t timer_armed_ns;
 	int stop_signal;
 	struct cg_policy **retired;  /* replaced by a reload, not yet freed */
 	size_t nretired;
@@ -140,6 +150,7 @@ enum cg_watch_kind {
 	CG_WATCH_SOCKET = 1,
 	CG_WATCH_PIDFD = 2,
 	CG_WATCH_NOTIFY = 3,
+	CG_WATCH_TIMER = 4,      /* with no client: the loop's deadline timer */
 };
 
 /* gateway/client.c */
@@ -177,6 +188,11 @@ int gateway_loop(struct cg_gateway *gw);
  * handshakes of clients started so far, while more are being started). */
 int gateway_poll(struct cg_gateway *gw);
 int gateway_turn(struct cg_gateway *gw);
+/* The current turn's time (CLOCK_MONOTONIC ns), or the clock outside a
+ * turn: one clock read per turn instead of one per use. */
+uint64_t gateway_now(const struct cg_gateway *gw);
+/* Closes the loop's deadline timer (made by the first turn). */
+void gateway_timer_close(struct cg_gateway *gw);
 void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
 
 /* gateway/reload.c: SIGHUP. Loads the policy again from its path and

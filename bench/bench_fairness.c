@@ -220,7 +220,7 @@ gw_spawn(struct cg_gateway *gw, const char *name, char *const *argv)
 	c->child.pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	if (c->pid < 0 || c->child.pidfd < 0)
 		return -1;
-	c->handshake_deadline_ns = cg_now_ns() + 5000000000ull;
+	gateway_handshake_deadline(gw, c, cg_now_ns() + 5000000000ull);
 	gw->nlive++;
 	return client_watch(c);
 }

@@ -253,6 +253,13 @@ client_handle_readable(struct cg_client *c)
 		client_close(c, "connection-closed");
 }
 
+/* The queue holds records of the open loop turn, from o->turn on. */
+static bool
+queued_in_open_turn(const struct cg_client *c)
+{
+	return c->gw->turn_open && c->out.turn_gen == c->gw->turn_gen;
+}
+
 /* Appends one sealed datagram to the output queue. */
 int
 client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
@@ -275,6 +282,11 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	}
 	if (o->head > 0 && o->head == o->len)
 		o->head = o->len = o->turn = 0;
+	if (!queued_in_open_turn(c)) {
+		o->turn = o->len;
+		o->turn_seq = c->sess.send_seq;
+		o->turn_gen = c->gw->turn_gen;
+	}
 	if (o->len + need > o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 4 * need;
 		while (cap < o->len + need)
@@ -355,12 +367,18 @@ set_want_write(struct cg_client *c, bool want)
 		c->want_write = want;
 }
 
+/*
+ * Sends what is queued, as far as the socket takes it. While a loop turn
+ * is open (the socket became writable in the middle of it), only what
+ * earlier turns queued: this turn's replies wait for its audit commit.
+ */
 void
 client_flush(struct cg_client *c)
 {
 	struct cg_outbuf *o = &c->out;
+	size_t end = queued_in_open_turn(c) ? o->turn : o->len;
 
-	while (c->fd >= 0 && o->head < o->len) {
+	while (c->fd >= 0 && o->head < end) {
 		uint32_t len;
 		int r;
 
@@ -378,15 +396,9 @@ client_flush(struct cg_client *c)
 		}
 		o->head += OUT_REC_HDR + len;
 	}
-	o->head = o->len = o->turn = 0;
+	if (end == o->len)
+		o->head = o->len = o->turn = 0;
 	set_want_write(c, false);
-}
-
-void
-client_turn_begin(struct cg_client *c)
-{
-	c->out.turn = c->out.len;
-	c->out.turn_seq = c->sess.send_seq;
 }
 
 /* Re-queues one answer of a turn whose records are not on disk. */
@@ -431,7 +443,7 @@ client_turn_unavailable(struct cg_client *c)
 	size_t n = o->len - o->turn, at = 0;
 	unsigned char *copy;
 
-	if (n == 0 || c->state == CG_CLIENT_CLOSED)
+	if (!queued_in_open_turn(c) || n == 0 || c->state == CG_CLIENT_CLOSED)
 		return;
 	copy = malloc(n);
 	if (copy == NULL) {
@@ -571,6 +583,8 @@ client_handle_exit(struct cg_client *c)
 		c->child.pidfd = -1;
 	}
 	c->exited = true;
+	if (c->primary)
+		c->gw->primary_exited = true;
 	if (c->state == CG_CLIENT_CLOSED && c->fd >= 0) {
 		close(c->fd);    /* kept open by client_kill */
 		c->fd = -1;

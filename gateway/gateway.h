@@ -39,8 +39,9 @@ struct cg_outbuf {
 	size_t head;             /* first unsent record */
 	size_t len;              /* end of the last record */
 	size_t cap;
-	size_t turn;             /* first record queued in this loop turn */
-	uint64_t turn_seq;       /* send_seq when this loop turn began */
+	size_t turn;             /* first record queued in loop turn turn_gen */
+	uint64_t turn_seq;       /* send_seq before that record */
+	uint64_t turn_gen;       /* the turn that set turn and turn_seq */
 };
 
 enum cg_client_state {
@@ -132,6 +133,15 @@ struct cg_gateway {
 	int timerfd;
 	bool timer_made;
 	uint64_t timer_armed_ns;
+	/* Loop turns are numbered; a turn is open from its wait until its
+	 * records are committed. Replies queued in the open turn are held
+	 * until then (client.c); nothing is done per client per turn. */
+	uint64_t turn_gen;
+	bool turn_open;
+	/* no client's handshake deadline is earlier (a deadline that has
+	 * gone may leave it early: one scan of the clients then) */
+	uint64_t handshake_next_ns;
+	bool primary_exited;     /* the command-line client has exited */
 	int stop_signal;
 	struct cg_policy **retired;  /* replaced by a reload, not yet freed */
 	size_t nretired;
@@ -166,7 +176,6 @@ void client_kill(struct cg_client *c, const char *reason);
 int client_queue(struct cg_client *c, const struct cg_frame *f,
     const int *fds, unsigned nfds);
 void client_flush(struct cg_client *c);
-void client_turn_begin(struct cg_client *c);
 void client_turn_unavailable(struct cg_client *c);
 
 /* gateway/dispatch.c */
@@ -191,6 +200,9 @@ int gateway_turn(struct cg_gateway *gw);
 /* The current turn's time (CLOCK_MONOTONIC ns), or the clock outside a
  * turn: one clock read per turn instead of one per use. */
 uint64_t gateway_now(const struct cg_gateway *gw);
+/* Sets c's handshake deadline (CLOCK_MONOTONIC ns) where the loop sees it. */
+void gateway_handshake_deadline(struct cg_gateway *gw, struct cg_client *c,
+    uint64_t when);
 /* Closes the loop's deadline timer (made by the first turn). */
 void gateway_timer_close(struct cg_gateway *gw);
 void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);

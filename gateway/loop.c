@@ -179,12 +179,8 @@ next_deadline(struct cg_gateway *gw)
 		next = gw->kill_deadline_ns;
 	if (backend_next_deadline(gw) < next)
 		next = backend_next_deadline(gw);
-	for (size_t i = 0; i < gw->nclients; i++) {
-		const struct cg_client *c = gw->clients[i];
-		if (c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
-		    c->handshake_deadline_ns < next)
-			next = c->handshake_deadline_ns;
-	}
+	if (gw->handshake_next_ns < next)
+		next = gw->handshake_next_ns;
 	return next;
 }
 
@@ -279,7 +275,7 @@ gateway_timer_close(struct cg_gateway *gw)
 static void
 stop_with_primary(struct cg_gateway *gw, uint64_t now)
 {
-	if (gw->stopping || gw->nlive == 0)
+	if (gw->stopping || gw->nlive == 0 || !gw->primary_exited)
 		return;
 	for (size_t i = 0; i < gw->nclients; i++) {
 		if (!gw->clients[i]->primary || !gw->clients[i]->exited)
@@ -292,6 +288,39 @@ stop_with_primary(struct cg_gateway *gw, uint64_t now)
 	}
 }
 
+/*
+ * A client that never says HELLO holds a slot forever otherwise: its
+ * connection is closed (the process may go on without the gateway). The
+ * clients are scanned only when the earliest deadline has come, not every
+ * turn, and the scan finds the next one.
+ */
+static void
+expire_handshakes(struct cg_gateway *gw, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < gw->nclients; i++) {
+		struct cg_client *c = gw->clients[i];
+
+		if (c->state != CG_CLIENT_HANDSHAKE || c->fd < 0)
+			continue;
+		if (now >= c->handshake_deadline_ns)
+			client_close(c, "handshake-timeout");
+		else if (c->handshake_deadline_ns < next)
+			next = c->handshake_deadline_ns;
+	}
+	gw->handshake_next_ns = next;
+}
+
+void
+gateway_handshake_deadline(struct cg_gateway *gw, struct cg_client *c,
+    uint64_t when)
+{
+	c->handshake_deadline_ns = when;
+	if (when < gw->handshake_next_ns)
+		gw->handshake_next_ns = when;
+}
+
 static void
 handle_deadlines(struct cg_gateway *gw, uint64_t now)
 {
@@ -301,15 +330,8 @@ handle_deadlines(struct cg_gateway *gw, uint64_t now)
 		gw->kill_deadline_ns = 0;
 		signal_clients(gw, SIGKILL);
 	}
-	for (size_t i = 0; i < gw->nclients; i++) {
-		struct cg_client *c = gw->clients[i];
-		/* A client that never says HELLO holds a slot forever
-		 * otherwise; its connection is closed (the process may go on
-		 * without the gateway). */
-		if (c->state == CG_CLIENT_HANDSHAKE && c->fd >= 0 &&
-		    now >= c->handshake_deadline_ns)
-			client_close(c, "handshake-timeout");
-	}
+	if (now >= gw->handshake_next_ns)
+		expire_handshakes(gw, now);
 	backend_tick(gw, now);
 	if (audit_next_due_ns(gw->audit) <= now)
 		audit_tick(gw->audit);
@@ -323,15 +345,16 @@ turn(struct cg_gateway *gw, bool nowait)
 	struct epoll_event evs[EVENTS_MAX];
 	int n;
 
-	for (size_t i = 0; i < gw->nclients; i++)
-		client_turn_begin(gw->clients[i]);
 	n = cg_sys_epoll_wait(gw->epfd, evs, EVENTS_MAX,
 	    nowait ? 0 : wait_timeout(gw));
 	gw->now_ns = cg_now_ns();
+	gw->turn_gen++;
+	gw->turn_open = true;
 
 	if (n < 0 && errno != EINTR) {
 		log_warn("epoll_wait: %s", strerror(errno));
 		gw->now_ns = 0;
+		gw->turn_open = false;
 		return -1;
 	}
 	for (int i = 0; i < n; i++)
@@ -350,6 +373,7 @@ turn(struct cg_gateway *gw, bool nowait)
 			if (c->backend == NULL)   /* requests to backends stay */
 				client_turn_unavailable(c);
 	}
+	gw->turn_open = false;
 	flush_all(gw);
 	/* the replies are out: the chain hash of the last record now, while
 	 * the clients read them */

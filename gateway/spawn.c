@@ -213,8 +213,8 @@ gateway_spawn_finish(struct cg_gateway *gw, struct cg_client *c,
 	c->pid = child.program_pid;
 	c->child = child;
 	sandbox_plan_ids(c->plan, &c->uid, &c->gid);
-	c->handshake_deadline_ns = cg_now_ns() +
-	    (uint64_t)gw->policy->limits.handshake_ms * 1000000u;
+	gateway_handshake_deadline(gw, c, cg_now_ns() +
+	    (uint64_t)gw->policy->limits.handshake_ms * 1000000u);
 	gw->nlive++;
 	audit_spawn(gw, c, argv);
 	return client_watch(c);

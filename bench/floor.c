@@ -4,6 +4,9 @@
  *   rtt       client <-> echo over one SOCK_SEQPACKET socketpair
  *   relay     client <-> relay <-> echo: two hops, the shape of a gateway
  *             that forwards to a backend, with the relay doing nothing
+ *   relay-epoll  the same relay waiting in epoll_wait on both sockets, as
+ *             a server with more than one connection must (not a target's
+ *             reference: it shows what multiplexing costs by itself)
  *   send      one-way messages client -> sink, then one acknowledgement
  *   pipeline  round trips with a window of requests in flight
  *
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -111,6 +115,37 @@ run_relay(int front, int back)
 		if (n == 0)
 			break;
 		xsend(front, buf, n);
+	}
+	_exit(0);
+}
+
+/* run_relay, but the relay learns which socket is readable from epoll:
+ * one epoll_wait (no timeout) before each recv. */
+static void __attribute__((noreturn))
+run_relay_epoll(int front, int back)
+{
+	static unsigned char buf[FLOOR_MAX_SIZE];
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	size_t n;
+
+	ev.data.fd = front;
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, front, &ev) != 0)
+		die("epoll");
+	ev.data.fd = back;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, back, &ev) != 0)
+		die("epoll");
+	for (;;) {
+		int k = epoll_wait(ep, &ev, 1, -1);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k != 1)
+			die("epoll_wait");
+		n = xrecv(ev.data.fd, buf, sizeof(buf));
+		if (n == 0)
+			break;
+		xsend(ev.data.fd == front ? back : front, buf, n);
 	}
 	_exit(0);
 }
@@ -219,7 +254,8 @@ mode_rtt(const struct floor_opts *o)
 }
 
 static void
-mode_relay(const struct floor_opts *o)
+relay_with(const struct floor_opts *o, const char *name,
+    void (*relay_fn)(int, int))
 {
 	int front[2], back[2];
 	pid_t echo, relay;
@@ -237,15 +273,28 @@ mode_relay(const struct floor_opts *o)
 	if (relay == 0) {
 		close(front[0]);
 		close(back[1]);
-		run_relay(front[1], back[0]);
+		relay_fn(front[1], back[0]);
+		_exit(0);
 	}
 	close(front[1]);
 	close(back[0]);
 	close(back[1]);
-	time_round_trips(front[0], o, "floor_relay", 0);
+	time_round_trips(front[0], o, name, 0);
 	close(front[0]);
 	reap(relay);
 	reap(echo);
+}
+
+static void
+mode_relay(const struct floor_opts *o)
+{
+	relay_with(o, "floor_relay", run_relay);
+}
+
+static void
+mode_relay_epoll(const struct floor_opts *o)
+{
+	relay_with(o, "floor_relay_epoll", run_relay_epoll);
 }
 
 /* One-way throughput: the sink acknowledges each batch, so the sender
@@ -328,7 +377,7 @@ mode_pipeline(const struct floor_opts *o)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: bench-floor --mode rtt|relay|send|pipeline "
+	fprintf(stderr, "usage: bench-floor --mode rtt|relay|relay-epoll|send|pipeline "
 	    "[--size BYTES] [--iters N] [--warmup N] [--window N]\n");
 	exit(2);
 }
@@ -348,6 +397,7 @@ static const struct {
 } modes[] = {
 	{ "rtt", mode_rtt },
 	{ "relay", mode_relay },
+	{ "relay-epoll", mode_relay_epoll },
 	{ "send", mode_send },
 	{ "pipeline", mode_pipeline },
 };

@@ -20,7 +20,8 @@ class ReportMixin:
         for placement, _ in PLACEMENTS:
             for bench, by_size in self.results[placement].items():
                 for size, obj in by_size.items():
-                    for ref, key in (("floor_rtt", "vs_floor"), ("floor_relay", "vs_relay")):
+                    for ref, key in (("floor_rtt", "vs_floor"), ("floor_relay", "vs_relay"),
+                                     ("floor_relay_epoll", "vs_relay_epoll")):
                         base = self.get(placement, ref, int(size))
                         if "p50_us" in obj and base:
                             obj[key] = round(obj["p50_us"] / base, 3)
@@ -35,6 +36,11 @@ class ReportMixin:
             s["floor_rtt_p50_us" + sfx] = g("floor_rtt")
             s["floor_rtt_p99_us" + sfx] = g("floor_rtt", "p99_us")
             s["relay_floor_p50_us" + sfx] = g("floor_relay")
+            s["relay_epoll_floor_p50_us" + sfx] = g("floor_relay_epoll")
+            # not a target: the backend path over a relay that multiplexes
+            a, b = g("backend_invoke"), g("floor_relay_epoll")
+            s["backend_vs_relay_epoll" + sfx] = (round(a / b, 3) if a and b
+                                                 else None)
             s["builtin_invoke_p50_us" + sfx] = g("builtin_invoke")
             s["builtin_invoke_p99_us" + sfx] = g("builtin_invoke", "p99_us")
             s["backend_invoke_p50_us" + sfx] = g("backend_invoke")
@@ -72,6 +78,7 @@ class ReportMixin:
 
     LATENCY_ROWS = [("floor_rtt", "raw SEQPACKET round trip"),
                     ("floor_relay", "two-hop relay (floor)"),
+                    ("floor_relay_epoll", "  same, relay waits in epoll"),
                     ("builtin_invoke", "capgate invoke builtin:echo"),
                     ("builtin_invoke_many_channels", "  same, 10,001 channels"),
                     ("backend_invoke", "capgate invoke via backend"),

@@ -15,126 +15,42 @@
  *   capgate run --policy bench/policies/echo.json -- bench-pipeline
  *       [--channel C] [--size B] [--iters N] [--window W]
  */
+#include "bench/peer.h"
 #include "bench/stats.h"
-#include "gateway/frame.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-struct pipe_conn {
-	int fd;
-	struct cg_frame_session sess;
-	uint32_t next_id;
-	unsigned char in[CG_FRAME_MAX + 1];
-	unsigned char out[CG_FRAME_MAX];
-};
-
-static void __attribute__((noreturn))
-die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench-pipeline: %s: %s\n", what, detail);
-	exit(2);
-}
-
-static int
-env_fd(const char *name)
-{
-	const char *s = getenv(name);
-	char *end;
-	long fd;
-
-	if (s == NULL)
-		die(name, "not set (run under capgate run)");
-	fd = strtol(s, &end, 10);
-	if (*end != '\0' || fd < 0 || fd > 1024)
-		die(name, "not a file descriptor");
-	return (int)fd;
-}
-
-/* The session key, read from its pipe as the library's preload step does. */
-static void
-read_key(unsigned char key[CG_SESSION_KEY_LEN])
-{
-	int fd = env_fd("CAPGATE_KEY_FD");
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < CG_SESSION_KEY_LEN) {
-		n = read(fd, key + got, CG_SESSION_KEY_LEN - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			die("session key", "short read");
-		got += (size_t)n;
-	}
-	close(fd);
-}
 
 static void
-send_frame(struct pipe_conn *c, uint8_t type, const char *channel,
+send_invoke(struct bench_peer *p, uint32_t id, const char *channel,
     const char *body, size_t body_len)
 {
 	struct cg_frame f = { 0 };
-	size_t len;
-	ssize_t n;
 
-	f.type = type;
-	f.request_id = c->next_id++;
+	f.type = CG_MSG_INVOKE;
+	f.request_id = id;
 	f.channel = channel;
-	f.channel_len = channel ? strlen(channel) : 0;
+	f.channel_len = strlen(channel);
 	f.body = body;
 	f.body_len = body_len;
-	len = frame_seal(&c->sess, &f, c->out, sizeof(c->out));
-	if (len == 0)
-		die("frame_seal", "frame does not fit");
-	do
-		n = send(c->fd, c->out, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)len)
-		die("send", strerror(errno));
+	bench_peer_send(p, &f);
 }
 
-/* Receives one frame; it must pass the codec and be of type want. */
+/* One answer: it must pass the codec and be a REPLY. */
 static void
-receive(struct pipe_conn *c, uint8_t want)
+receive_reply(struct bench_peer *p)
 {
 	struct cg_frame f;
-	ssize_t n;
 
-	do
-		n = recv(c->fd, c->in, sizeof(c->in), 0);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		die("recv", n == 0 ? "gateway closed the connection" : strerror(errno));
-	if (frame_open(&c->sess, c->in, (size_t)n, CG_FRAME_MAX, 0, &f) !=
-	    CG_FRAME_OK)
-		die("frame_open", "a frame from the gateway failed its checks");
-	if (f.type != want)
-		die("answer", f.type == CG_MSG_ERROR ?
-		    frame_status_name((enum cg_status)f.status) : "unexpected type");
-}
-
-static void
-connect_gateway(struct pipe_conn *c)
-{
-	static const char hello[] = "{\"version\":2,\"library\":\"bench-pipeline\"}";
-	unsigned char key[CG_SESSION_KEY_LEN];
-
-	if (sodium_init() < 0)
-		die("sodium_init", "failed");
-	read_key(key);
-	c->fd = env_fd("CAPGATE_FD");
-	c->next_id = 1;
-	frame_session_init(&c->sess, key, 0);
-	sodium_memzero(key, sizeof(key));
-	send_frame(c, CG_MSG_HELLO, NULL, hello, sizeof(hello) - 1);
-	receive(c, CG_MSG_WELCOME);
+	if (!bench_peer_recv(p, &f))
+		bench_peer_die(p, "recv", "gateway closed the connection");
+	if (f.type != CG_MSG_REPLY)
+		bench_peer_die(p, "answer", f.type == CG_MSG_ERROR ?
+		    frame_status_name((enum cg_status)f.status) :
+		    "unexpected type");
 }
 
 static const struct option long_opts[] = {
@@ -148,7 +64,7 @@ static const struct option long_opts[] = {
 int
 main(int argc, char **argv)
 {
-	static struct pipe_conn c;
+	static struct bench_peer p;
 	const char *channel = "bench:echo";
 	uint64_t iters = 100000, window = 16, sent = 0, got = 0, t0;
 	size_t size = 64;
@@ -168,18 +84,23 @@ main(int argc, char **argv)
 		}
 	}
 	body = malloc(size);
-	if (body == NULL)
-		die("malloc", strerror(errno));
+	if (body == NULL) {
+		fprintf(stderr, "bench-pipeline: malloc: %s\n", strerror(errno));
+		return 2;
+	}
 	memset(body, 'x', size);
 	body[0] = body[size - 1] = '"';
-	connect_gateway(&c);
+	bench_peer_connect(&p, "bench-pipeline",
+	    "{\"version\":2,\"library\":\"bench-pipeline\"}");
 	t0 = bench_now_ns();
 	while (got < iters) {
 		while (sent < iters && sent - got < window) {
-			send_frame(&c, CG_MSG_INVOKE, channel, body, size);
+			/* ids from 2: the HELLO was 1 */
+			send_invoke(&p, (uint32_t)(sent + 2), channel, body,
+			    size);
 			sent++;
 		}
-		receive(&c, CG_MSG_REPLY);
+		receive_reply(&p);
 		got++;
 	}
 	bench_report_rate(stdout, "capgate_pipeline", size, got,

@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "../audit_lines.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,25 +178,11 @@ e2e_start(const char *policy, const char *audit, const char *const *argv,
 int
 e2e_audit_count(const char *audit, ...)
 {
-	FILE *f = fopen(audit, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	int count = 0;
+	va_list ap;
+	int n;
 
-	if (f == NULL)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		va_list ap;
-		const char *s;
-		int all = 1;
-		va_start(ap, audit);
-		while ((s = va_arg(ap, const char *)) != NULL)
-			if (strstr(line, s) == NULL)
-				all = 0;
-		va_end(ap);
-		count += all;
-	}
-	free(line);
-	fclose(f);
-	return count;
+	va_start(ap, audit);
+	n = audit_lines_vcount(audit, ap);
+	va_end(ap);
+	return n;
 }

@@ -1,0 +1,42 @@
+/*
+ * Counting audit log lines in tests: how many lines contain every one of
+ * a NULL-terminated list of substrings. Shared by the end-to-end harness
+ * (tests/e2e/harness.c) and the backend harness (tests/backend/bk.c).
+ */
+#ifndef CG_TESTS_AUDIT_LINES_H
+#define CG_TESTS_AUDIT_LINES_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -1 if the log cannot be opened. */
+static inline int
+audit_lines_vcount(const char *audit, va_list ap)
+{
+	FILE *f = fopen(audit, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int count = 0;
+
+	if (f == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		va_list each;
+		const char *s;
+		int all = 1;
+
+		va_copy(each, ap);
+		while ((s = va_arg(each, const char *)) != NULL)
+			if (strstr(line, s) == NULL)
+				all = 0;
+		va_end(each);
+		count += all;
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
+
+#endif

@@ -86,10 +86,25 @@ class Frame:
 _M64 = (1 << 64) - 1
 
 
-def _siphash128(key, data):
-    """SipHash-2-4 with a 128-bit tag (libsodium's crypto_shorthash_siphashx24).
-    The rounds are written out: this runs once per frame in pure Python."""
+def _sip_rounds(v0, v1, v2, v3, n):
+    """n SipRounds over the state."""
     M = _M64
+    for _ in range(n):
+        v0 = (v0 + v1) & M
+        v1 = ((v1 << 13) & M | v1 >> 51) ^ v0
+        v0 = (v0 << 32) & M | v0 >> 32
+        v2 = (v2 + v3) & M
+        v3 = ((v3 << 16) & M | v3 >> 48) ^ v2
+        v0 = (v0 + v3) & M
+        v3 = ((v3 << 21) & M | v3 >> 43) ^ v0
+        v2 = (v2 + v1) & M
+        v1 = ((v1 << 17) & M | v1 >> 47) ^ v2
+        v2 = (v2 << 32) & M | v2 >> 32
+    return v0, v1, v2, v3
+
+
+def _siphash128(key, data):
+    """SipHash-2-4 with a 128-bit tag (libsodium's crypto_shorthash_siphashx24)."""
     k0, k1 = struct.unpack_from("<QQ", key)
     v0 = 0x736f6d6570736575 ^ k0
     v1 = 0x646f72616e646f6d ^ k1 ^ 0xee
@@ -100,38 +115,12 @@ def _siphash128(key, data):
     words = list(struct.unpack_from("<%dQ" % (end // 8), data))
     words.append(int.from_bytes(data[end:], "little") | (n & 0xff) << 56)
     for m in words:
-        v3 ^= m
-        for _ in (0, 1):
-            v0 = (v0 + v1) & M
-            v1 = ((v1 << 13) & M | v1 >> 51) ^ v0
-            v0 = (v0 << 32) & M | v0 >> 32
-            v2 = (v2 + v3) & M
-            v3 = ((v3 << 16) & M | v3 >> 48) ^ v2
-            v0 = (v0 + v3) & M
-            v3 = ((v3 << 21) & M | v3 >> 43) ^ v0
-            v2 = (v2 + v1) & M
-            v1 = ((v1 << 17) & M | v1 >> 47) ^ v2
-            v2 = (v2 << 32) & M | v2 >> 32
+        v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3 ^ m, 2)
         v0 ^= m
-    out = []
-    for fin in (0xee, 0xdd):
-        if fin == 0xee:
-            v2 ^= fin
-        else:
-            v1 ^= fin
-        for _ in (0, 1, 2, 3):
-            v0 = (v0 + v1) & M
-            v1 = ((v1 << 13) & M | v1 >> 51) ^ v0
-            v0 = (v0 << 32) & M | v0 >> 32
-            v2 = (v2 + v3) & M
-            v3 = ((v3 << 16) & M | v3 >> 48) ^ v2
-            v0 = (v0 + v3) & M
-            v3 = ((v3 << 21) & M | v3 >> 43) ^ v0
-            v2 = (v2 + v1) & M
-            v1 = ((v1 << 17) & M | v1 >> 47) ^ v2
-            v2 = (v2 << 32) & M | v2 >> 32
-        out.append(v0 ^ v1 ^ v2 ^ v3)
-    return struct.pack("<QQ", out[0], out[1])
+    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2 ^ 0xee, v3, 4)
+    first = v0 ^ v1 ^ v2 ^ v3
+    v0, v1, v2, v3 = _sip_rounds(v0, v1 ^ 0xdd, v2, v3, 4)
+    return struct.pack("<QQ", first, v0 ^ v1 ^ v2 ^ v3)
 
 
 def mac_key(key, direction):

@@ -228,9 +228,10 @@ timer_fired(struct cg_gateway *gw)
 /*
  * epoll_wait's timeout. Deadlines wake the loop through a timerfd in the
  * epoll set rather than through the timeout: a timeout makes every wait
- * arm and cancel a kernel timer (about 0.15 us each on this machine's VM,
- * two waits per backend invoke), while the timerfd is set again only when
- * a deadline earlier than the one it is armed for appears. It may then
+ * arm and cancel a kernel timer (two waits per backend invoke; a bare
+ * relay paid 0.35 us a round trip for it on this machine, the gateway no
+ * measurable difference), while the timerfd is set again only when a
+ * deadline earlier than the one it is armed for appears. It may then
  * fire early, for a deadline that has gone (an answered request): that
  * turn finds nothing due and arms it for the next one. The wait needs no
  * clock read either: an absolute expiry already past fires at once.
@@ -277,15 +278,10 @@ stop_with_primary(struct cg_gateway *gw, uint64_t now)
 {
 	if (gw->stopping || gw->nlive == 0 || !gw->primary_exited)
 		return;
-	for (size_t i = 0; i < gw->nclients; i++) {
-		if (!gw->clients[i]->primary || !gw->clients[i]->exited)
-			continue;
-		gw->stopping = true;
-		gw->stop_signal = SIGTERM;
-		gw->kill_deadline_ns = now + STOP_GRACE_MS * 1000000ull;
-		signal_clients(gw, SIGTERM);
-		return;
-	}
+	gw->stopping = true;
+	gw->stop_signal = SIGTERM;
+	gw->kill_deadline_ns = now + STOP_GRACE_MS * 1000000ull;
+	signal_clients(gw, SIGTERM);
 }
 
 /*

@@ -33,7 +33,8 @@ struct audit_syncer {
 	/* under mu */
 	int fd;
 	int kick;                    /* a request is waiting */
-	int busy;                    /* an fdatasync is running */
+	_Atomic int busy;            /* an fdatasync is running (set under mu;
+	                                the loop reads it without) */
 	int stop;
 	int paused;                  /* test hook: a disk that never answers */
 	uint64_t target;             /* records written when asked */
@@ -128,6 +129,14 @@ audit_syncer_start(int fd, uint64_t durable)
 void
 audit_syncer_kick(struct audit_syncer *s, uint64_t written)
 {
+	/* A sync that is running covers what had been written when it
+	 * began. Asked again meanwhile, the thread would start another the
+	 * moment it finished, for the few records written since (twice the
+	 * fdatasyncs), and every commit would take the lock. The loop asks
+	 * again after it, if the lag is still large; its inline sync keeps
+	 * the bound whatever the thread does. */
+	if (atomic_load(&s->busy))
+		return;
 	pthread_mutex_lock(&s->mu);
 	if (written > s->target || !s->kick) {
 		s->target = written;

@@ -177,8 +177,6 @@ frame_decode(const unsigned char *buf, size_t len, size_t cap,
 	return CG_FRAME_OK;
 }
 
-/* BLAKE2b(key, direction || header[0..32) || channel || body), from the
- * session's precomputed state for that direction. */
 /*
  * The MAC field of buf: SipHash-2-4-128 under k over the whole datagram with
  * the field's 32 bytes taken as zero, then the 16 reserved bytes, zero. The

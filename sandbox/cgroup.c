@@ -239,10 +239,9 @@ write_value(const char *dir, const char *file, unsigned long long value)
 	return e;
 }
 
-/* Gateway side, after clone and before the child may run: a new cgroup
- * per hierarchy, its limits, the child moved in. 0 or an errno. */
-/* The directories and their limits, named after the init (spawn_start);
- * the program is moved in later (sandbox_cgroup_attach). */
+/* Gateway side, after clone: a new cgroup per hierarchy, named after the
+ * init, and its limits (spawn_start); the program is moved in later
+ * (sandbox_cgroup_attach). 0 or an errno. */
 int
 sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init)
 {

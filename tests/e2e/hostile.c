@@ -297,25 +297,36 @@ mode_orphan(void)
 	pid_t mid, orphan = 0;
 	char path[64], stat[256];
 
-	if (pipe(pfd) != 0 || (mid = fork()) < 0)
+	if (pipe(pfd) != 0 || (mid = fork()) < 0) {
+		perror("orphan: pipe or fork");
 		return 2;
+	}
 	if (mid == 0) {
 		pid_t o = fork();
 
 		if (o == 0)
 			_exit(0);
+		if (o < 0)
+			perror("orphan: second fork");
 		(void)!write(pfd[1], &o, sizeof(o));
 		_exit(0);
 	}
 	if (waitpid(mid, NULL, 0) != mid || read(pfd[0], &orphan, sizeof(orphan)) !=
-	    (ssize_t)sizeof(orphan) || orphan <= 0)
+	    (ssize_t)sizeof(orphan) || orphan <= 0) {
+		fprintf(stderr, "orphan: no orphan pid (%d)\n", (int)orphan);
 		return 2;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)orphan);
 	for (int i = 0; i < 100; i++) {
 		FILE *f = fopen(path, "r");
 
-		if (f == NULL)
-			return errno == ENOENT ? 0 : 2;
+		/* ESRCH: found by pid, gone by the open (reaped meanwhile) */
+		if (f == NULL && (errno == ENOENT || errno == ESRCH))
+			return 0;
+		if (f == NULL) {
+			perror("orphan: /proc/PID/stat");
+			return 2;
+		}
 		if (fgets(stat, sizeof(stat), f) == NULL)
 			stat[0] = '\0';
 		fclose(f);

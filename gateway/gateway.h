@@ -103,6 +103,11 @@ struct cg_client {
 	struct cg_sandbox_plan *plan;
 	struct cg_backend *backend;  /* set when this connection is a backend's */
 	bool primary;            /* the command-line client: its exit ends the run */
+	/* How many datagrams the next read asks for (client.c,
+	 * receive_batch): 1 or CG_GATEWAY_RX_BATCH, and the run of reads
+	 * that found one datagram each while asking for one. */
+	uint8_t rx_want;
+	uint8_t rx_singles;
 };
 
 struct cg_gateway {
@@ -154,6 +159,9 @@ struct cg_gateway {
 
 /* Datagrams read from one client per loop turn (one recvmmsg). */
 #define CG_GATEWAY_RX_BATCH 32
+/* reads in a row that each found one datagram before a connection is read
+ * in batches again (client.c, receive_batch) */
+#define CG_GATEWAY_RX_RAMP 8
 
 /* epoll tags: the low bits of the data pointer say what became ready. */
 enum cg_watch_kind {

@@ -193,13 +193,18 @@ handle_datagram(struct cg_client *c, unsigned char *data, size_t len,
 /*
  * How many datagrams the next read of c asks for. recvmmsg tries to
  * receive once more after the last datagram it returns; when only one was
- * waiting, which is the case of a client that waits for each answer, that
+ * waiting, which is the case of a peer that waits for each answer, that
  * try finds nothing and costs about a thousand kernel instructions, a
- * sixth of a round trip's gateway overhead in the kernel. So a connection
- * whose reads keep finding one datagram is read one at a time; after
- * CG_GATEWAY_RX_RAMP such reads in a row it is read in batches again, and
- * stays so while its reads find more than one. A sender that floods is
- * read one datagram per turn for at most that many turns.
+ * sixth of a round trip's gateway overhead in the kernel.
+ *
+ * So a connection is read one datagram at a time while it behaves like
+ * such a peer: each read finds one, and something was sent to it since
+ * the read before (its answer). A peer that sends without waiting for
+ * answers is read in batches from its second read on, and so is any
+ * connection after CG_GATEWAY_RX_RAMP single reads in a row (a pipelining
+ * peer whose reads happen to find one each). Batches go on until a read
+ * finds one datagram and the connection was answered since the read
+ * before.
  */
 static unsigned
 rx_want(const struct cg_client *c)
@@ -207,15 +212,21 @@ rx_want(const struct cg_client *c)
 	return c->rx_want != 0 ? c->rx_want : 1;
 }
 
+/* After a read of c that asked for want datagrams and got got. */
 static void
 rx_adapt(struct cg_client *c, unsigned want, int got)
 {
+	bool answered = c->sess.send_seq != c->rx_sent_mark;
+
+	c->rx_sent_mark = c->sess.send_seq;
 	if (got > 1)
 		return;
 	if (want > 1) {
-		c->rx_want = 1;
-		c->rx_singles = 0;
-	} else if (++c->rx_singles >= CG_GATEWAY_RX_RAMP) {
+		if (answered) {
+			c->rx_want = 1;
+			c->rx_singles = 0;
+		}
+	} else if (!answered || ++c->rx_singles >= CG_GATEWAY_RX_RAMP) {
 		c->rx_want = RX_BATCH;
 		c->rx_singles = 0;
 	}

@@ -104,10 +104,12 @@ struct cg_client {
 	struct cg_backend *backend;  /* set when this connection is a backend's */
 	bool primary;            /* the command-line client: its exit ends the run */
 	/* How many datagrams the next read asks for (client.c,
-	 * receive_batch): 1 or CG_GATEWAY_RX_BATCH, and the run of reads
-	 * that found one datagram each while asking for one. */
+	 * receive_batch): 1 or CG_GATEWAY_RX_BATCH; the run of reads that
+	 * found one datagram each while asking for one; sess.send_seq at
+	 * the last read. */
 	uint8_t rx_want;
 	uint8_t rx_singles;
+	uint64_t rx_sent_mark;
 };
 
 struct cg_gateway {

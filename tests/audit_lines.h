@@ -1,7 +1,7 @@
 /*
  * Counting audit log lines in tests: how many lines contain every one of
- * a NULL-terminated list of substrings. Shared by the end-to-end harness
- * (tests/e2e/harness.c) and the backend harness (tests/backend/bk.c).
+ * a NULL-terminated list of substrings. Used by the end-to-end tests
+ * (through tests/e2e/harness.h) and the backend tests (tests/backend/bk.h).
  */
 #ifndef CG_TESTS_AUDIT_LINES_H
 #define CG_TESTS_AUDIT_LINES_H
@@ -37,6 +37,20 @@ audit_lines_vcount(const char *audit, va_list ap)
 	free(line);
 	fclose(f);
 	return count;
+}
+
+/* Lines of the log at audit containing every one of the NULL-terminated
+ * strings that follow; -1 if it cannot be opened. */
+static inline int
+audit_lines_count(const char *audit, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, audit);
+	n = audit_lines_vcount(audit, ap);
+	va_end(ap);
+	return n;
 }
 
 #endif

@@ -1,11 +1,9 @@
 #include "bk.h"
-#include "../audit_lines.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,16 +182,4 @@ bk_run(const char *policy, const char *audit, const char *input,
 			close(p[k].fd);
 	r->status = wait_for(pid, end + 1);
 	r->seconds = now_s() - start;
-}
-
-int
-bk_audit_count(const char *audit, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, audit);
-	n = audit_lines_vcount(audit, ap);
-	va_end(ap);
-	return n;
 }

@@ -2,6 +2,8 @@
 #ifndef CG_TESTS_BACKEND_BK_H
 #define CG_TESTS_BACKEND_BK_H
 
+#include "../audit_lines.h"
+
 #include <stddef.h>
 
 struct bk_result {
@@ -19,10 +21,6 @@ const char *bk_tmpdir(void);
  * stdin (NULL: empty). NULL-terminated argv. */
 void bk_run(const char *policy, const char *audit, const char *input,
     const char *const *argv, int timeout_s, struct bk_result *r);
-
-/* Lines of the audit log containing every one of the NULL-terminated
- * strings. */
-int bk_audit_count(const char *audit, ...);
 
 /* Writes text to a file (creating it). */
 void bk_write_file(const char *path, const char *text);

@@ -38,12 +38,12 @@ Test(backend, invoke_reaches_the_backend_with_the_verified_caller)
 	cr_assert(strstr(r.out, "{\"client\":\"main\",\"pid\":") == r.out, "%s",
 	    r.out);
 	cr_assert_not_null(strstr(r.out, "\n{\"a\":[1,2]}\n"), "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:whoami\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:whoami\"",
 	    "\"decision\":\"allow\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-start\"",
 	    "\"restarts\":0", NULL), 1);
 	/* stopped with SIGTERM once the front-end is done */
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exit\"", "\"client\":\"tb\"",
 	    "\"status\":143", NULL), 1);
 }
 
@@ -62,14 +62,14 @@ Test(backend, each_request_is_recorded_as_sent_when_buffers_are_reused)
 	    "invoke b:logged {}\n"
 	    "invoke b:logged {\"s\":\"%.100s\"}\n", big, big);
 	run_probe(POLICY("backend.json"), audit, script);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:logged\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:logged\"",
 	    "\"decision\":\"allow\"", NULL), 4);
-	cr_assert_eq(bk_audit_count(audit, "\"payload\":\"{\\\"s\\\":\\\"ab\\\"}\"",
+	cr_assert_eq(audit_lines_count(audit, "\"payload\":\"{\\\"s\\\":\\\"ab\\\"}\"",
 	    NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"payload\":\"{}\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"payload\":\"{}\"", NULL), 1);
 	snprintf(script, sizeof(script), "\"payload\":\"{\\\"s\\\":\\\"%.100s\\\"}\"",
 	    big);
-	cr_assert_eq(bk_audit_count(audit, script, NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, script, NULL), 1);
 }
 
 Test(backend, request_schema_is_checked_before_the_backend_sees_it)
@@ -78,7 +78,7 @@ Test(backend, request_schema_is_checked_before_the_backend_sees_it)
 
 	run_probe(POLICY("backend.json"), audit, "invoke b:echo [1]\n");
 	cr_assert_str_eq(r.out, "error: invalid\n");
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"request-schema\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"request-schema\"", NULL), 1);
 }
 
 Test(backend, a_reply_that_breaks_the_response_schema_never_reaches_the_client)
@@ -88,7 +88,7 @@ Test(backend, a_reply_that_breaks_the_response_schema_never_reaches_the_client)
 	run_probe(POLICY("backend.json"), audit, "invoke b:bad {}\n");
 	cr_assert_str_eq(r.out, "error: failed\n");
 	cr_assert_null(strstr(r.out, "leak"));
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:bad\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:bad\"",
 	    "\"reason\":\"response-schema\"", NULL), 1);
 }
 
@@ -98,7 +98,7 @@ Test(backend, a_backend_error_code_is_passed_on)
 
 	run_probe(POLICY("backend.json"), audit, "invoke b:fail 1\n");
 	cr_assert_str_eq(r.out, "error: denied\n");
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"backend-error\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"backend-error\"", NULL), 1);
 }
 
 Test(backend, a_slow_backend_gives_a_timeout_and_its_late_reply_is_dropped)
@@ -109,9 +109,9 @@ Test(backend, a_slow_backend_gives_a_timeout_and_its_late_reply_is_dropped)
 	run_probe(POLICY("backend.json"), audit, "invoke b:slow 0.8\n"
 	    "sleep 1000\ninvoke b:echo {\"after\":1}\n");
 	cr_assert_str_eq(r.out, "error: timeout\n{\"after\":1}\n");
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:slow\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:slow\"",
 	    "\"decision\":\"error\"", "\"reason\":\"deadline\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"",
 	    "\"reason\":\"late-reply\"", NULL), 1);
 }
 
@@ -130,13 +130,13 @@ Test(backend, a_crash_fails_the_request_and_the_backend_is_restarted)
 	    strlen("unavailable\nerror: unavailable\n");
 	cr_assert_eq(sscanf(second, "%ld\n", &pid2), 1, "%s", r.out);
 	cr_assert_neq(pid1, pid2);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:crash\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:crash\"",
 	    "\"reason\":\"backend-exited\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:echo\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:echo\"",
 	    "\"reason\":\"backend-unavailable\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exit\"", "\"client\":\"tb\"",
 	    "\"status\":3", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-start\"",
 	    "\"restarts\":1", NULL), 1);
 }
 
@@ -152,10 +152,10 @@ Test(backend, a_backend_that_keeps_crashing_is_given_up)
 		strcat(script, "invoke b:crash 0\nsleep 700\n");
 	strcat(script, "invoke b:echo {}\n");
 	run_probe(POLICY("backend.json"), audit, script);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-given-up\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"", NULL), 4);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-given-up\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-start\"", NULL), 4);
 	cr_assert(strstr(r.out, "error: unavailable\n") != NULL);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:echo\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:echo\"",
 	    "\"reason\":\"backend-unavailable\"", NULL), 1);
 }
 
@@ -167,7 +167,7 @@ Test(backend, the_channel_inflight_limit_applies_to_pending_invokes)
 	bk_run(POLICY("backend.json"), audit, NULL, argv, 30, &r);
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
 	cr_assert_str_eq(r.out, "0.1 0.1 limited\ndone\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"inflight\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"inflight\"", NULL), 1);
 }
 
 Test(backend, the_global_inflight_limit_applies_to_pending_invokes)
@@ -180,7 +180,7 @@ Test(backend, the_global_inflight_limit_applies_to_pending_invokes)
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
 	cr_assert_str_eq(r.out, "0.05 0.05 0.05 0.05 0.05 0.05 0.05 0.05 "
 	    "limited limited\ndone\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"inflight\"", NULL), 2);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"inflight\"", NULL), 2);
 }
 
 Test(backend, sends_reach_the_backend)
@@ -190,7 +190,7 @@ Test(backend, sends_reach_the_backend)
 	run_probe(POLICY("backend.json"), audit, "send b:note {\"k\":1}\n"
 	    "invoke b:echo {}\n");
 	cr_assert_str_eq(r.out, "sent\n{}\n");
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:note\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:note\"",
 	    "\"kind\":\"send\"", "\"decision\":\"allow\"", NULL), 1);
 }
 
@@ -207,11 +207,11 @@ Test(backend, events_reach_subscribers_only_and_stop_on_unsubscribe)
 	    "poll 200\n");
 	cr_assert_str_eq(r.out, "true\nok\nevent b:tick {\"n\":2}\ntrue\nok\n"
 	    "true\npolled 0\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"kind\":\"subscribe\"",
+	cr_assert_eq(audit_lines_count(audit, "\"kind\":\"subscribe\"",
 	    "\"decision\":\"allow\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"", "\"kind\":\"event\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"", "\"kind\":\"event\"",
 	    "delivered 1, dropped 0", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"", "\"kind\":\"event\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"", "\"kind\":\"event\"",
 	    "delivered 0, dropped 0", NULL), 2);
 }
 
@@ -226,14 +226,14 @@ Test(backend, an_event_that_breaks_its_schema_is_not_delivered)
 	    "invoke b:emit {\"channel\":\"b:echo\",\"payload\":{\"n\":1}}\n"
 	    "poll 200\n");
 	cr_assert_str_eq(r.out, "ok\ntrue\ntrue\ntrue\ntrue\npolled 0\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"",
 	    "\"reason\":\"event-schema\"", "\"pointer\":\"/n\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"",
 	    "\"reason\":\"event-schema\"", NULL), 2);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"",
 	    "\"channel\":\"b:nowhere\"", "\"reason\":\"not-found\"", NULL), 1);
 	/* a backend cannot push on a channel that is not its event channel */
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"",
 	    "\"channel\":\"b:echo\"", "\"reason\":\"not-event-source\"", NULL), 1);
 }
 
@@ -246,13 +246,13 @@ Test(backend, subscribing_to_a_channel_not_granted_is_denied_and_audited)
 	    "invoke b:emit {\"channel\":\"b:other\",\"payload\":{\"n\":1}}\n"
 	    "poll 200\n");
 	cr_assert_str_eq(r.out, "ok\nok\nok\ntrue\npolled 0\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:other\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:other\"",
 	    "\"kind\":\"subscribe\"", "\"reason\":\"not-granted\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:emit\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:emit\"",
 	    "\"kind\":\"subscribe\"", "\"reason\":\"not-subscribable\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:missing\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:missing\"",
 	    "\"kind\":\"subscribe\"", "\"reason\":\"not-found\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"tb\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"tb\"",
 	    "\"channel\":\"b:other\"", "delivered 0, dropped 0", NULL), 1);
 }
 
@@ -272,9 +272,9 @@ Test(backend, events_to_a_client_that_stops_reading_are_bounded)
 	cr_assert_str_eq(r.out, "still alive\ndone\n");
 	/* 3000 events of 2 KB do not fit the socket and a 4 MiB queue: the
 	 * surplus is dropped and recorded, the client is not killed */
-	dropped = bk_audit_count(audit, "\"reason\":\"queue-full-dropped\"", NULL);
+	dropped = audit_lines_count(audit, "\"reason\":\"queue-full-dropped\"", NULL);
 	cr_assert_gt(dropped, 0);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"delivered\"", NULL) +
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"delivered\"", NULL) +
 	    dropped, 3000);
 }
 
@@ -290,9 +290,9 @@ Test(backend, the_python_client_library_under_capgate_run)
 	cr_assert_not_null(strstr(r.out, "}\nerror: invalid\nerror: denied\n"
 	    "true\ntrue\nevents [{\"n\":7}]\nblob 1000 1 1000 BLOB\n"
 	    "{\"size\":18,\"head\":\"UPLOAD\",\"said\":18}\ndone\n"), "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:note\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:note\"",
 	    "\"decision\":\"allow\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:tick\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:tick\"",
 	    "\"kind\":\"unsubscribe\"", NULL), 1);
 }
 
@@ -314,7 +314,7 @@ Test(backend, a_backend_can_have_a_sandbox_of_its_own)
 	cr_assert(pid > 1 && pid < 10, "pid %d", pid);
 	cr_assert_not_null(strstr(r.out, "\nerror: unavailable\n{\"again\":1}\n"),
 	    "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-start\"",
 	    "\"landlock\":true", NULL), 2);
 	run_probe(POLICY("backend.json"), bk_path("unsandboxed.log"),
 	    "invoke b:peek \"/etc/passwd\"\n");
@@ -331,7 +331,7 @@ Test(backend, bulk_data_from_a_backend_travels_as_a_declared_fd)
 	cr_assert_str_eq(r.out, "{\"size\":104857600,\"fd\":0}\n"
 	    "fd: mode=rw size=104857600 write=ok head=BLOB............\n"
 	    "error: failed\n{}\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:blob-undeclared\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:blob-undeclared\"",
 	    "\"reason\":\"undeclared-fds\"", NULL), 1);
 }
 
@@ -342,9 +342,9 @@ Test(backend, a_reply_that_is_not_json_fails_and_the_late_second_is_dropped)
 	run_probe(POLICY("backend.json"), audit, "invoke b:badjson 0\n"
 	    "invoke b:echo {}\n");
 	cr_assert_str_eq(r.out, "error: failed\n{}\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:badjson\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:badjson\"",
 	    "\"reason\":\"backend-bad-json\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"late-reply\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"late-reply\"", NULL), 1);
 }
 
 Test(backend, a_backend_frame_out_of_sequence_ends_the_backend)
@@ -354,9 +354,9 @@ Test(backend, a_backend_frame_out_of_sequence_ends_the_backend)
 	run_probe(POLICY("backend.json"), audit, "invoke b:skipseq 0\n"
 	    "sleep 1500\ninvoke b:echo {}\n");
 	cr_assert_str_eq(r.out, "error: unavailable\n{}\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"decision\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"decision\"",
 	    "\"client\":\"tb\"", "\"reason\":\"frame-bad-seq\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-start\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-start\"",
 	    "\"restarts\":1", NULL), 1);
 }
 
@@ -370,7 +370,7 @@ Test(backend, answers_for_a_client_that_is_gone_are_recorded_not_delivered)
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
 	/* the run waits for the backend's answers (or their deadline) only
 	 * while the client lives; each request still gets one record */
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"decision\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"decision\"",
 	    "\"channel\":\"b:slow\"", NULL), 3);
 }
 
@@ -388,8 +388,8 @@ Test(backend, a_backend_that_cannot_be_started_stops_the_run_clearly)
 	cr_assert_eq(r.status, 127, "status %d: %s", r.status, r.err);
 	cr_assert_not_null(strstr(r.err, "backend gone"), "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "/nonexistent/backend"), "%s", r.err);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-failed\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"spawn\"", NULL), 0);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-failed\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"spawn\"", NULL), 0);
 }
 
 Test(backend, bulk_data_to_a_backend_travels_as_a_sealed_memfd_only)
@@ -407,8 +407,8 @@ Test(backend, bulk_data_to_a_backend_travels_as_a_sealed_memfd_only)
 	    "{\"size\":10485760,\"head\":\"UPLOAD\",\"said\":10485760}\n"
 	    "error: denied\nerror: denied\nerror: denied\nerror: denied\n{}\n",
 	    "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"unsealed-fd\"", NULL), 2);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 2);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"unsealed-fd\"", NULL), 2);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 2);
 }
 
 Test(backend, fds_on_a_built_in_channel_are_refused)
@@ -418,7 +418,7 @@ Test(backend, fds_on_a_built_in_channel_are_refused)
 	run_probe(POLICY("backend.json"), audit, "upload b:builtin 10 sealed\n"
 	    "invoke b:builtin 1\n");
 	cr_assert_str_eq(r.out, "error: denied\n1\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"undeclared-fds\"", NULL), 1);
 }
 
 Test(backend, a_backend_that_never_says_hello_is_killed_and_restarted)
@@ -435,9 +435,9 @@ Test(backend, a_backend_that_never_says_hello_is_killed_and_restarted)
 	bk_run(path, audit, "invoke c 1\nsleep 1000\ninvoke c 2\n", probe, 30, &r);
 	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
 	cr_assert_str_eq(r.out, "error: unavailable\nerror: unavailable\n");
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"mute\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"mute\"",
 	    "\"reason\":\"handshake-timeout\"", NULL), 2);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"backend-given-up\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"backend-given-up\"", NULL), 1);
 	/* the run did not wait for the mute backend's 30 s */
 	cr_assert_lt(r.seconds, 10.0);
 }

@@ -35,26 +35,26 @@ Test(clients, two_clients_talk_through_a_client_to_client_channel)
 	    "event chat:to-main {\"echo\":\"hi\",\"me\":\"side\"}\npolled 1\n"
 	    "sent\nsent\nsent\nsent\n", "%s", r.out);
 	/* each client started with its own identity */
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"spawn\"", "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"spawn\"", "\"client\":\"main\"",
 	    NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"spawn\"", "\"client\":\"side\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"spawn\"", "\"client\":\"side\"",
 	    NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"side\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"side\"",
 	    "\"channel\":\"chat:to-main\"", "\"decision\":\"allow\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"main\"",
 	    "\"channel\":\"chat:to-side\"", "\"decision\":\"allow\"", NULL), 2);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"main\"",
 	    "\"reason\":\"request-schema\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"main\"",
 	    "\"reason\":\"wrong-direction\"", NULL), 1);
 	/* main cannot listen in on the side's inbound channel */
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"main\"",
 	    "\"channel\":\"chat:to-side\"", "\"reason\":\"not-subscribable\"",
 	    NULL), 1);
 	/* after "bye" the side client has exited: nobody to deliver to */
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"main\"",
 	    "\"reason\":\"target-not-running\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"side\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exit\"", "\"client\":\"side\"",
 	    "\"status\":0", NULL), 1);
 }
 
@@ -71,7 +71,7 @@ Test(clients, a_message_to_a_client_that_did_not_subscribe_is_not_delivered)
 	    "send chat:to-side {\"text\":\"bye\"}\nsleep 200\n", probe, 30, &r);
 	cr_assert_eq(r.status, 0, "%s %s", r.out, r.err);
 	cr_assert_str_eq(r.out, "sent\npolled 0\nsent\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"client\":\"side\"",
+	cr_assert_eq(audit_lines_count(audit, "\"client\":\"side\"",
 	    "\"reason\":\"target-not-subscribed\"", NULL), 1);
 }
 
@@ -87,7 +87,7 @@ Test(clients, the_other_clients_stop_when_the_command_line_client_exits)
 	cr_assert_lt(r.seconds, 10.0);
 	/* it got SIGTERM from the gateway, passed on by its sandbox's init:
 	 * shell-style 128 + 15 */
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"side\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exit\"", "\"client\":\"side\"",
 	    "\"status\":143", NULL), 1);
 }
 
@@ -110,9 +110,9 @@ Test(clients, the_node_client_library_under_capgate_run)
 	    "events [{\"n\":7}]\n0.05\n"
 	    "transport: the reply carried file descriptors, which Node's standard "
 	    "library cannot receive\n{\"after\":\"fds\"}\ndone\n", "%s", r.out);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:note\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:note\"",
 	    "\"decision\":\"allow\"", NULL), 1);
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"b:tick\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:tick\"",
 	    "\"kind\":\"unsubscribe\"", "\"decision\":\"allow\"", NULL), 1);
 }
 
@@ -130,6 +130,6 @@ Test(clients, a_client_that_cannot_start_aborts_the_run_and_stops_the_others)
 	bk_run(path, audit, NULL, argv, 30, &r);
 	cr_assert_eq(r.status, 127, "status %d: %s", r.status, r.err);
 	cr_assert_lt(r.seconds, 10.0, "the command-line client was left running");
-	cr_assert_eq(bk_audit_count(audit, "\"ev\":\"exit\"", "\"client\":\"main\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exit\"", "\"client\":\"main\"",
 	    "\"status\":137", NULL), 1);
 }

@@ -71,7 +71,7 @@ reason(const char *why)
 	char want[128];
 
 	snprintf(want, sizeof(want), "\"reason\":\"%s\"", why);
-	return bk_audit_count(audit, want, NULL);
+	return audit_lines_count(audit, want, NULL);
 }
 
 Test(fs, read_returns_text_and_binary)
@@ -135,7 +135,7 @@ Test(fs, nul_bytes_get_nothing)
 	 * before any handler sees it */
 	run("invoke fs:read {\"path\":\"hello.txt\\u0000../secret.txt\"}\n");
 	cr_assert_str_eq(r.out, "error: invalid\n");
-	cr_assert_eq(bk_audit_count(audit, "\"channel\":\"fs:read\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"fs:read\"",
 	    "\"decision\":\"deny\"", NULL), 1);
 }
 

@@ -1,11 +1,9 @@
 #include "harness.h"
-#include "../audit_lines.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,16 +171,4 @@ e2e_start(const char *policy, const char *audit, const char *const *argv,
     int *out_fd)
 {
 	return spawn(build_argv(policy, audit, NULL, argv), out_fd, NULL);
-}
-
-int
-e2e_audit_count(const char *audit, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, audit);
-	n = audit_lines_vcount(audit, ap);
-	va_end(ap);
-	return n;
 }

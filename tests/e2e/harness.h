@@ -2,6 +2,8 @@
 #ifndef CG_TESTS_E2E_HARNESS_H
 #define CG_TESTS_E2E_HARNESS_H
 
+#include "../audit_lines.h"
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,10 +30,6 @@ void e2e_run(const char *policy, const char *audit, const char *const *extra,
 pid_t e2e_start(const char *policy, const char *audit,
     const char *const *argv, int *out_fd);
 int e2e_wait(pid_t pid, int timeout_s);
-
-/* Lines of the audit log containing every one of the NULL-terminated
- * strings. */
-int e2e_audit_count(const char *audit, ...);
 
 /* Paths of the built binaries. */
 extern const char *const e2e_capgate;

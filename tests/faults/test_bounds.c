@@ -54,7 +54,7 @@ Test(bounds, a_frame_over_the_policy_cap_ends_the_client)
 	big("4097", audit, &r);
 	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s", r.status, r.out);
 	cr_assert_str_eq(r.out, "");    /* killed before any answer */
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"decision\"",
 	    "\"reason\":\"frame-too-big\"", NULL), 1);
 }
 
@@ -67,7 +67,7 @@ Test(bounds, a_datagram_over_the_global_cap_is_refused_unread)
 	 * CG_FRAME_MAX + 1 bytes and says so (MSG_TRUNC) */
 	big("66536", audit, &r);
 	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s", r.status, r.out);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"decision\"",
 	    "\"reason\":\"frame-too-big\"", NULL), 1);
 }
 
@@ -103,7 +103,7 @@ Test(bounds, json_member_count_is_bounded)
 	strcat(over, "]");
 	cr_assert_str_eq(converse(audit, lines),
 	    "ready\necho ok\necho error invalid\n");
-	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"json-too-many-values\"",
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"json-too-many-values\"",
 	    NULL), 1);
 }
 
@@ -117,7 +117,7 @@ Test(bounds, string_length_is_bounded_by_the_schema_and_the_frame)
 	snprintf(s101, sizeof(s101), "str \"%0101d\"", 0);
 	cr_assert_str_eq(converse(audit, lines),
 	    "ready\nstr ok\nstr error invalid\n");
-	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"request-schema\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"request-schema\"", NULL), 1);
 	/* beyond the schema, no string is longer than the frame cap: see
 	 * a_frame_over_the_policy_cap_ends_the_client */
 }
@@ -155,7 +155,7 @@ Test(bounds, output_queue_is_bounded_and_gateway_memory_does_not_grow)
 	st = e2e_wait(g.pid, 30);
 	fault_close_stdin(&g);
 	cr_assert_eq(st, 128 + SIGKILL, "status %d: %s", st, fault_slurp(g.err));
-	cr_assert_eq(e2e_audit_count(audit, "\"reason\":\"output-queue-full\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"output-queue-full\"", NULL), 1);
 	/* the queue may reach 1 MiB plus one frame, in a buffer that doubles:
 	 * 4 MiB of growth is the most the bound allows, with room for the
 	 * allocator; an unbounded queue grows by 3 KiB per frame */

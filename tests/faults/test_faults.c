@@ -34,7 +34,7 @@ allowed(const char *audit, const char *channel)
 	char ch[160];
 
 	snprintf(ch, sizeof(ch), "\"channel\":\"%s\"", channel);
-	return e2e_audit_count(audit, "\"ev\":\"decision\"", ch,
+	return audit_lines_count(audit, "\"ev\":\"decision\"", ch,
 	    "\"decision\":\"allow\"", NULL);
 }
 
@@ -62,7 +62,7 @@ Test(faults, client_killed_mid_flood_is_reaped_and_the_log_stays_clean)
 	st = e2e_wait(g.pid, 30);
 	fault_close_stdin(&g);
 	cr_assert_eq(st, 128 + SIGKILL, "status %d: %s", st, fault_slurp(g.err));
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"exit\"", "\"how\":\"signal\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exit\"", "\"how\":\"signal\"",
 	    NULL), 1);
 	cr_assert_gt(allowed(audit, "echo"), 0);
 	/* every frame that arrived was decided; the log closed cleanly */
@@ -96,9 +96,9 @@ Test(faults, sigterm_under_traffic_shuts_down_cleanly_and_loses_nothing)
 	/* every answer the client got has its record, and no more */
 	cr_assert_eq(fault_count(g.out, "ok"), n);
 	cr_assert_eq(allowed(audit, "echo"), n);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"signal\"", "\"signal\":15",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"signal\"", "\"signal\":15",
 	    NULL), 1);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"stop\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"stop\"", NULL), 1);
 	cr_assert_eq(fault_verify(audit, pub, out, sizeof(out)), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "intact"), "%s", out);
 }
@@ -199,15 +199,15 @@ Test(faults, sighup_swaps_the_policy_atomically_and_keeps_state)
 	reload_hash(audit, "old_policy_hash", oldhash, sizeof(oldhash));
 	cr_assert_eq(strlen(newhash), 64);
 	cr_assert_str_neq(newhash, oldhash);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"reload\"", "\"ok\":true", NULL), 1);
 	/* decisions before the swap carry the old hash, after it the new one */
 	snprintf(pat, sizeof(pat), "\"policy\":\"%s\"", oldhash);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"decision\"",
 	    "\"channel\":\"gone\"", "\"decision\":\"allow\"", pat, NULL), 1);
 	snprintf(pat, sizeof(pat), "\"policy\":\"%s\"", newhash);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"decision\"",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"decision\"",
 	    "\"channel\":\"gone\"", "\"reason\":\"not-found\"", pat, NULL), 1);
-	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"once\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"once\"",
 	    "\"reason\":\"uses-exhausted\"", pat, NULL), 1);
 	cr_assert_eq(fault_verify(audit, pub, out, sizeof(out)), 0, "%s", out);
 }
@@ -238,7 +238,7 @@ Test(faults, sighup_with_a_broken_policy_keeps_the_old_one)
 	snprintf(where, sizeof(where), "%s:5:23: unknown kind", path);
 	cr_assert_not_null(strstr(fault_slurp(g.err), where), "%s",
 	    fault_slurp(g.err));
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
 	    "\"line\":5", "\"column\":23", "unknown kind", NULL), 1);
 }
 
@@ -288,7 +288,7 @@ Test(faults, sighup_under_traffic_loses_and_misanswers_nothing)
 	cr_assert_eq(fault_count(g.out, "ok"), 3000, "%s", fault_slurp(g.out));
 	cr_assert_eq(fault_count(g.out, "error"), 0);
 	cr_assert_eq(allowed(audit, "stay"), 3000);
-	cr_assert_geq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
+	cr_assert_geq(audit_lines_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
 	    NULL), 1);
 	cr_log_info("%d reloads during 3000 invokes", reloads);
 }
@@ -374,7 +374,7 @@ Test(faults, sighup_while_a_backend_invoke_is_pending)
 	cr_assert_eq(rename(tmp, path), 0);
 	cr_assert_eq(kill(g.pid, SIGHUP), 0);
 	cr_assert_eq(fault_wait_for(audit, "\"ev\":\"reload\"", 1, 10000), 0);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
 	    NULL), 1, "%s", fault_slurp(g.err));
 	fault_say(&g, "<");               /* the pending answer */
 	fault_say(&g, "b:slow2 0.1");     /* decided under the new policy */
@@ -384,9 +384,9 @@ Test(faults, sighup_while_a_backend_invoke_is_pending)
 	cr_assert_eq(st, 0, "status %d: %s", st, fault_slurp(g.err));
 	cr_assert_str_eq(fault_slurp(g.out), "ready\nstay ok\nreply 3 ok\n"
 	    "b:slow2 error failed\ngone error denied\n");
-	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:slow2\"",
 	    "\"decision\":\"allow\"", NULL), 1);
-	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:slow2\"",
 	    "\"reason\":\"response-schema\"", NULL), 1);
 	audit_field(audit, "reload", "old_policy_hash", old_hash,
 	    sizeof(old_hash));
@@ -394,11 +394,11 @@ Test(faults, sighup_while_a_backend_invoke_is_pending)
 	cr_assert_str_neq(old_hash, new_hash);
 	snprintf(want_old, sizeof(want_old), "\"policy\":\"%s\"", old_hash);
 	snprintf(want_new, sizeof(want_new), "\"policy\":\"%s\"", new_hash);
-	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:slow2\"",
 	    "\"decision\":\"allow\"", want_old, NULL), 1,
 	    "the pending invoke is not recorded under the policy it was "
 	    "decided under");
-	cr_assert_eq(e2e_audit_count(audit, "\"channel\":\"b:slow2\"",
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"b:slow2\"",
 	    "\"reason\":\"response-schema\"", want_new, NULL), 1);
 }
 
@@ -429,7 +429,7 @@ Test(faults, sighup_that_changes_the_backends_is_refused)
 	    "gone ok\n");
 	cr_assert_not_null(strstr(fault_slurp(g.err), "backends changed"), "%s",
 	    fault_slurp(g.err));
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"reload\"", "\"ok\":false",
 	    "backends changed", NULL), 1);
 }
 
@@ -473,6 +473,6 @@ Test(faults, sighup_with_a_closed_client_then_a_backend_event)
 	st = e2e_wait(g.pid, 30);
 	cr_assert_eq(st, 0, "status %d: %s", st, fault_slurp(g.err));
 	cr_assert_str_eq(fault_slurp(g.out), "ready\nb:emit ok\nb:emit ok\n");
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"reload\"", "\"ok\":true",
 	    NULL), 1);
 }

@@ -75,7 +75,7 @@ assert_opaque(const char *const *secrets)
 	}
 }
 
-#define AUDIT(audit, ...) e2e_audit_count(audit, "\"ev\":\"decision\"", \
+#define AUDIT(audit, ...) audit_lines_count(audit, "\"ev\":\"decision\"", \
 	__VA_ARGS__, NULL)
 
 Test(limits, request_schema_denial_is_audited_with_its_pointer)
@@ -150,8 +150,8 @@ Test(limits, send_payload_schema_is_enforced_without_a_reply)
 	cr_assert_eq(AUDIT(audit, "\"channel\":\"app:log\"", "\"decision\":\"deny\"",
 	    "\"reason\":\"request-schema\"", "\"pointer\":\"\"",
 	    "\"detail\":\"maxLength\""), 1);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"client-log\"", NULL), 1);
-	cr_assert_eq(e2e_audit_count(audit, "\"message\":\"short\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"client-log\"", NULL), 1);
+	cr_assert_eq(audit_lines_count(audit, "\"message\":\"short\"", NULL), 1);
 }
 
 Test(limits, rate_burst_lets_exactly_the_burst_through)
@@ -208,7 +208,7 @@ Test(limits, rate_applies_to_sends)
 	    NULL);
 	cr_assert_eq(AUDIT(audit, "\"channel\":\"log\"", "\"decision\":\"allow\""), 2);
 	cr_assert_eq(AUDIT(audit, "\"channel\":\"log\"", "\"reason\":\"rate\""), 2);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"client-log\"", NULL), 2);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"client-log\"", NULL), 2);
 }
 
 Test(limits, once_and_uses_count_successes_only)
@@ -235,7 +235,7 @@ Test(limits, uses_apply_to_sends)
 
 	run_calls("uses.json", audit, NULL, "send", "note", "\"1\"",
 	    "send", "note", "\"2\"", "send", "note", "\"3\"", NULL);
-	cr_assert_eq(e2e_audit_count(audit, "\"ev\":\"client-log\"", NULL), 2);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"client-log\"", NULL), 2);
 	cr_assert_eq(AUDIT(audit, "\"channel\":\"note\"",
 	    "\"reason\":\"uses-exhausted\""), 1);
 }
@@ -392,5 +392,5 @@ Test(limits, two_clients_see_only_their_grants)
 	    "\"reason\":\"not-granted\""), 1);
 	cr_assert_eq(AUDIT(audit2, "\"client\":\"ui\"", "\"channel\":\"worker:log\"",
 	    "\"reason\":\"not-granted\""), 1);
-	cr_assert_eq(e2e_audit_count(audit2, "\"ev\":\"client-log\"", NULL), 0);
+	cr_assert_eq(audit_lines_count(audit2, "\"ev\":\"client-log\"", NULL), 0);
 }

@@ -280,19 +280,29 @@ idle_thread(void *arg)
 	return NULL;
 }
 
-/* The gateway may have threads; the child must not depend on them. */
-Test(runtime, spawn_from_a_threaded_gateway) {
+/* The probe starts under the strict profile and writes to stdout (run
+ * names the attempt in a failure). */
+static void
+expect_probe_starts(int run)
+{
 	char probe[512];
 	const char *argv[] = { probe, "stdout", NULL };
 	struct harness_result r;
+
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0,
+	    "run %d: %s", run, r.error);
+	cr_expect(strstr(r.out, "stdout OK") != NULL, "run %d: %s", run, r.out);
+	json_decref(r.attestation);
+}
+
+/* The gateway may have threads; the child must not depend on them. */
+Test(runtime, spawn_from_a_threaded_gateway) {
 	pthread_t t[3];
 
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(pthread_create(&t[i], NULL, idle_thread, NULL), 0);
-	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
-	cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0, "%s", r.error);
-	cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
-	json_decref(r.attestation);
+	expect_probe_starts(0);
 }
 
 static atomic_bool churn_stop;
@@ -313,21 +323,13 @@ churn_thread(void *arg)
  * held lock, and must still start (it forks its program without taking
  * any). A child that waits forever fails the spawn after its timeout. */
 Test(runtime, spawn_from_a_gateway_whose_threads_allocate) {
-	char probe[512];
-	const char *argv[] = { probe, "stdout", NULL };
-	struct harness_result r;
 	pthread_t t[2];
 
 	atomic_store(&churn_stop, false);
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(pthread_create(&t[i], NULL, churn_thread, NULL), 0);
-	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
-	for (int i = 0; i < 20; i++) {
-		cr_assert_eq(harness_run("{\"profile\":\"strict\"}", argv, env, &r), 0,
-		    "run %d: %s", i, r.error);
-		cr_expect(strstr(r.out, "stdout OK") != NULL, "%s", r.out);
-		json_decref(r.attestation);
-	}
+	for (int i = 0; i < 20; i++)
+		expect_probe_starts(i);
 	atomic_store(&churn_stop, true);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);

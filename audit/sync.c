@@ -80,8 +80,9 @@ syncer_main(void *arg)
 			atomic_fetch_add(&s->syncs, 1);
 			publish(s, target);
 		}
-		if (!s->kick)
-			pthread_cond_broadcast(&s->idle);
+		/* waiters check what they wait for: no sync running (pause),
+		 * or none running and none asked (set_fd) */
+		pthread_cond_broadcast(&s->idle);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -183,10 +184,16 @@ audit_syncer_set_fd(struct audit_syncer *s, int fd)
 }
 
 #ifdef CG_AUDIT_TEST_HOOKS
+/* Paused, the thread starts no sync; a pause returns once the sync that
+ * was running, if any, has finished, so what the test asks for from then
+ * on waits as a request the thread holds (a request made while a sync
+ * runs is dropped: audit_syncer_kick). */
 void
 audit_syncer_pause(struct audit_syncer *s, int paused)
 {
 	pthread_mutex_lock(&s->mu);
+	while (paused && s->busy)
+		pthread_cond_wait(&s->idle, &s->mu);
 	s->paused = paused;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->mu);

@@ -648,6 +648,20 @@ Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
 	free(big);
 }
 
+/* Opens a new log as a version before 3 made it: BLAKE2b chain hashes. */
+static struct cg_audit *
+open_blake2b_log(const struct cg_audit_config *cfg)
+{
+	struct cg_error err;
+	struct cg_audit *a;
+
+	audit_debug_new_log_hash = AUDIT_HASH_BLAKE2B;
+	a = audit_open(cfg, "aa", &err);
+	audit_debug_new_log_hash = AUDIT_HASH_CURRENT;
+	cr_assert_not_null(a, "%s", err.msg);
+	return a;
+}
+
 /* Version 2 logs chain with BLAKE2b-256; version 3 (current) with SHA-256.
  * An old log still verifies, a later run continues it with its own hash
  * (also when rotation left one record in the newest file), and an "open"
@@ -666,10 +680,7 @@ Test(audit_chain, version_2_logs_keep_their_hash)
 
 	th_setup(&e);
 	cfg = th_config(&e, 5);
-	audit_debug_new_log_hash = AUDIT_HASH_BLAKE2B;
-	a = audit_open(&cfg, "aa", &err);
-	audit_debug_new_log_hash = AUDIT_HASH_CURRENT;
-	cr_assert_not_null(a, "%s", err.msg);
+	a = open_blake2b_log(&cfg);
 	th_decisions(a, 12, 1);
 	cr_assert_eq(audit_close(a), 0);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
@@ -730,10 +741,7 @@ Test(audit_chain, version_2_log_continued_across_rotation)
 	th_setup(&e);
 	cfg = th_config(&e, 2);
 	cfg.rotate_bytes = 1500;
-	audit_debug_new_log_hash = AUDIT_HASH_BLAKE2B;
-	a = audit_open(&cfg, "aa", &err);
-	audit_debug_new_log_hash = AUDIT_HASH_CURRENT;
-	cr_assert_not_null(a, "%s", err.msg);
+	a = open_blake2b_log(&cfg);
 	th_decisions(a, 10, 1);
 	cr_assert_eq(audit_close(a), 0);
 	/* runs that continue it, each starting from whatever the newest file

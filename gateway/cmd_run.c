@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -217,21 +215,6 @@ open_audit_end(struct cg_gateway *gw, struct audit_opener *op)
 	return 0;
 }
 
-/* Kills (a no-op for one already exiting) and reaps a child by pidfd. */
-static void
-reap_pidfd(int pidfd)
-{
-	siginfo_t si;
-
-	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) != 0 &&
-	    errno != ESRCH)
-		log_warn("cannot kill a sandbox init: %s", strerror(errno));
-	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0 &&
-	    errno == EINTR)
-		;
-	close(pidfd);
-}
-
 static void
 close_gateway(struct cg_gateway *gw)
 {
@@ -249,7 +232,7 @@ close_gateway(struct cg_gateway *gw)
 			if (inits != NULL)
 				inits[ninits++] = c->child.pidfd;
 			else
-				reap_pidfd(c->child.pidfd);
+				sandbox_kill_and_reap(c->child.pidfd);
 			c->child.pidfd = -1;
 		}
 		client_free(c);
@@ -265,7 +248,7 @@ close_gateway(struct cg_gateway *gw)
 			log_warn("closing the audit log failed");
 	}
 	for (size_t i = 0; i < ninits; i++)
-		reap_pidfd(inits[i]);
+		sandbox_kill_and_reap(inits[i]);
 	free(inits);
 	gateway_reload_collect(gw, true);
 	policy_free(gw->policy);

@@ -122,6 +122,11 @@ int sandbox_spawn_finish(struct cg_sandbox_plan *plan, struct cg_child *out,
     struct cg_error *err);
 void sandbox_spawn_abort(struct cg_sandbox_plan *plan);
 
+/* Kills the child behind pidfd (a no-op for one already exiting), waits
+ * for it and closes pidfd: a sandbox init that is to leave nothing
+ * behind. */
+void sandbox_kill_and_reap(int pidfd);
+
 /*
  * The program's status before the sandbox is torn down. With a pid
  * namespace the init, once the program has ended, kills and reaps every

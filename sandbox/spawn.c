@@ -551,14 +551,16 @@ create_cgroup(struct cg_sandbox_plan *plan, pid_t init, struct cg_error *err)
 	return e != 0 ? cgroup_failed(plan, e, err) : 0;
 }
 
-static void
-kill_and_reap(int pidfd)
+void
+sandbox_kill_and_reap(int pidfd)
 {
 	siginfo_t si;
 
+	/* ESRCH: it is already exiting; the wait still reaps it */
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0 && errno == EINTR)
 		;
+	close(pidfd);
 }
 
 /*
@@ -630,8 +632,7 @@ sandbox_spawn_abort(struct cg_sandbox_plan *plan)
 	plan->report_fd = -1;
 	close(plan->status_fd);
 	plan->status_fd = -1;
-	kill_and_reap(plan->pidfd);
-	close(plan->pidfd);
+	sandbox_kill_and_reap(plan->pidfd);
 	plan->pidfd = -1;
 }
 

@@ -88,8 +88,34 @@ scan_mounts(struct hier *h)
 	fclose(f);
 }
 
-/* This process's path in each hierarchy: "N:controller:/path" (v1) or
- * "0::/path" (v2). */
+/*
+ * Whether line, one line of /proc/PID/cgroup ("N:controllers:/path" for a
+ * v1 hierarchy, "0::/path" for v2), is the one of the hierarchy of
+ * controller (NULL: v2); if so its path goes to out.
+ */
+bool
+sandbox_cgroup_own_line(const char *line, const char *controller, char *out,
+    size_t len)
+{
+	const char *c1 = strchr(line, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+	char list[512];
+	bool match;
+
+	if (c2 == NULL || (size_t)(c2 - c1 - 1) >= sizeof(list))
+		return false;
+	if (controller == NULL) {
+		match = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
+	} else {
+		memcpy(list, c1 + 1, (size_t)(c2 - c1 - 1));
+		list[c2 - c1 - 1] = '\0';
+		match = lists(list, controller);
+	}
+	if (match)
+		snprintf(out, len, "%.*s", (int)strcspn(c2 + 1, "\n"), c2 + 1);
+	return match;
+}
+
+/* This process's path in each hierarchy. */
 static void
 scan_own(struct hier *h)
 {
@@ -98,24 +124,11 @@ scan_own(struct hier *h)
 
 	if (f == NULL)
 		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		char *c1 = strchr(line, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
-
-		if (c2 == NULL)
-			continue;
-		*c2 = '\0';
-		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-		for (int i = 0; i < HIER_N; i++) {
-			char copy[512];
-
-			if (h[i].path[0] != '\0')
-				continue;
-			snprintf(copy, sizeof(copy), "%s", c1 + 1);
-			if (i == HIER_V2 ? strcmp(line, "0") == 0 && c1[1] == '\0' :
-			    lists(copy, hier_controller[i]))
-				snprintf(h[i].path, sizeof(h[i].path), "%s", c2 + 1);
-		}
-	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		for (int i = 0; i < HIER_N; i++)
+			if (h[i].path[0] == '\0')
+				sandbox_cgroup_own_line(line, hier_controller[i],
+				    h[i].path, sizeof(h[i].path));
 	fclose(f);
 }
 

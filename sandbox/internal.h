@@ -277,6 +277,10 @@ int sandbox_limits_prepare(const struct cg_sandbox_config *cfg,
 int sandbox_limits_enter(const struct cg_sandbox_plan *plan);
 
 /* cgroup.c */
+/* Whether a /proc/PID/cgroup line is controller's hierarchy's (NULL: v2);
+ * its path into out. */
+bool sandbox_cgroup_own_line(const char *line, const char *controller,
+    char *out, size_t len);
 int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
 int sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sandbox/internal.h"
 #include "tests/sandbox/harness.h"
 
 static void
@@ -306,4 +307,38 @@ Test(config, malformed_elf_files_fail_cleanly, .timeout = 120) {
 	free(orig);
 	sandbox_config_free(cfg);
 	unlink(path);
+}
+
+/* /proc/PID/cgroup lines: which hierarchy each one is, and its path. The
+ * v2 line "0::/path" was once never recognized (the id was compared with
+ * the separator still attached), so on a cgroup v2 host no cgroup was
+ * ever planned; this machine kind is v1, so the parser is tested here. */
+Test(config, cgroup_lines_name_their_hierarchy) {
+	char path[256];
+
+	cr_assert(sandbox_cgroup_own_line("0::/user.slice/session-2.scope\n", NULL,
+	    path, sizeof(path)));
+	cr_expect_str_eq(path, "/user.slice/session-2.scope");
+	cr_assert(sandbox_cgroup_own_line("0::/\n", NULL, path, sizeof(path)));
+	cr_expect_str_eq(path, "/");
+	cr_expect_not(sandbox_cgroup_own_line("0::/x\n", "memory", path,
+	    sizeof(path)));
+
+	cr_assert(sandbox_cgroup_own_line("4:memory:/a/b\n", "memory", path,
+	    sizeof(path)));
+	cr_expect_str_eq(path, "/a/b");
+	cr_assert(sandbox_cgroup_own_line("6:cpu,pids,memory:/c", "pids", path,
+	    sizeof(path)));
+	cr_expect_str_eq(path, "/c");
+	/* a v1 line is not the v2 one, and names only what it lists */
+	cr_expect_not(sandbox_cgroup_own_line("4:memory:/a\n", NULL, path,
+	    sizeof(path)));
+	cr_expect_not(sandbox_cgroup_own_line("10:0::/a\n", NULL, path,
+	    sizeof(path)));
+	cr_expect_not(sandbox_cgroup_own_line("1:name=systemd:/\n", "memory",
+	    path, sizeof(path)));
+	cr_expect_not(sandbox_cgroup_own_line("5:memoryx:/\n", "memory", path,
+	    sizeof(path)));
+	cr_expect_not(sandbox_cgroup_own_line("garbage\n", NULL, path,
+	    sizeof(path)));
 }

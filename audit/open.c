@@ -382,17 +382,12 @@ int
 audit_set_policy(struct cg_audit *a, const char *policy_hash,
     struct cg_error *err)
 {
-	size_t len = policy_hash ? strlen(policy_hash) : 0, i;
-
 	if (a == NULL || !a->enabled)
 		return 0;
-	if (len > 64)
-		return cg_error_set(err, "policy hash longer than 64 characters");
-	for (i = 0; i < len; i++)
-		if (strchr("0123456789abcdefABCDEF", policy_hash[i]) == NULL)
-			return cg_error_set(err, "policy hash is not hex");
-	a->policy_field_len = (size_t)snprintf(a->policy_field,
-	    sizeof(a->policy_field), ",\"policy\":\"%s\"", len ? policy_hash : "");
+	if (audit_policy_field(a->policy_field, policy_hash,
+	    &a->policy_field_len) != 0)
+		return cg_error_set(err, "policy hash is not hex of at most 64 "
+		    "characters");
 	return 0;
 }
 

@@ -84,15 +84,30 @@ audit_record_begin(struct cg_audit *a, const char *ev)
  * then (sk != NULL) an Ed25519 signature over every byte of the line so far.
  * The line's own hash becomes the next record's "prev".
  */
+/* The record's "policy" field, ready to copy: ,"policy":"<hash>" with hash
+ * hex of at most 64 characters; -1 for anything else. */
 int
-audit_record_end(struct cg_audit *a, const unsigned char *sk)
+audit_policy_field(char out[AUDIT_POLICY_FIELD_MAX], const char *hash,
+    size_t *len)
+{
+	size_t n = hash != NULL ? strnlen(hash, 65) : 0;
+
+	if (n > 64 || strspn(hash != NULL ? hash : "", "0123456789abcdefABCDEF") != n)
+		return -1;
+	*len = (size_t)snprintf(out, AUDIT_POLICY_FIELD_MAX, ",\"policy\":\"%.*s\"",
+	    (int)n, n > 0 ? hash : "");
+	return 0;
+}
+
+/* audit_record_end, with field (len bytes) as the "policy" field. */
+static int
+record_end_under(struct cg_audit *a, const unsigned char *sk,
+    const char *field, size_t len)
 {
 	unsigned char sig[AUDIT_SIG_LEN];
 
 	settle_hash(a);
-	if ((a->policy_other != NULL ?
-	    audit_put_raw(&a->buf, a->policy_other, a->policy_other_len) :
-	    audit_put_raw(&a->buf, a->policy_field, a->policy_field_len)) != 0 ||
+	if (audit_put_raw(&a->buf, field, len) != 0 ||
 	    audit_put_key_hex(&a->buf, "prev", a->prev, AUDIT_DIGEST_LEN) != 0)
 		return -1;
 	if (sk != NULL) {
@@ -112,6 +127,12 @@ audit_record_end(struct cg_audit *a, const unsigned char *sk)
 	a->n++;
 	a->pending++;
 	return 0;
+}
+
+int
+audit_record_end(struct cg_audit *a, const unsigned char *sk)
+{
+	return record_end_under(a, sk, a->policy_field, a->policy_field_len);
 }
 
 /* Drops a half-formatted record (allocation failure). */
@@ -369,23 +390,19 @@ put_latency(struct audit_buf *b, uint64_t ns)
 	return 0;
 }
 
-/* Ends the record with "policy" naming hash (hex, at most 64 characters)
- * instead of the current policy; NULL or anything else: the current. */
+/* Ends the record with "policy" naming hash instead of the current
+ * policy; NULL: the current. */
 static int
 end_under_policy(struct cg_audit *a, const char *hash)
 {
-	char field[96];
-	size_t len = hash != NULL ? strnlen(hash, 65) : 0;
-	int rc;
+	char field[AUDIT_POLICY_FIELD_MAX];
+	size_t len;
 
-	if (len == 0 || len > 64 || strspn(hash, "0123456789abcdef") != len)
+	if (hash == NULL)
 		return audit_record_end(a, NULL);
-	a->policy_other_len = (size_t)snprintf(field, sizeof(field),
-	    ",\"policy\":\"%s\"", hash);
-	a->policy_other = field;
-	rc = audit_record_end(a, NULL);
-	a->policy_other = NULL;
-	return rc;
+	if (audit_policy_field(field, hash, &len) != 0)
+		return -1;
+	return record_end_under(a, NULL, field, len);
 }
 
 static int

@@ -18,6 +18,9 @@ struct audit_secret {
 	unsigned char npk[AUDIT_PUBKEY_LEN];
 };
 
+/* ,"policy":"" around at most 64 hex characters, and the NUL */
+#define AUDIT_POLICY_FIELD_MAX 96
+
 struct cg_audit {
 	int enabled;                 /* 0: cfg->path was NULL, record nothing */
 	int failed;                  /* sticky */
@@ -30,9 +33,7 @@ struct cg_audit {
 	uint32_t checkpoint_interval_ms;
 	uint64_t rotate_bytes;
 
-	char policy_field[96];       /* ,"policy":"<hex>" ready to copy */
-	const char *policy_other;    /* this record's, if not policy_field */
-	size_t policy_other_len;
+	char policy_field[AUDIT_POLICY_FIELD_MAX]; /* ,"policy":"<hex>" */
 	size_t policy_field_len;
 
 	enum audit_hash hash;        /* the chain's (and digests') hash */
@@ -71,6 +72,9 @@ struct cg_audit {
 void audit_apply_defaults(struct cg_audit *a, const struct cg_audit_config *cfg);
 int audit_record_begin(struct cg_audit *a, const char *ev);
 int audit_record_end(struct cg_audit *a, const unsigned char *sk);
+/* ,"policy":"<hash>" for hex hash of at most 64 characters, or -1. */
+int audit_policy_field(char out[AUDIT_POLICY_FIELD_MAX], const char *hash,
+    size_t *len);
 int audit_seal(struct cg_audit *a, int final);
 int audit_sync_dir(const char *path);
 void audit_free(struct cg_audit *a);

@@ -181,10 +181,11 @@ sandbox_init_run(pid_t program, int status, int ruleset, int report)
 	 * fork): blocked signals are queued even for pid 1, and are taken
 	 * here one by one instead of by handlers. */
 	sigfillset(&all);
-	/* Not dumpable: the program (same uid) cannot open /proc/1/mem even
-	 * where /proc is granted and Yama is off. */
+	/* Not dumpable since before the fork (fork_program): the program
+	 * (same uid) cannot open /proc/1/mem or /proc/1/fd even where /proc
+	 * is granted and Yama is off. */
 	if (init_close_fds(status, ruleset, report) != 0 ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || init_install_filter() != 0)
+	    init_install_filter() != 0)
 		syscall(SYS_exit_group, 127);
 	for (;;) {
 		int sig = (int)syscall(SYS_rt_sigtimedwait, &all, &si, NULL, _NSIG / 8);

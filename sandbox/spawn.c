@@ -162,10 +162,18 @@ fork_program(int status, int ruleset, int report)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) != 0)
 		child_fail(status, CG_STEP_INIT, errno);
+	/* The init is not dumpable from its first instant as two processes:
+	 * a program that ran before the init got to it could open the init's
+	 * /proc files (its report pipe, its memory) where /proc is granted.
+	 * The program is made dumpable again, as it was. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
 	if ((pid = fork_nolock()) < 0)
 		child_fail(status, CG_STEP_INIT, errno);
 	if (pid > 0)
 		sandbox_init_run(pid, status, ruleset, report);
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+		child_fail(status, CG_STEP_INIT, errno);
 	/* The report is the init's word; the program never holds it. */
 	if (report >= 0 && close(report) != 0)
 		child_fail(status, CG_STEP_INIT, errno);

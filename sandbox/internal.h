@@ -196,9 +196,8 @@ struct cg_sandbox_plan {
 	uint64_t *proc_access;
 
 	/* seccomp: the policy's config until sandbox_spawn_finish sends its
-	 * filter to the child and keeps a copy here */
+	 * filter to the child; then the filter's length (0: none sent) */
 	const struct cg_sandbox_config *seccomp_cfg;
-	struct sock_filter *filter;
 	unsigned short filter_len;
 
 	/* between sandbox_spawn_start and _finish (-1 otherwise) */

@@ -151,7 +151,6 @@ sandbox_plan_free(struct cg_sandbox_plan *plan)
 	free(plan->program);
 	free_strv(plan->argv);
 	free_strv(plan->envp);
-	free(plan->filter);
 	sandbox_path_list_free(&plan->implicit);
 	sandbox_path_list_free(&plan->refs);
 	sandbox_path_list_free(&plan->proc_paths);

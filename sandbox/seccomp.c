@@ -473,14 +473,17 @@ sandbox_seccomp_send(struct cg_sandbox_plan *plan, int status,
 	if (cfg->filter == NULL || cfg->filter_len > BPF_MAXINSNS)
 		return cg_error_set(err, "seccomp: the policy has no usable filter");
 	size = (size_t)cfg->filter_len * sizeof(struct sock_filter);
-	plan->filter = malloc(size);
-	if (plan->filter == NULL)
-		return cg_error_set(err, "out of memory");
-	memcpy(plan->filter, cfg->filter, size);
-	plan->filter_len = cfg->filter_len;
 	do
-		n = send(status, plan->filter, size, MSG_NOSIGNAL);
+		n = send(status, cfg->filter, size, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	/* A child that died meanwhile (EPIPE) is reported by the spawn's
+	 * next read; anything else would leave it waiting for its filter. */
+	if (n < 0 && errno != EPIPE)
+		return cg_error_set(err, "seccomp: sending the filter: %s",
+		    strerror(errno));
+	if (n >= 0 && (size_t)n != size)
+		return cg_error_set(err, "seccomp: the filter was cut in sending");
+	plan->filter_len = cfg->filter_len;
 	return 0;
 }
 

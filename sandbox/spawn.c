@@ -451,7 +451,7 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 			return cg_error_set(err, "sandbox layer \"%s\" is required by the "
 			    "policy but the child could not apply it (list it under "
 			    "\"degrade\" to run without it)", sandbox_layer_name(bit));
-	if (plan->filter != NULL && st->notify_fd < 0)
+	if (plan->filter_len > 0 && st->notify_fd < 0)
 		return cg_error_set(err, "the child did not pass its seccomp listener");
 	/* An exec that is not held would run the program now: the child
 	 * waits for this byte instead (sandbox_enter, step 12). */
@@ -659,7 +659,7 @@ sandbox_spawn_finish(struct cg_sandbox_plan *plan, struct cg_child *out,
 		sandbox_spawn_abort(plan);
 		return -1;
 	}
-	st.need_exec_answer = plan->filter != NULL && !plan->allow_exec;
+	st.need_exec_answer = plan->filter_len > 0 && !plan->allow_exec;
 	if (await_exec(plan, plan->status_fd, plan->pidfd, &st, err) != 0) {
 		if (err != NULL && err->msg[0] == '\0')
 			cg_error_set(err, "starting the child: %s", strerror(errno));

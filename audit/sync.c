@@ -128,15 +128,17 @@ audit_syncer_start(int fd, uint64_t durable)
 }
 
 void
-audit_syncer_kick(struct audit_syncer *s, uint64_t written)
+audit_syncer_kick(struct audit_syncer *s, uint64_t written, int queue)
 {
 	/* A sync that is running covers what had been written when it
-	 * began. Asked again meanwhile, the thread would start another the
-	 * moment it finished, for the few records written since (twice the
-	 * fdatasyncs), and every commit would take the lock. The loop asks
-	 * again after it, if the lag is still large; its inline sync keeps
-	 * the bound whatever the thread does. */
-	if (atomic_load(&s->busy))
+	 * began. Asked again meanwhile by a commit (batch), the thread
+	 * would start another the moment it finished, for the few records
+	 * written since (twice the fdatasyncs), and every commit would take
+	 * the lock: the loop asks again after it, if the lag is still large,
+	 * and its inline sync keeps the bound whatever the thread does. The
+	 * interval's tick asks once (queue): its request waits for the
+	 * running sync and is served after it. */
+	if (!queue && atomic_load(&s->busy))
 		return;
 	pthread_mutex_lock(&s->mu);
 	if (written > s->target || !s->kick) {

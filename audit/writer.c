@@ -228,13 +228,15 @@ sync_now(struct cg_audit *a)
 	return 0;
 }
 
-/* fdatasync off the loop's thread, if it has one. */
+/* fdatasync off the loop's thread, if it has one. A request that must not
+ * be dropped (queue) waits for a sync that is running to finish; otherwise
+ * such a sync is taken to cover it (audit_syncer_kick). */
 static int
-sync_later(struct cg_audit *a)
+sync_later(struct cg_audit *a, int queue)
 {
 	if (a->syncer == NULL)
 		return sync_now(a);
-	audit_syncer_kick(a->syncer, a->written);
+	audit_syncer_kick(a->syncer, a->written, queue);
 	return 0;
 }
 
@@ -546,7 +548,8 @@ audit_commit(struct cg_audit *a)
 	    (a->sync == CG_AUDIT_SYNC_BATCH && lag >= a->sync_batch))
 		return sync_now(a);
 	if (a->sync == CG_AUDIT_SYNC_BATCH &&
-	    lag >= a->sync_batch - a->sync_batch / 4 && sync_later(a) != 0)
+	    lag >= a->sync_batch - a->sync_batch / 4 &&
+	    sync_later(a, 0) != 0)
 		return -1;
 	if (a->sync_due_ns == 0)
 		a->sync_due_ns = cg_now_ns() +
@@ -608,9 +611,11 @@ audit_tick(struct cg_audit *a)
 		return -1;
 	if (a->sync_due_ns != 0 && now >= a->sync_due_ns) {
 		/* the timer restarts at the next commit that finds records
-		 * not yet durable */
+		 * not yet durable; this request is kept even while a sync
+		 * runs, or the records it is for would wait a second
+		 * interval */
 		a->sync_due_ns = 0;
-		if (flush_buf(a) != 0 || sync_later(a) != 0)
+		if (flush_buf(a) != 0 || sync_later(a, 1) != 0)
 			return -1;
 	}
 	return audit_commit(a);

@@ -85,7 +85,7 @@ struct audit_syncer;
  * disk. NULL if it cannot: the writer then syncs inline. */
 struct audit_syncer *audit_syncer_start(int fd, uint64_t durable);
 /* Asks for an fdatasync covering the first `written` records. */
-void audit_syncer_kick(struct audit_syncer *s, uint64_t written);
+void audit_syncer_kick(struct audit_syncer *s, uint64_t written, int queue);
 /* Records a finished fdatasync covers (the thread's or noted inline ones). */
 uint64_t audit_syncer_durable(struct audit_syncer *s);
 void audit_syncer_note(struct audit_syncer *s, uint64_t durable);

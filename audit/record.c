@@ -83,10 +83,20 @@ utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* "00" .. "ff": two digits per byte with one load */
+static const char hex_pairs[513] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 int
 audit_put_str(struct audit_buf *b, const char *str, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run, q;
 	char *o;
@@ -110,8 +120,7 @@ audit_put_str(struct audit_buf *b, const char *str, size_t len)
 			*o++ = (char)s[i++];
 		} else if (s[i] < 0x20) {
 			memcpy(o, "\\u00", 4);
-			o[4] = hex[s[i] >> 4];
-			o[5] = hex[s[i] & 15];
+			memcpy(o + 4, hex_pairs + 2 * s[i], 2);
 			o += 6;
 			i++;
 		} else if ((q = utf8_seq(s + i, len - i)) > 0) {
@@ -167,17 +176,6 @@ audit_put_key_u64_n(struct audit_buf *b, const char *key, size_t kl,
 		b->p[b->len++] = digits[--nd];
 	return 0;
 }
-
-/* "00" .. "ff": two digits per byte with one load */
-static const char hex_pairs[513] =
-	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 int
 audit_put_key_hex_n(struct audit_buf *b, const char *key, size_t kl,

@@ -43,14 +43,14 @@ struct hier {
 	char path[512];             /* this process's path in it, "" if none */
 };
 
-/* Whether the comma-separated list names controller. */
+/* Whether list, split at any of seps, names controller (list is cut). */
 static bool
-lists(char *list, const char *controller)
+lists(char *list, const char *seps, const char *controller)
 {
 	char *tok, *save = NULL;
 
-	for (tok = strtok_r(list, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save))
+	for (tok = strtok_r(list, seps, &save); tok != NULL;
+	    tok = strtok_r(NULL, seps, &save))
 		if (strcmp(tok, controller) == 0)
 			return true;
 	return false;
@@ -81,7 +81,7 @@ scan_mounts(struct hier *h)
 				continue;
 			snprintf(copy, sizeof(copy), "%s", opts);
 			if (i == HIER_V2 ? strcmp(fstype, "cgroup2") == 0 :
-			    strcmp(fstype, "cgroup") == 0 && lists(copy, hier_controller[i]))
+			    strcmp(fstype, "cgroup") == 0 && lists(copy, ",", hier_controller[i]))
 				snprintf(h[i].mnt, sizeof(h[i].mnt), "%s", mnt);
 		}
 	}
@@ -108,7 +108,7 @@ sandbox_cgroup_own_line(const char *line, const char *controller, char *out,
 	} else {
 		memcpy(list, c1 + 1, (size_t)(c2 - c1 - 1));
 		list[c2 - c1 - 1] = '\0';
-		match = lists(list, controller);
+		match = lists(list, ",", controller);
 	}
 	if (match)
 		snprintf(out, len, "%.*s", (int)strcspn(c2 + 1, "\n"), c2 + 1);
@@ -146,17 +146,14 @@ base_dir(const struct hier *h, char *out, size_t len)
 static bool
 delegates(const char *dir, const char *controller)
 {
-	char path[PATH_MAX + 32], buf[256], *tok, *save = NULL;
+	char path[PATH_MAX + 32], buf[256];
 	FILE *f;
-	bool found = false;
+	bool found;
 
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
 	if ((f = fopen(path, "re")) == NULL)
 		return false;
-	if (fgets(buf, sizeof(buf), f) != NULL)
-		for (tok = strtok_r(buf, " \n", &save); tok != NULL && !found;
-		    tok = strtok_r(NULL, " \n", &save))
-			found = strcmp(tok, controller) == 0;
+	found = fgets(buf, sizeof(buf), f) != NULL && lists(buf, " \n", controller);
 	fclose(f);
 	return found;
 }

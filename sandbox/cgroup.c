@@ -14,10 +14,17 @@
  * Otherwise the layer is missing, which policies allow by default ("cgroup"
  * degrades unless required). The gateway (sandbox_spawn_start) creates
  * capgate-<gateway pid>-<init pid> and writes its limits while the child
- * enters its sandbox, then moves the program in when the child reports
- * READY, before the program runs code of its own (the init, capgate's
- * code, stays out); sandbox_plan_free() removes it, so a plan is kept
- * until the client has been reaped.
+ * enters its sandbox. The program child joins it itself, before it reports
+ * READY and so before the program runs code of its own (the init, capgate's
+ * code, stays out): it writes "0" to cgroup.procs descriptors the gateway
+ * opened and passed (sandbox_cgroup_send, sandbox_cgroup_enter). "0" is
+ * the writer, so no pid is named: a pid read from a message could belong
+ * to another process by the time of the write, if the program had been
+ * killed from outside and its pid reused. The kernel judges such a write
+ * by the credentials of the descriptor's opener (Linux 5.16 and later, v1
+ * and v2), so the child needs no privilege of its own; on older kernels
+ * the write fails and the layer is missing. sandbox_plan_free() removes
+ * the cgroup, so a plan is kept until the client has been reaped.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,7 +259,7 @@ write_value(const char *dir, const char *file, unsigned long long value)
 
 /* Gateway side, after clone: a new cgroup per hierarchy, named after the
  * init, and its limits (spawn_start); the program is moved in later
- * (sandbox_cgroup_attach). 0 or an errno. */
+ * (sandbox_cgroup_send). 0 or an errno. */
 int
 sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init)
 {
@@ -275,20 +283,121 @@ sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init)
 	return 0;
 }
 
+/* Gateway side, from sandbox_spawn_finish: the message the program child
+ * waits for at its step 11 when the plan has cgroups. "c" carries one
+ * cgroup.procs descriptor per directory; "n" (a cgroup that could not be
+ * made, and may degrade) carries none. 0, or -1 with err set. */
 int
-sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid)
+sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
+    struct cg_error *err)
 {
-	for (size_t i = 0; i < plan->n_cgroups; i++) {
-		struct cg_cgroup_dir *d = &plan->cgroups[i];
-		int e;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CG_CGROUPS_MAX)];
+		struct cmsghdr align;
+	} u;
+	int fds[CG_CGROUPS_MAX];
+	char path[PATH_MAX + 64], tag = 'c';
+	struct iovec iov = { &tag, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t nfd = 0;
+	ssize_t n;
+	int e = 0;
 
-		if (!d->created)
-			return ENOENT;
-		if ((e = write_value(d->dir, "cgroup.procs", (unsigned long long)pid)) != 0)
-			return e;
+	if (plan->n_cgroups == 0)
+		return 0;
+	for (size_t i = 0; i < plan->n_cgroups && !plan->cgroup_failed; i++) {
+		if (!plan->cgroups[i].created) {
+			e = ENOENT;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/cgroup.procs", plan->cgroups[i].dir);
+		if ((fds[nfd] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+			e = errno;
+			break;
+		}
+		nfd++;
 	}
-	plan->cgroup_applied = plan->n_cgroups > 0;
+	if (e != 0 || plan->cgroup_failed) {
+		tag = 'n';
+		while (nfd > 0)
+			close(fds[--nfd]);
+	}
+	if (nfd > 0) {
+		struct cmsghdr *c;
+
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfd);
+	}
+	do
+		n = sendmsg(status, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		e = errno;
+	while (nfd > 0)
+		close(fds[--nfd]);
+	/* A child that died meanwhile (EPIPE) is reported by the spawn's
+	 * next read. */
+	if (n < 0 && e != EPIPE)
+		return cg_error_set(err, "cgroup: sending its descriptors: %s",
+		    strerror(e));
 	return 0;
+}
+
+/* Child side (the program child, step 11; allocates nothing): joins the
+ * cgroups through the descriptors from sandbox_cgroup_send. Returns an
+ * errno when the message itself is wrong (the spawn fails); *joined says
+ * whether the program is now in every one of them, *join_err why not. */
+int
+sandbox_cgroup_enter(int status, size_t expected, bool *joined, int *join_err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * CG_CGROUPS_MAX)];
+		struct cmsghdr align;
+	} u;
+	char tag = 0;
+	struct iovec iov = { &tag, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	int fds[CG_CGROUPS_MAX];
+	size_t nfd = 0;
+	ssize_t n;
+	int e = 0;
+
+	*joined = false;
+	*join_err = 0;
+	do
+		n = recvmsg(status, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    k > CG_CGROUPS_MAX - nfd)
+			continue;
+		memcpy(fds + nfd, CMSG_DATA(c), k * sizeof(int));
+		nfd += k;
+	}
+	if (n != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (tag == 'c' && nfd != expected) || (tag != 'c' && (tag != 'n' || nfd != 0)))
+		e = EPROTO;
+	/* "0" is this process: no pid to go stale. */
+	for (size_t i = 0; i < nfd && e == 0 && *join_err == 0; i++)
+		if (write(fds[i], "0", 1) != 1)
+			*join_err = errno != 0 ? errno : EIO;
+	for (size_t i = 0; i < nfd; i++)
+		if (close(fds[i]) != 0 && e == 0)
+			e = errno;
+	if (e == 0 && tag == 'c' && *join_err == 0)
+		*joined = true;
+	return e;
 }
 
 /* Removes the cgroups; they must be empty (the client reaped). */

@@ -107,6 +107,7 @@ enum cg_step {
 	CG_STEP_NNP,
 	CG_STEP_LANDLOCK,
 	CG_STEP_INIT,               /* fork of the program under the init */
+	CG_STEP_CGROUP,             /* the program joins its cgroup */
 	CG_STEP_SECCOMP,
 	CG_STEP_REPORT,
 	CG_STEP_EXEC,
@@ -143,6 +144,8 @@ struct cg_view_op {
 	char *dst;                  /* "/newroot" + path */
 	char *src;                  /* "/oldroot" + path, or a link's target */
 };
+
+#define CG_CGROUPS_MAX 2
 
 /* One cgroup directory the gateway creates for a child (cgroup.c). */
 struct cg_cgroup_dir {
@@ -182,7 +185,7 @@ struct cg_sandbox_plan {
 	/* rlimits, and a cgroup where one can be had */
 	struct cg_rlimit_item rlimits[8];
 	size_t n_rlimits;
-	struct cg_cgroup_dir cgroups[2];    /* v2: one; v1: memory, pids */
+	struct cg_cgroup_dir cgroups[CG_CGROUPS_MAX]; /* v2: one; v1: memory, pids */
 	size_t n_cgroups;
 	bool cgroup_applied;
 	bool cgroup_failed;         /* a step failed: not attached (degraded) */
@@ -282,7 +285,9 @@ bool sandbox_cgroup_own_line(const char *line, const char *controller,
     char *out, size_t len);
 int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
-int sandbox_cgroup_attach(struct cg_sandbox_plan *plan, pid_t pid);
+int sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
+    struct cg_error *err);
+int sandbox_cgroup_enter(int status, size_t expected, bool *joined, int *join_err);
 void sandbox_cgroup_release(struct cg_sandbox_plan *plan);
 
 /* fds.c: 0-2, gateway on 3, key on 4; the first fd left free. */

@@ -438,7 +438,7 @@ sandbox_config_compiled(const struct cg_sandbox_config *cfg,
 
 /*
  * The filter may still be compiling (sandbox_seccomp_start) when the child
- * is cloned: the child needs it only at step 11, so it gets it over its
+ * is cloned: the child needs it only at step 12, so it gets it over its
  * status socket from sandbox_spawn_finish() (sandbox_seccomp_send), and
  * the compiling overlaps the child's namespaces and mounts.
  */

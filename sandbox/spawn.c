@@ -11,11 +11,11 @@
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
  *   parent → child   the seccomp filter (sandbox_seccomp_send);
+ *   parent → child   with a cgroup planned, its cgroup.procs descriptors
+ *                    (sandbox_cgroup_send), before the filter;
  *   child → parent   READY from the program child (the layers applied,
  *                    the seccomp listener fd attached, its pid in the
  *                    kernel's SCM_CREDENTIALS) or FAILED (step, errno);
- *   parent → child   one byte once the program is in the sandbox's cgroup,
- *                    when there is one and its exec is not held anyway;
  *   EOF              the child's end is close-on-exec and the init
  *                    closed its copy: exec succeeded.
  * With a pid namespace the init also gets the write end of a pipe
@@ -59,6 +59,7 @@ static const char *const step_names[] = {
 	[CG_STEP_NNP] = "no_new_privs",
 	[CG_STEP_LANDLOCK] = "Landlock",
 	[CG_STEP_INIT] = "starting the init",
+	[CG_STEP_CGROUP] = "joining the cgroup",
 	[CG_STEP_SECCOMP] = "seccomp filter",
 	[CG_STEP_REPORT] = "reporting to the gateway",
 	[CG_STEP_EXEC] = "exec",
@@ -215,8 +216,8 @@ static void __attribute__((noreturn))
 sandbox_enter(const struct cg_sandbox_plan *plan, int status, int report)
 {
 	struct cg_child_msg msg = { .kind = CG_CHILD_READY };
-	int ruleset = plan->ruleset_fd, notify = -1, e;
-	bool held;
+	int ruleset = plan->ruleset_fd, notify = -1, join_err = 0, e;
+	bool joined = false;
 	uint32_t applied = 0;
 	ssize_t n;
 	char sync;
@@ -279,27 +280,32 @@ sandbox_enter(const struct cg_sandbox_plan *plan, int status, int report)
 		child_fail(status, CG_STEP_LANDLOCK, e);
 	/* 10. The init stays pid 1 and forks the program (init.c). */
 	fork_program(status, ruleset, report);
-	/* 11. seccomp last: from here on only the profile's syscalls. The
+	/* 11. The program joins the sandbox's cgroup itself, through the
+	 *     gateway's descriptors (cgroup.c): no pid is named, so none can
+	 *     have been reused by the time of the write. */
+	if (plan->n_cgroups > 0) {
+		if ((e = sandbox_cgroup_enter(status, plan->n_cgroups, &joined,
+		    &join_err)) != 0)
+			child_fail(status, CG_STEP_CGROUP, e);
+		if (joined)
+			applied |= CG_LAYER_CGROUP;
+		msg.err = join_err;
+	}
+	/* 12. seccomp last: from here on only the profile's syscalls. The
 	 *     filter comes from the gateway now (sandbox_seccomp_send). */
 	if ((plan->planned & CG_LAYER_SECCOMP) &&
 	    (e = sandbox_seccomp_enter(status, &notify)) != 0)
 		child_fail(status, CG_STEP_SECCOMP, e);
 	if (notify >= 0)
 		applied |= CG_LAYER_SECCOMP;
-	/* 12. Report what was applied, hand over the listener, exec; the
+	/* 13. Report what was applied, hand over the listener, exec; the
 	 *     gateway learns the program's pid from this message. */
 	msg.applied = applied;
 	msg.landlock_abi = plan->landlock_abi;
-	held = notify >= 0 && !plan->allow_exec;
 	if ((e = child_send(status, &msg, notify)) != 0)
 		child_fail(status, CG_STEP_REPORT, e);
 	if (notify >= 0 && close(notify) != 0)
 		child_fail(status, CG_STEP_REPORT, errno);
-	/* The gateway moves this process into the sandbox's cgroup when it
-	 * reads READY. A held exec waits for it anyway; otherwise wait for
-	 * its byte, so the program's first instruction runs in the cgroup. */
-	if (plan->n_cgroups > 0 && !held && (n = read(status, &sync, 1)) != 1)
-		child_fail(status, CG_STEP_REPORT, n < 0 ? errno : EPIPE);
 	execve(plan->program, plan->argv, plan->envp);
 	child_fail(status, CG_STEP_EXEC, errno);
 }
@@ -393,22 +399,6 @@ cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
 	return 0;
 }
 
-/* The program, before it runs code of its own (its exec waits for the
- * gateway), into the cgroup made at _start. The init stays out: it is
- * capgate's code, allocates nothing and forks only the program, and so the
- * cgroup is empty, and can be removed, as soon as the init has reaped
- * everything (init.c). */
-static int
-attach_cgroup(struct cg_sandbox_plan *plan, pid_t pid, struct cg_error *err)
-{
-	int e;
-
-	if (plan->n_cgroups == 0 || plan->cgroup_failed)
-		return 0;
-	e = sandbox_cgroup_attach(plan, pid);
-	return e != 0 ? cgroup_failed(plan, e, err) : 0;
-}
-
 static int
 handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
     bool *done, struct cg_error *err)
@@ -438,11 +428,16 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 		return cg_error_set(err, "the program's status message carried no "
 		    "credentials");
 	plan->program_pid = sender;
-	/* The cgroup is the one layer the gateway applies itself, to the
-	 * program (not the init): it has run nothing of its own yet. */
-	if (attach_cgroup(plan, sender, err) != 0)
-		return -1;
-	msg.applied |= plan->cgroup_applied ? CG_LAYER_CGROUP : 0;
+	/* The program joined its cgroup itself (step 11); one that could not
+	 * is a missing layer, fatal only if required. */
+	if (plan->n_cgroups > 0 && !plan->cgroup_failed) {
+		if (msg.applied & CG_LAYER_CGROUP)
+			plan->cgroup_applied = true;
+		else if (cgroup_failed(plan, msg.err > 0 ? msg.err : EPROTO, err) != 0)
+			return -1;
+	}
+	if (!plan->cgroup_applied)
+		msg.applied &= ~(uint32_t)CG_LAYER_CGROUP;
 	plan->applied = msg.applied;
 	/* The attestation is a fact: a required layer the child did not
 	 * apply ends the spawn here, whatever the plan said. */
@@ -453,11 +448,6 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 			    "\"degrade\" to run without it)", sandbox_layer_name(bit));
 	if (plan->filter_len > 0 && st->notify_fd < 0)
 		return cg_error_set(err, "the child did not pass its seccomp listener");
-	/* An exec that is not held would run the program now: the child
-	 * waits for this byte instead (sandbox_enter, step 12). */
-	if (plan->n_cgroups > 0 && !st->need_exec_answer &&
-	    cg_write_full(status, "g", 1) != 1)
-		return cg_error_set(err, "the child died while entering the sandbox");
 	return 0;
 }
 
@@ -550,7 +540,7 @@ start_child(struct cg_sandbox_plan *plan, int status_child, int report_child,
 }
 
 /* The cgroup's directories and limits, while the child enters its
- * sandbox (the program is moved in at READY). */
+ * sandbox (the program joins at its step 11). */
 static int
 create_cgroup(struct cg_sandbox_plan *plan, pid_t init, struct cg_error *err)
 {
@@ -654,8 +644,10 @@ sandbox_spawn_finish(struct cg_sandbox_plan *plan, struct cg_child *out,
 	out->pidfd = out->notify_fd = -1;
 	if (plan->pidfd < 0)
 		return cg_error_set(err, "no child started from this plan");
-	/* A filter that did not compile fails the spawn. */
-	if (sandbox_seccomp_send(plan, plan->status_fd, err) != 0) {
+	/* The program child reads the cgroup's descriptors, then the
+	 * filter; a filter that did not compile fails the spawn. */
+	if (sandbox_cgroup_send(plan, plan->status_fd, err) != 0 ||
+	    sandbox_seccomp_send(plan, plan->status_fd, err) != 0) {
 		sandbox_spawn_abort(plan);
 		return -1;
 	}

@@ -451,6 +451,28 @@ key_fd(void)
 	return report("OK", "key on fd 4, nothing above");
 }
 
+/* The program's own cgroups, as the kernel has them from its first
+ * instruction: /proc/self/cgroup on one line. */
+static int
+cgroup_self(void)
+{
+	char buf[400];
+	ssize_t n;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return report("FAIL", "/proc/self/cgroup: %s", strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return report("FAIL", "/proc/self/cgroup: nothing read");
+	buf[n] = '\0';
+	for (char *c = buf; *c != '\0'; c++)
+		if (*c == '\n')
+			*c = ' ';
+	return report("OK", "%s", buf);
+}
+
 /* Capabilities left in any set (runtime profile: capget, PR_CAPBSET_READ). */
 static int
 caps(void)
@@ -504,6 +526,7 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "exec-shell")) return try_exec("/bin/sh");
 	if (!strcmp(a, "exec-arg")) return try_exec(arg);
 	if (!strcmp(a, "key-fd")) return key_fd();
+	if (!strcmp(a, "cgroup-self")) return cgroup_self();
 	if (!strcmp(a, "lease")) {
 		int fd = open("/dev/null", O_RDONLY);
 		TRY(fcntl(fd, F_SETLEASE, F_RDLCK));

@@ -224,6 +224,46 @@ Test(runtime, cgroup_bounds_the_whole_sandbox) {
 	json_decref(r.attestation);
 }
 
+/* The program is in each of the sandbox's cgroups by the time it runs its
+ * first instruction: it joined them itself, writing "0" (no pid for the
+ * gateway to name, so none that could have been reused). Both cases: the
+ * exec held by the seccomp notification, and allow_exec, where it is not. */
+Test(runtime, program_starts_in_its_cgroups) {
+	static const char *const secs[] = {
+		"{\"profile\":\"strict\",\"read\":[\"/proc\"]}",
+		"{\"profile\":\"strict\",\"read\":[\"/proc\"],\"allow_exec\":true}",
+	};
+	char probe[512];
+	const char *argv[] = { probe, "cgroup-self", NULL };
+
+	snprintf(probe, sizeof(probe), "%s/probe", harness_dir());
+	for (size_t k = 0; k < sizeof(secs) / sizeof(secs[0]); k++) {
+		struct harness_result r;
+		json_t *dirs;
+
+		cr_assert_eq(harness_run(secs[k], argv, env, &r), 0, "%s", r.error);
+		if (!json_is_true(json_object_get(json_object_get(r.attestation, "layers"),
+		    "cgroup"))) {
+			json_decref(r.attestation);
+			cr_assert(!(harness_require_all() && geteuid() == 0),
+			    "no cgroup as root with CAPGATE_REQUIRE_ALL=1");
+			fprintf(stderr, "SKIP: no cgroup for this user (needs a writable cgroup)\n");
+			cr_skip_test("SKIP: no cgroup for this user (needs a writable cgroup)");
+		}
+		cr_assert(strstr(r.out, "cgroup-self OK") != NULL, "%s", r.out);
+		dirs = json_object_get(r.attestation, "cgroups");
+		cr_assert_geq(json_array_size(dirs), 1);
+		for (size_t i = 0; i < json_array_size(dirs); i++) {
+			const char *dir = json_string_value(json_array_get(dirs, i));
+			const char *name = strrchr(dir, '/');
+
+			cr_expect(name != NULL && strstr(r.out, name) != NULL,
+			    "policy %zu: the program is not in %s: %s", k, dir, r.out);
+		}
+		json_decref(r.attestation);
+	}
+}
+
 /* The key pipe becomes fd 4, whatever number it had in the gateway. */
 Test(runtime, key_pipe_is_fd_4) {
 	char probe[512];

@@ -37,6 +37,8 @@ struct audit_syncer {
 	                                the loop reads it without) */
 	int stop;
 	int paused;                  /* test hook: a disk that never answers */
+	int hold;                    /* test hook: a sync that has begun and
+	                                does not end until released */
 	uint64_t target;             /* records written when asked */
 	/* read by the loop without the lock */
 	_Atomic uint64_t durable;    /* records a finished fdatasync covers */
@@ -70,6 +72,13 @@ syncer_main(void *arg)
 		fd = s->fd;
 		s->kick = 0;
 		s->busy = 1;
+#ifdef CG_AUDIT_TEST_HOOKS
+		/* wakes audit_syncer_await(s, 1); then, held, the sync
+		 * "runs" until the test releases it */
+		pthread_cond_broadcast(&s->idle);
+		while (s->hold && !s->stop)
+			pthread_cond_wait(&s->wake, &s->mu);
+#endif
 		pthread_mutex_unlock(&s->mu);
 		rc = fdatasync(fd);
 		if (rc != 0)
@@ -198,6 +207,27 @@ audit_syncer_pause(struct audit_syncer *s, int paused)
 		pthread_cond_wait(&s->idle, &s->mu);
 	s->paused = paused;
 	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Held, a sync the thread begins stays running (busy) until released. */
+void
+audit_syncer_hold(struct audit_syncer *s, int hold)
+{
+	pthread_mutex_lock(&s->mu);
+	s->hold = hold;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits until a sync is running (busy) or, busy 0, until none is running
+ * and none is asked for. */
+void
+audit_syncer_await(struct audit_syncer *s, int busy)
+{
+	pthread_mutex_lock(&s->mu);
+	while (busy ? !s->busy : (s->busy || s->kick))
+		pthread_cond_wait(&s->idle, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 }
 #endif

@@ -96,6 +96,8 @@ uint64_t audit_syncer_count(struct audit_syncer *s);
 void audit_syncer_set_fd(struct audit_syncer *s, int fd);
 #ifdef CG_AUDIT_TEST_HOOKS
 void audit_syncer_pause(struct audit_syncer *s, int paused);
+void audit_syncer_hold(struct audit_syncer *s, int hold);
+void audit_syncer_await(struct audit_syncer *s, int busy);
 #endif
 /* Joins the thread (after its pending fdatasync) and frees s. NULL is ok. */
 void audit_syncer_stop(struct audit_syncer *s);

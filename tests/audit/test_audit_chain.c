@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit/internal.h"
+#include "audit/writer_priv.h"
 #include "common/util.h"
 #include "helpers.h"
 
@@ -492,6 +493,46 @@ Test(audit_chain, policy_reload_changes_the_recorded_hash)
 /* Group commit: with sync "every" each commit syncs once, however many
  * records it carries; "batch" syncs per sync_batch records; "interval" on
  * the timer only. */
+/* The sync thread's two kinds of request made while a sync runs: a batch
+ * commit's (queue 0) is dropped, because the loop asks again and its inline
+ * sync keeps the bound; the interval tick's (queue 1) waits and is served
+ * after the running sync. Dropped, the records written since that sync
+ * began would wait for the next interval (up to twice sync_interval_ms). */
+Test(audit_chain, syncer_keeps_the_interval_request)
+{
+	char path[] = "/tmp/capgate-syncer-XXXXXX";
+	int fd = mkstemp(path);
+	struct audit_syncer *s;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	s = audit_syncer_start(fd, 0);
+	cr_assert_not_null(s);
+
+	audit_syncer_hold(s, 1);
+	audit_syncer_kick(s, 10, 0);
+	audit_syncer_await(s, 1);           /* the sync of 10 records runs */
+	audit_syncer_kick(s, 20, 0);        /* a commit's request: dropped */
+	audit_syncer_hold(s, 0);
+	audit_syncer_await(s, 0);
+	cr_assert_eq(audit_syncer_durable(s), 10);
+	cr_assert_eq(audit_syncer_count(s), 1);
+
+	audit_syncer_hold(s, 1);
+	audit_syncer_kick(s, 30, 0);
+	audit_syncer_await(s, 1);           /* the sync of 30 runs */
+	audit_syncer_kick(s, 40, 1);        /* the interval's: it waits */
+	audit_syncer_hold(s, 0);
+	audit_syncer_await(s, 0);
+	cr_assert_eq(audit_syncer_durable(s), 40, "the interval's request "
+	    "was dropped: %llu records durable",
+	    (unsigned long long)audit_syncer_durable(s));
+	cr_assert_eq(audit_syncer_count(s), 3);
+	cr_assert_eq(audit_syncer_error(s), 0);
+	audit_syncer_stop(s);
+	close(fd);
+}
+
 Test(audit_chain, sync_points_per_mode)
 {
 	struct cg_audit_config cfg;

@@ -270,10 +270,18 @@ receive_batch(struct cg_client *c)
 		mm[i].msg_hdr.msg_flags = 0;
 		mm[i].msg_len = 0;
 	}
-	do
-		n = cg_sys_recvmmsg(c->fd, mm, want,
-		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	/* One datagram: recvmsg, which skips recvmmsg's per-call set-up. */
+	do {
+		if (want == 1) {
+			ssize_t r = recvmsg(c->fd, &mm[0].msg_hdr,
+			    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+			n = r < 0 ? -1 : 1;
+			mm[0].msg_len = r < 0 ? 0 : (unsigned)r;
+		} else {
+			n = cg_sys_recvmmsg(c->fd, mm, want,
+			    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		}
+	} while (n < 0 && errno == EINTR);
 	/* a failed call may have filled some entries before its error */
 	used = n > 0 ? n : RX_BATCH;
 	if (n < 0)

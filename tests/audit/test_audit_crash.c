@@ -151,6 +151,72 @@ Test(audit_crash, writer_refuses_to_extend_a_broken_tail)
 	cr_assert(strstr(err.msg, "does not chain") != NULL, "%s", err.msg);
 }
 
+/* The tail check reads most lines without a JSON parse (audit/open.c,
+ * quick_fields): every link it reads that way must still be checked. Each
+ * line in turn gets its "n" or one digit of its "prev" changed, or is
+ * dropped, or swapped with the next; the writer must refuse each log. */
+Test(audit_crash, writer_refuses_every_broken_link)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+	struct cg_audit *a;
+	char num[32], *saved, *p;
+
+	th_setup(&e);
+	th_write_log(&e, 12, 5);    /* open, decisions, seals in between */
+	th_read_lines(e.log, &l);
+	cr_assert_geq(l.n, 15);
+	cfg = th_config(&e, 5);
+	for (size_t i = 0; i < l.n; i++) {
+		for (int how = 0; how < 4; how++) {
+			struct th_lines t = l;
+			char *lines[64];
+
+			cr_assert_lt(l.n, 64);
+			memcpy(lines, l.line, l.n * sizeof(char *));
+			t.line = lines;
+			saved = NULL;
+			if (how == 0) {             /* another record number */
+				unsigned long long n = strtoull(l.line[i] + 5, &p, 10);
+				snprintf(num, sizeof(num), "%llu", n + 2);
+				saved = malloc(strlen(l.line[i]) + 32);
+				sprintf(saved, "{\"n\":%s%s", num, p);
+				lines[i] = saved;
+			} else if (how == 1) {      /* one digit of prev */
+				saved = strdup(l.line[i]);
+				p = strstr(saved, "\"prev\":\"") + 8;
+				p[20] = p[20] == 'a' ? 'b' : 'a';
+				lines[i] = saved;
+			} else if (how == 2) {      /* dropped */
+				/* not the first (the tail check does not ask for
+				 * an open record first: verify does) nor the last
+				 * (a cut tail looks like a shorter log) */
+				if (i == 0 || i == l.n - 1)
+					continue;
+				memmove(lines + i, lines + i + 1, (l.n - i - 1) * sizeof(char *));
+				t.n = l.n - 1;
+			} else {                    /* swapped with the next */
+				if (i + 1 >= l.n)
+					continue;
+				lines[i] = l.line[i + 1];
+				lines[i + 1] = l.line[i];
+			}
+			th_write_lines(e.log, &t);
+			cg_error_clear(&err);
+			a = audit_open(&cfg, "aa", &err);
+			cr_expect_null(a, "line %zu, change %d: the writer extended a "
+			    "broken tail", i, how);
+			if (a != NULL)
+				audit_close(a);
+			free(saved);
+		}
+	}
+	th_write_lines(e.log, &l);
+	th_free_lines(&l);
+}
+
 /* RLIMIT_FSIZE with SIGXFSZ ignored: write() fails with EFBIG, as it would
  * with ENOSPC on a full disk. */
 Test(audit_crash, full_disk_fails_the_writer)

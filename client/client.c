@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "gateway/frame.h"
 
 #define LISTENERS_MAX 64
@@ -100,16 +101,8 @@ send_frame(struct cg_conn *c, const struct cg_frame *f, const int *fds)
 		return CG_ERR_USAGE;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (f->nfds > 0) {
-		struct cmsghdr *cm;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * f->nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * f->nfds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * f->nfds);
-	}
+	if (f->nfds > 0)
+		cg_attach_fds(&mh, ctl.buf, fds, f->nfds);
 	do
 		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "gateway/backend.h"
@@ -387,17 +388,8 @@ send_record(struct cg_client *c, const unsigned char *rec)
 	iov.iov_len = len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		struct cmsghdr *cm;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(cm), rec + 2 * sizeof(uint32_t),
-		    sizeof(int) * nfds);
-	}
+	if (nfds > 0)
+		cg_attach_fds(&mh, ctl.buf, rec + 2 * sizeof(uint32_t), nfds);
 	do
 		n = cg_sys_sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);

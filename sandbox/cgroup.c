@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "sandbox/internal.h"
 
 /* The hierarchies a sandbox's cgroup may live in: cgroup v2, or the v1
@@ -323,16 +324,8 @@ sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
 			close(fds[--nfd]);
 	}
 	if (nfd > 0) {
-		struct cmsghdr *c;
-
 		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfd);
+		cg_attach_fds(&mh, u.buf, fds, nfd);
 	}
 	do
 		n = sendmsg(status, &mh, MSG_NOSIGNAL);

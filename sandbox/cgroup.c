@@ -284,10 +284,21 @@ sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init)
 	return 0;
 }
 
+/* A cgroup that fails is a missing layer: fatal only if required. */
+int
+sandbox_cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
+{
+	plan->cgroup_applied = false;
+	plan->cgroup_failed = true;
+	if (plan->required & CG_LAYER_CGROUP)
+		return cg_error_set(err, "cgroup: %s", strerror(e));
+	return 0;
+}
+
 /* Gateway side, from sandbox_spawn_finish: the message the program child
  * waits for at its step 11 when the plan has cgroups. "c" carries one
  * cgroup.procs descriptor per directory; "n" (a cgroup that could not be
- * made, and may degrade) carries none. 0, or -1 with err set. */
+ * made or opened, and may degrade) carries none. 0, or -1 with err set. */
 int
 sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
     struct cg_error *err)
@@ -322,6 +333,8 @@ sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
 		tag = 'n';
 		while (nfd > 0)
 			close(fds[--nfd]);
+		if (e != 0 && sandbox_cgroup_failed(plan, e, err) != 0)
+			return -1;
 	}
 	if (nfd > 0) {
 		memset(&u, 0, sizeof(u));

@@ -285,6 +285,8 @@ bool sandbox_cgroup_own_line(const char *line, const char *controller,
     char *out, size_t len);
 int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
 int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
+int sandbox_cgroup_failed(struct cg_sandbox_plan *plan, int e,
+    struct cg_error *err);
 int sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
     struct cg_error *err);
 int sandbox_cgroup_enter(int status, size_t expected, bool *joined, int *join_err);

@@ -10,9 +10,9 @@
  *
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
- *   parent → child   the seccomp filter (sandbox_seccomp_send);
  *   parent → child   with a cgroup planned, its cgroup.procs descriptors
- *                    (sandbox_cgroup_send), before the filter;
+ *                    (sandbox_cgroup_send);
+ *   parent → child   the seccomp filter (sandbox_seccomp_send);
  *   child → parent   READY from the program child (the layers applied,
  *                    the seccomp listener fd attached, its pid in the
  *                    kernel's SCM_CREDENTIALS) or FAILED (step, errno);
@@ -383,17 +383,6 @@ answer_first_exec(struct spawn_state *st, pid_t pid, struct cg_error *err)
 	return 0;
 }
 
-/* A cgroup that fails is a missing layer: fatal only if required. */
-static int
-cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
-{
-	plan->cgroup_applied = false;
-	plan->cgroup_failed = true;
-	if (plan->required & CG_LAYER_CGROUP)
-		return cg_error_set(err, "cgroup: %s", strerror(e));
-	return 0;
-}
-
 static int
 handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
     bool *done, struct cg_error *err)
@@ -428,7 +417,7 @@ handle_status(struct cg_sandbox_plan *plan, int status, struct spawn_state *st,
 	if (plan->n_cgroups > 0 && !plan->cgroup_failed) {
 		if (msg.applied & CG_LAYER_CGROUP)
 			plan->cgroup_applied = true;
-		else if (cgroup_failed(plan, msg.err > 0 ? msg.err : EPROTO, err) != 0)
+		else if (sandbox_cgroup_failed(plan, msg.err > 0 ? msg.err : EPROTO, err) != 0)
 			return -1;
 	}
 	if (!plan->cgroup_applied)
@@ -541,7 +530,7 @@ create_cgroup(struct cg_sandbox_plan *plan, pid_t init, struct cg_error *err)
 {
 	int e = plan->n_cgroups > 0 ? sandbox_cgroup_create(plan, init) : 0;
 
-	return e != 0 ? cgroup_failed(plan, e, err) : 0;
+	return e != 0 ? sandbox_cgroup_failed(plan, e, err) : 0;
 }
 
 void

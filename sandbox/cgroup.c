@@ -16,15 +16,27 @@
  * capgate-<gateway pid>-<init pid> and writes its limits while the child
  * enters its sandbox. The program child joins it itself, before it reports
  * READY and so before the program runs code of its own (the init, capgate's
- * code, stays out): it writes "0" to cgroup.procs descriptors the gateway
- * opened and passed (sandbox_cgroup_send, sandbox_cgroup_enter). "0" is
- * the writer, so no pid is named: a pid read from a message could belong
- * to another process by the time of the write, if the program had been
- * killed from outside and its pid reused. The kernel judges such a write
- * by the credentials of the descriptor's opener (Linux 5.16 and later, v1
- * and v2), so the child needs no privilege of its own; on older kernels
- * the write fails and the layer is missing. sandbox_plan_free() removes
- * the cgroup, so a plan is kept until the client has been reaped.
+ * code, stays out): it writes "0" to descriptors the gateway opened and
+ * passed (sandbox_cgroup_send, sandbox_cgroup_enter). "0" is the writer,
+ * so no pid is named: a pid read from a message could belong to another
+ * process by the time of the write, if the program had been killed from
+ * outside and its pid reused. The kernel judges such a write by the
+ * credentials of the descriptor's opener (Linux 5.16 and later, v1 and
+ * v2), so the child needs no privilege of its own; on older kernels the
+ * write fails and the layer is missing. sandbox_plan_free() removes the
+ * cgroup, so a plan is kept until the client has been reaped.
+ *
+ * The file written is cgroup.procs in v2 and tasks in v1. A write to
+ * cgroup.procs moves a whole thread group under the kernel's global
+ * cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period
+ * when no other migration ran just before: 4 to 35 ms on the test machine,
+ * which made a single `capgate run` as root ten times slower than a run
+ * that followed another (bench/run's spawn loop did not see it). A v1
+ * tasks write of "0" moves only the writing thread and the kernel skips
+ * that lock (0.02 ms). The program child is a fork's only thread and has
+ * not exec'd, so that thread is the whole process, and every thread or
+ * process it starts later is created inside. v2 accepts thread moves only
+ * inside threaded subtrees, so there the whole-group write stays.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -168,12 +180,13 @@ delegates(const char *dir, const char *controller)
 }
 
 static int
-add_dir(struct cg_sandbox_plan *plan, const char *base, const char *mem_file,
-    const char *pids_file)
+add_dir(struct cg_sandbox_plan *plan, const char *base, const char *join,
+    const char *mem_file, const char *pids_file)
 {
 	struct cg_cgroup_dir *d = &plan->cgroups[plan->n_cgroups];
 	const struct cg_sandbox_limits *l = &plan->limits;
 
+	d->join = join;
 	d->base = strdup(base);
 	if (d->base == NULL)
 		return -1;
@@ -224,12 +237,12 @@ sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err)
 	scan_own(h);
 	if (base_dir(&h[HIER_V2], v2, sizeof(v2)) && delegates(v2, "memory") &&
 	    delegates(v2, "pids")) {
-		if (add_dir(plan, v2, "memory.max", "pids.max") != 0)
+		if (add_dir(plan, v2, "cgroup.procs", "memory.max", "pids.max") != 0)
 			return cg_error_set(err, "out of memory");
 	} else if (base_dir(&h[HIER_MEMORY], mem, sizeof(mem)) &&
 	    base_dir(&h[HIER_PIDS], pids, sizeof(pids))) {
-		if (add_dir(plan, mem, "memory.limit_in_bytes", NULL) != 0 ||
-		    add_dir(plan, pids, NULL, "pids.max") != 0)
+		if (add_dir(plan, mem, "tasks", "memory.limit_in_bytes", NULL) != 0 ||
+		    add_dir(plan, pids, "tasks", NULL, "pids.max") != 0)
 			return cg_error_set(err, "out of memory");
 	} else {
 		return 0;
@@ -297,7 +310,7 @@ sandbox_cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
 
 /* Gateway side, from sandbox_spawn_finish: the message the program child
  * waits for at its step 11 when the plan has cgroups. "c" carries one
- * cgroup.procs descriptor per directory; "n" (a cgroup that could not be
+ * descriptor per directory, of the file the program joins through; "n" (a cgroup that could not be
  * made or opened, and may degrade) carries none. 0, or -1 with err set. */
 int
 sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
@@ -322,7 +335,8 @@ sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
 			e = ENOENT;
 			break;
 		}
-		snprintf(path, sizeof(path), "%s/cgroup.procs", plan->cgroups[i].dir);
+		snprintf(path, sizeof(path), "%s/%s", plan->cgroups[i].dir,
+		    plan->cgroups[i].join);
 		if ((fds[nfd] = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
 			e = errno;
 			break;

@@ -151,6 +151,7 @@ struct cg_view_op {
 struct cg_cgroup_dir {
 	char *base;                 /* the gateway's own cgroup directory */
 	char *dir;                  /* base/capgate-<gateway pid>-<child pid> */
+	const char *join;           /* the file the program writes "0" to */
 	const char *files[2];       /* limit files and their values */
 	unsigned long long values[2];
 	int n_files;

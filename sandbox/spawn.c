@@ -10,8 +10,8 @@
  *
  * Parent and child talk over one SOCK_SEQPACKET socketpair ("status"):
  *   parent → child   one byte once the uid/gid maps are written;
- *   parent → child   with a cgroup planned, its cgroup.procs descriptors
- *                    (sandbox_cgroup_send);
+ *   parent → child   with a cgroup planned, the descriptors the program
+ *                    joins it through (sandbox_cgroup_send);
  *   parent → child   the seccomp filter (sandbox_seccomp_send);
  *   child → parent   READY from the program child (the layers applied,
  *                    the seccomp listener fd attached, its pid in the

@@ -451,26 +451,78 @@ key_fd(void)
 	return report("OK", "key on fd 4, nothing above");
 }
 
-/* The program's own cgroups, as the kernel has them from its first
- * instruction: /proc/self/cgroup on one line. */
+/* The cgroups of the process or thread whose /proc file path is, on one
+ * line, into buf; 0, or -1 with buf saying why. */
 static int
-cgroup_self(void)
+read_cgroups(const char *path, char *buf, size_t len)
 {
-	char buf[400];
 	ssize_t n;
-	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return report("FAIL", "/proc/self/cgroup: %s", strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
+	if (fd < 0) {
+		snprintf(buf, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, len - 1);
 	close(fd);
-	if (n <= 0)
-		return report("FAIL", "/proc/self/cgroup: nothing read");
+	if (n <= 0) {
+		snprintf(buf, len, "%s: nothing read", path);
+		return -1;
+	}
 	buf[n] = '\0';
 	for (char *c = buf; *c != '\0'; c++)
 		if (*c == '\n')
 			*c = ' ';
-	return report("OK", "%s", buf);
+	return 0;
+}
+
+static void *
+thread_cgroups(void *buf)
+{
+	return (void *)(intptr_t)read_cgroups("/proc/thread-self/cgroup", buf, 400);
+}
+
+/* The program's own cgroups, as the kernel has them from its first
+ * instruction: /proc/self/cgroup on one line. A thread and a child it
+ * starts must be in the same ones (the program joined them as a single
+ * thread: v1 moves only the writing thread). */
+static int
+cgroup_self(void)
+{
+	static char self[400], thread[400];
+	char child[400];
+	pthread_t t;
+	void *ret;
+	int pipefd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	if (read_cgroups("/proc/self/cgroup", self, sizeof(self)) != 0)
+		return report("FAIL", "%s", self);
+	if (pthread_create(&t, NULL, thread_cgroups, thread) != 0)
+		return report("FAIL", "pthread_create");
+	pthread_join(t, &ret);
+	if (ret != NULL)
+		return report("FAIL", "%s", thread);
+	if (strcmp(self, thread) != 0)
+		return report("FAIL", "a thread is elsewhere: %s against %s", thread, self);
+	if (pipe(pipefd) != 0 || (pid = fork()) < 0)
+		return report("FAIL", "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(pipefd[0]);
+		if (read_cgroups("/proc/self/cgroup", child, sizeof(child)) != 0)
+			child[0] = '\0';
+		n = write(pipefd[1], child, strlen(child));
+		_exit(n < 0);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], child, sizeof(child) - 1);
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	child[n > 0 ? n : 0] = '\0';
+	if (strcmp(self, child) != 0)
+		return report("FAIL", "a child is elsewhere: %s against %s", child, self);
+	return report("OK", "%s", self);
 }
 
 /* Capabilities left in any set (runtime profile: capget, PR_CAPBSET_READ). */

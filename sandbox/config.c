@@ -340,7 +340,7 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 	}
 	config_defaults(cfg);
 	if (section == NULL) {
-		/* no cgroups yet: see below */
+		/* cgroup degrades by default: see below */
 		cfg->degrade |= CG_LAYER_CGROUP;
 		if (sandbox_seccomp_start(cfg, err) == 0)
 			return cfg;
@@ -359,8 +359,9 @@ sandbox_config_parse(const json_t *section, const char *policy_dir,
 		    sandbox_layer_name(require & cfg->degrade & -(require & cfg->degrade)));
 		goto fail;
 	}
-	/* capgate does not create cgroups (yet, docs/SANDBOX.md): that layer
-	 * is missing unless a policy explicitly requires it, which then fails. */
+	/* A cgroup can be had only where the system lets the gateway make one
+	 * (docs/SANDBOX.md, cgroup), so that layer may be missing unless a
+	 * policy requires it; then a spawn without one fails. */
 	cfg->degrade = (cfg->degrade | CG_LAYER_CGROUP) & ~require;
 	if (cfg->profile == CG_PROFILE_CUSTOM && json_object_get(section, "syscalls") == NULL) {
 		fail_at(err, "/profile", "profile \"%s\" needs a \"syscalls\" list", "custom");

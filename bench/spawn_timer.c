@@ -4,7 +4,13 @@
  * `capgate run --policy P -- /bin/true` or `bwrap ... /bin/true` it is the
  * cost of starting a sandboxed client, which is what a user waits for.
  *
- *   bench-spawn [--name NAME] [--runs N] [--warmup N] -- PROGRAM ARGS...
+ *   bench-spawn [--name NAME] [--runs N] [--warmup N] [--gap MS] -- PROGRAM ARGS...
+ *
+ * --gap sleeps MS milliseconds before each run, outside the timing: a run
+ * then starts on a quiet machine, as a user's single run does, rather than
+ * right after the one before (in a tight loop some kernel work is shared
+ * between runs: a cgroup migration right after another skips the RCU
+ * grace period the first one waited for, docs/PERFORMANCE.md).
  *
  * A run that does not exit 0 stops the measurement (exit 1): a sandbox that
  * fails fast must not look like a fast sandbox.
@@ -22,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPAWN_ARGS_MAX 256
@@ -78,6 +85,7 @@ static const struct option long_opts[] = {
 	{ "name", required_argument, NULL, 'N' },
 	{ "runs", required_argument, NULL, 'n' },
 	{ "warmup", required_argument, NULL, 'w' },
+	{ "gap", required_argument, NULL, 'g' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -85,7 +93,7 @@ int
 main(int argc, char **argv)
 {
 	const char *name = "spawn";
-	uint64_t runs = 200, warmup = 5, i, t0;
+	uint64_t runs = 200, warmup = 5, gap_ms = 0, i, t0;
 	static char argbuf[SPAWN_ARGS_MAX][SPAWN_ARG_LEN];
 	static char *args[SPAWN_ARGS_MAX];
 	struct bench_samples s;
@@ -96,9 +104,10 @@ main(int argc, char **argv)
 		case 'N': name = optarg; break;
 		case 'n': runs = bench_parse_count(optarg, 1, 1000000, "--runs"); break;
 		case 'w': warmup = bench_parse_count(optarg, 0, 1000000, "--warmup"); break;
+		case 'g': gap_ms = bench_parse_count(optarg, 0, 60000, "--gap"); break;
 		default:
 			fprintf(stderr, "usage: bench-spawn [--name NAME] "
-			    "[--runs N] [--warmup N] -- PROGRAM ARGS...\n");
+			    "[--runs N] [--warmup N] [--gap MS] -- PROGRAM ARGS...\n");
 			return 2;
 		}
 	}
@@ -114,6 +123,13 @@ main(int argc, char **argv)
 	bench_samples_init(&s, runs);
 	for (i = 0; i < warmup + runs; i++) {
 		expand_args(argv + optind, i, argbuf, args);
+		if (gap_ms > 0) {
+			struct timespec gap = { (time_t)(gap_ms / 1000),
+			    (long)(gap_ms % 1000) * 1000000L };
+
+			while (nanosleep(&gap, &gap) != 0 && errno == EINTR)
+				;
+		}
 		t0 = bench_now_ns();
 		rc = run_once(args, devnull);
 		if (rc != 0) {

@@ -15,6 +15,7 @@ from harness.procs import (BenchError, ManyClients, OneGateway, RateCase,
 
 
 SPAWN_WARMUP = 5    # bench-spawn's default warm-up runs
+SPAWN_APART_WARMUP = 1   # warm-up runs of the cases timed apart
 
 
 def run_json_or_status(argv):
@@ -205,6 +206,9 @@ class CapgateMixin:
                            run and add the reading of its tail to later runs.
           capgate_new_log  creates its log, which costs an fdatasync of the
                            file and an fsync of its directory.
+          capgate_apart    as capgate, each run SPAWN_GAP_MS after the one
+                           before (a user's single run; bench/run's
+                           spawn()).
         """
         if self.capgate_progs is None:
             self.unavailable.setdefault("capgate_spawn", "capgate is not built in this tree")
@@ -216,10 +220,14 @@ class CapgateMixin:
         existing = os.path.join(self.tmp, "spawn-audit-{n}.log")
         for n in range(self.cfg["spawn_runs"] + SPAWN_WARMUP):
             shutil.copyfile(seed, existing.replace("{n}", str(n)))
+        apart = os.path.join(self.tmp, "spawn-apart-{n}.log")
+        for n in range(self.cfg["spawn_apart_runs"] + SPAWN_APART_WARMUP):
+            shutil.copyfile(seed, apart.replace("{n}", str(n)))
         fresh = os.path.join(self.tmp, "spawn-new-{n}.log")
         self.spawn_audit = existing.replace("{n}", "0")
         return [("capgate", self.capgate_argv([], "echo.json", [true], existing)),
-                ("capgate_new_log", self.capgate_argv([], "echo.json", [true], fresh))]
+                ("capgate_new_log", self.capgate_argv([], "echo.json", [true], fresh)),
+                ("capgate_apart", self.capgate_argv([], "echo.json", [true], apart))]
 
     def record_attestation(self):
         """Keeps what the gateway said about its sandbox, so a fast spawn of
@@ -230,6 +238,7 @@ class CapgateMixin:
         events = audit_events(path)
         self.drop_audit_logs("spawn-audit-")
         self.drop_audit_logs("spawn-new-")
+        self.drop_audit_logs("spawn-apart-")
         if "capgate_attestation" in self.other["spawn"]:
             return
         att = [e for e in events if any(k in json.dumps(e).lower()

@@ -8,15 +8,18 @@ SIZES = [64, 1024, 16384]
 PLACEMENTS = [("free", []), ("pinned", ["taskset", "-c", "0"])]
 SECTIONS = ["floor", "capgate", "dbus", "spawn", "memory", "scale", "micro"]
 
-# Counts per run; --quick keeps the shape and cuts the counts. mem_clients,
+# Counts per run; --quick keeps the shape and cuts the counts. spawn_apart_runs
+# are timed SPAWN_GAP_MS apart (bench-spawn --gap). mem_clients,
 # scale_clients and scale_seconds size the multi-client runs (hooks until
 # capgate run can start several clients).
 FULL = dict(rounds=5, rate_rounds=3, iters=10000, warmup=2000, big_iters=5000, send_count=200000,
-            pipe_count=100000, spawn_runs=200, mem_clients=100,
+            pipe_count=100000, spawn_runs=200, spawn_apart_runs=30, mem_clients=100,
             scale_clients=1000, scale_seconds=5, channels=10000)
 QUICK = dict(rounds=1, rate_rounds=1, iters=2000, warmup=200, big_iters=1000, send_count=20000,
-             pipe_count=10000, spawn_runs=20, mem_clients=20,
+             pipe_count=10000, spawn_runs=20, spawn_apart_runs=8, mem_clients=20,
              scale_clients=100, scale_seconds=2, channels=10000)
+
+SPAWN_GAP_MS = 200
 
 # Targets from the performance budget (DESIGN.md), as ratios in one run.
 # (key, numerator, denominator, op, limit)

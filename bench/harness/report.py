@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-from harness.config import PLACEMENTS, SIZES, TARGETS
+from harness.config import PLACEMENTS, SIZES, SPAWN_GAP_MS, TARGETS
 from harness.procs import cpu_model, source_info
 
 
@@ -55,6 +55,8 @@ class ReportMixin:
             s["spawn_new_log_ms" + sfx] = ms("capgate_new_log")
             s["fork_exec_spawn_ms" + sfx] = ms("fork_exec")
             s["bwrap_spawn_ms" + sfx] = ms("bwrap")
+            s["spawn_apart_ms" + sfx] = ms("capgate_apart")
+            s["bwrap_spawn_apart_ms" + sfx] = ms("bwrap_apart")
             mem = self.other["memory"].get(placement, {})
             s["gateway_rss_kib_idle" + sfx] = mem.get("rss_kib_idle")
             s["gateway_rss_kib_per_client" + sfx] = mem.get("rss_kib_per_client")
@@ -121,7 +123,9 @@ class ReportMixin:
         for key, label in (("fork_exec_spawn_ms", "fork+exec /bin/true"),
                            ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
                            ("spawn_ms", "capgate run /bin/true"),
-                           ("spawn_new_log_ms", "  same, creating its audit log")):
+                           ("spawn_new_log_ms", "  same, creating its audit log"),
+                           ("bwrap_spawn_apart_ms", "bwrap, runs %.1f s apart" % (SPAWN_GAP_MS / 1000)),
+                           ("spawn_apart_ms", "capgate run, runs %.1f s apart" % (SPAWN_GAP_MS / 1000))):
             print("  %-34s %8s / %8s" % (label, fmt(summary.get(key)),
                                          fmt(summary.get(key + "_pinned"))), file=out)
         sp = self.other["spawn"]
@@ -219,7 +223,9 @@ class ReportMixin:
         for key, label in (("fork_exec_spawn_ms", "fork+exec /bin/true"),
                            ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
                            ("spawn_ms", "capgate run /bin/true"),
-                           ("spawn_new_log_ms", "same, creating its audit log")):
+                           ("spawn_new_log_ms", "same, creating its audit log"),
+                           ("bwrap_spawn_apart_ms", "bwrap, runs %.1f s apart" % (SPAWN_GAP_MS / 1000)),
+                           ("spawn_apart_ms", "capgate run, runs %.1f s apart" % (SPAWN_GAP_MS / 1000))):
             lines.append("| %s | %s | %s |" % (label, f2(summary.get(key)),
                                                f2(summary.get(key + "_pinned"))))
         lines += ["", "| target | value | limit | |", "|---|---|---|---|"]

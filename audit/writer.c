@@ -79,11 +79,6 @@ audit_record_begin(struct cg_audit *a, const char *ev)
 	return audit_put_key_str(&a->buf, "ev", ev, strlen(ev));
 }
 
-/*
- * Ends the record begun last: the policy hash and the previous line's hash,
- * then (sk != NULL) an Ed25519 signature over every byte of the line so far.
- * The line's own hash becomes the next record's "prev".
- */
 /* The record's "policy" field, ready to copy: ,"policy":"<hash>" with hash
  * hex of at most 64 characters; -1 for anything else. */
 int
@@ -99,7 +94,12 @@ audit_policy_field(char out[AUDIT_POLICY_FIELD_MAX], const char *hash,
 	return 0;
 }
 
-/* audit_record_end, with field (len bytes) as the "policy" field. */
+/*
+ * Ends the record begun last: field (len bytes, the "policy" field) and the
+ * previous line's hash, then (sk != NULL) an Ed25519 signature over every
+ * byte of the line so far. The line's own hash becomes the next record's
+ * "prev".
+ */
 static int
 record_end_under(struct cg_audit *a, const unsigned char *sk,
     const char *field, size_t len)

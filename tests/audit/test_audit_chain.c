@@ -490,9 +490,6 @@ Test(audit_chain, policy_reload_changes_the_recorded_hash)
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
 }
 
-/* Group commit: with sync "every" each commit syncs once, however many
- * records it carries; "batch" syncs per sync_batch records; "interval" on
- * the timer only. */
 /* The sync thread's two kinds of request made while a sync runs: a batch
  * commit's (queue 0) is dropped, because the loop asks again and its inline
  * sync keeps the bound; the interval tick's (queue 1) waits and is served
@@ -533,6 +530,9 @@ Test(audit_chain, syncer_keeps_the_interval_request)
 	close(fd);
 }
 
+/* Group commit: with sync "every" each commit syncs once, however many
+ * records it carries; "batch" syncs per sync_batch records; "interval" on
+ * the timer only. */
 Test(audit_chain, sync_points_per_mode)
 {
 	struct cg_audit_config cfg;

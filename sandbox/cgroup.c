@@ -310,8 +310,9 @@ sandbox_cgroup_failed(struct cg_sandbox_plan *plan, int e, struct cg_error *err)
 
 /* Gateway side, from sandbox_spawn_finish: the message the program child
  * waits for at its step 11 when the plan has cgroups. "c" carries one
- * descriptor per directory, of the file the program joins through; "n" (a cgroup that could not be
- * made or opened, and may degrade) carries none. 0, or -1 with err set. */
+ * descriptor per directory, of the file the program joins through (its
+ * join); "n" (a cgroup that could not be made or opened, and may degrade)
+ * carries none. 0, or -1 with err set. */
 int
 sandbox_cgroup_send(struct cg_sandbox_plan *plan, int status,
     struct cg_error *err)

@@ -78,6 +78,15 @@ class ReportMixin:
                             "status": status}
         return s, targets
 
+    SPAWN_ROWS = [("fork_exec_spawn_ms", "fork+exec /bin/true"),
+                  ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
+                  ("spawn_ms", "capgate run /bin/true"),
+                  ("spawn_new_log_ms", "  same, creating its audit log"),
+                  ("bwrap_spawn_apart_ms",
+                   "bwrap, runs %.1f s apart" % (SPAWN_GAP_MS / 1000)),
+                  ("spawn_apart_ms",
+                   "capgate run, runs %.1f s apart" % (SPAWN_GAP_MS / 1000))]
+
     LATENCY_ROWS = [("floor_rtt", "raw SEQPACKET round trip"),
                     ("floor_relay", "two-hop relay (floor)"),
                     ("floor_relay_epoll", "  same, relay waits in epoll"),
@@ -120,12 +129,7 @@ class ReportMixin:
     def print_spawn_memory(self, summary, out):
         fmt = lambda v, f="%.3f": f % v if v is not None else "n/a"
         print("\nspawn, median ms (free / pinned):", file=out)
-        for key, label in (("fork_exec_spawn_ms", "fork+exec /bin/true"),
-                           ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
-                           ("spawn_ms", "capgate run /bin/true"),
-                           ("spawn_new_log_ms", "  same, creating its audit log"),
-                           ("bwrap_spawn_apart_ms", "bwrap, runs %.1f s apart" % (SPAWN_GAP_MS / 1000)),
-                           ("spawn_apart_ms", "capgate run, runs %.1f s apart" % (SPAWN_GAP_MS / 1000))):
+        for key, label in self.SPAWN_ROWS:
             print("  %-34s %8s / %8s" % (label, fmt(summary.get(key)),
                                          fmt(summary.get(key + "_pinned"))), file=out)
         sp = self.other["spawn"]
@@ -220,13 +224,8 @@ class ReportMixin:
             lines.append("| %s | %s |" % (label, " | ".join(
                 "{:,.0f}".format(v) if v is not None else "n/a" for v in vals)))
         lines += ["", "| spawn, median ms | free | pinned |", "|---|---|---|"]
-        for key, label in (("fork_exec_spawn_ms", "fork+exec /bin/true"),
-                           ("bwrap_spawn_ms", "bwrap --unshare-all /bin/true"),
-                           ("spawn_ms", "capgate run /bin/true"),
-                           ("spawn_new_log_ms", "same, creating its audit log"),
-                           ("bwrap_spawn_apart_ms", "bwrap, runs %.1f s apart" % (SPAWN_GAP_MS / 1000)),
-                           ("spawn_apart_ms", "capgate run, runs %.1f s apart" % (SPAWN_GAP_MS / 1000))):
-            lines.append("| %s | %s | %s |" % (label, f2(summary.get(key)),
+        for key, label in self.SPAWN_ROWS:
+            lines.append("| %s | %s | %s |" % (label.strip(), f2(summary.get(key)),
                                                f2(summary.get(key + "_pinned"))))
         lines += ["", "| target | value | limit | |", "|---|---|---|---|"]
         for key, t in targets.items():

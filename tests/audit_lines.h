@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* -1 if the log cannot be opened. */
+/* Lines of the log at audit containing every one of the NULL-terminated
+ * strings that follow; -1 if it cannot be opened. */
 static inline int
-audit_lines_vcount(const char *audit, va_list ap)
+audit_lines_count(const char *audit, ...)
 {
 	FILE *f = fopen(audit, "r");
 	char *line = NULL;
@@ -23,34 +24,20 @@ audit_lines_vcount(const char *audit, va_list ap)
 	if (f == NULL)
 		return -1;
 	while (getline(&line, &cap, f) > 0) {
-		va_list each;
+		va_list ap;
 		const char *s;
 		int all = 1;
 
-		va_copy(each, ap);
-		while ((s = va_arg(each, const char *)) != NULL)
+		va_start(ap, audit);
+		while ((s = va_arg(ap, const char *)) != NULL)
 			if (strstr(line, s) == NULL)
 				all = 0;
-		va_end(each);
+		va_end(ap);
 		count += all;
 	}
 	free(line);
 	fclose(f);
 	return count;
-}
-
-/* Lines of the log at audit containing every one of the NULL-terminated
- * strings that follow; -1 if it cannot be opened. */
-static inline int
-audit_lines_count(const char *audit, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, audit);
-	n = audit_lines_vcount(audit, ap);
-	va_end(ap);
-	return n;
 }
 
 #endif

@@ -128,19 +128,16 @@ sandbox_ns_hostname_enter(const struct cg_sandbox_plan *plan)
 }
 
 /* The bounding set, while we may still have CAP_SETPCAP. Without it (no
- * user namespace, not root) the drop fails with EPERM, which is harmless:
- * such a process has no capabilities to keep and no_new_privs follows. */
+ * user namespace, not root) every drop fails with EPERM, which is harmless:
+ * such a process has no capabilities to keep and no_new_privs follows.
+ * Dropping a capability that is not in the set succeeds, so the set is not
+ * read first; EINVAL means past the kernel's last capability. */
 static int
 drop_bounding_set(void)
 {
-	for (int cap = 0; cap < 64; cap++) {
-		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-
-		if (in < 0)
-			break;          /* past the kernel's last capability */
-		if (in == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
-			return errno;
-	}
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+			return errno == EINVAL || errno == EPERM ? 0 : errno;
 	return 0;
 }
 

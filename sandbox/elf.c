@@ -361,6 +361,12 @@ walk_file(struct elf_walk *w, const char *path, int depth)
 
 	if (depth > ELF_MAX_DEPTH)
 		return cg_error_set(w->err, "%s: dependencies nested too deeply", path);
+	/* Walked already, under this name: every ELF file names the same
+	 * interpreter, and most the same libc (each realpath is a readlink
+	 * per path component). */
+	if (sandbox_path_list_has(w->out, path) ||
+	    sandbox_path_list_has(w->refs, path))
+		return 0;
 	if (realpath(path, real) == NULL)
 		return cg_error_set(w->err, "%s: %s", path, strerror(errno));
 	if (strcmp(real, path) != 0 && path[0] == '/' &&

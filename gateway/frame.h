@@ -10,11 +10,13 @@
  * checked against the datagram length and the caps below before anything
  * is allocated; a datagram must be exactly header + channel + body bytes.
  *
- * Integrity: each frame carries a 32-byte keyed BLAKE2b MAC, under the
- * per-session key, over a direction byte, the first 32 header bytes, the
- * channel and the body. Each direction numbers its frames 1, 2, 3, ...; a
- * frame whose sequence number is not the next one is rejected, so a replayed,
- * dropped or reordered frame never reaches the JSON parser.
+ * Integrity: each frame's 32-byte MAC field holds a SipHash-2-4-128 tag
+ * over the whole datagram (the field taken as zero), then 16 zero bytes.
+ * The tag's key is derived per direction from the session key, so a frame
+ * cannot be reflected back to its sender. Each direction numbers its frames
+ * 1, 2, 3, ...; a frame whose sequence number is not the next one is
+ * rejected, so a replayed, dropped or reordered frame never reaches the JSON
+ * parser.
  */
 #ifndef CG_GATEWAY_FRAME_H
 #define CG_GATEWAY_FRAME_H

@@ -25,12 +25,20 @@
 #include "common/util.h"
 
 #define TAIL_WINDOW (AUDIT_LINE_MAX + 1u)
+/* The tail check reads this much first, and TAIL_WINDOW only when these
+ * bytes hold fewer than two complete lines or no open or seal record (a
+ * run's start or a checkpoint, which say the log's epoch). Each run of the
+ * writer begins with an open record, so a log that runs after runs append
+ * to is checked on its last few records, not on a mebibyte of them. */
+#define TAIL_FIRST_WINDOW (64u * 1024u)
 
 struct tail {
 	const char *resume;          /* "new", "clean" or "unclean" */
 	uint64_t dropped;            /* bytes of a torn last line cut off */
 	int has_epoch;               /* the tail says which epoch the log is in */
 	uint64_t epoch;
+	int anchored;                /* the window holds an open or seal record */
+	uint64_t lines;              /* complete lines the window holds */
 };
 
 int
@@ -50,11 +58,12 @@ audit_sync_dir(const char *path)
 	return rc;
 }
 
-/* Reads the last min(size, TAIL_WINDOW) bytes; *off is where they start. */
+/* Reads the last min(size, max) bytes; *off is where they start. */
 static int
-read_window(int fd, uint64_t size, char **out, size_t *len, uint64_t *off)
+read_window(int fd, uint64_t size, size_t max, char **out, size_t *len,
+    uint64_t *off)
 {
-	size_t want = size > TAIL_WINDOW ? TAIL_WINDOW : (size_t)size;
+	size_t want = size > max ? max : (size_t)size;
 	char *buf = malloc(want + 1);
 
 	if (buf == NULL)
@@ -197,7 +206,8 @@ hash_across_rotation(const struct cg_audit *a,
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    read_window(fd, (uint64_t)st.st_size, &buf, &len, &off) == 0) {
+	    read_window(fd, (uint64_t)st.st_size, TAIL_WINDOW, &buf, &len,
+	    &off) == 0) {
 		while (len > 0 && buf[len - 1] == '\n')
 			len--;
 		start = memrchr(buf, '\n', len);
@@ -256,6 +266,9 @@ chain_window(struct cg_audit *a, const char *buf, size_t len, struct tail *t,
 				ok[k] = 0;
 		/* a run's "open" record names the log's hash */
 		ev = rec ? json_string_value(json_object_get(rec, "ev")) : NULL;
+		if (ev != NULL && (strcmp(ev, "open") == 0 || strcmp(ev, "seal") == 0))
+			t->anchored = 1;
+		t->lines++;
 		if (ev != NULL && strcmp(ev, "open") == 0)
 			for (k = 0; k < 2; k++)
 				if (cand[k] != audit_hash_of_version(json_integer_value(
@@ -300,9 +313,9 @@ static int
 recover_tail(struct cg_audit *a, int fd, int current, struct tail *t,
     struct cg_error *err)
 {
+	size_t max = TAIL_FIRST_WINDOW, len, start;
 	struct stat st;
 	uint64_t off;
-	size_t len, start = 0;
 	char *buf, *nl;
 	int rc;
 
@@ -310,25 +323,36 @@ recover_tail(struct cg_audit *a, int fd, int current, struct tail *t,
 		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
 	if (st.st_size == 0)
 		return 0;
-	if (read_window(fd, (uint64_t)st.st_size, &buf, &len, &off) != 0)
-		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
-	while (len > 0 && buf[len - 1] != '\n')
-		len--;
-	if (len == 0 && off != 0) {
+	for (;;) {
+		if (read_window(fd, (uint64_t)st.st_size, max, &buf, &len, &off) != 0)
+			return cg_error_set(err, "%s: %s", a->path, strerror(errno));
+		while (len > 0 && buf[len - 1] != '\n')
+			len--;
+		start = 0;
+		if (off != 0 && (nl = memchr(buf, '\n', len)) != NULL)
+			start = (size_t)(nl - buf) + 1;   /* skip a partial first line */
+		t->has_epoch = t->anchored = 0;
+		t->lines = 0;
+		rc = len == 0 ? 0 : chain_window(a, buf + start, len - start, t, err);
+		/* A tail that does not chain here does not in a larger window. */
+		if (rc != 0 || off == 0 || max == TAIL_WINDOW ||
+		    (t->anchored && t->lines >= 2))
+			break;
+		free(buf);
+		max = TAIL_WINDOW;
+	}
+	if (rc == 0 && len == 0 && off != 0) {
 		free(buf);
 		return cg_error_set(err, "%s: last line too long", a->path);
 	}
 	t->dropped = (uint64_t)st.st_size - off - len;
-	if (t->dropped != 0 && (!current ||
+	if (rc == 0 && t->dropped != 0 && (!current ||
 	    ftruncate(fd, (off_t)(off + len)) != 0)) {
 		free(buf);
 		return cg_error_set(err, "%s: torn last line could not be cut off",
 		    a->path);
 	}
 	a->file_size = off + len;
-	if (off != 0 && (nl = memchr(buf, '\n', len)) != NULL)
-		start = (size_t)(nl - buf) + 1;   /* skip a partial first line */
-	rc = len == 0 ? 0 : chain_window(a, buf + start, len - start, t, err);
 	free(buf);
 	return rc;
 }
@@ -427,7 +451,7 @@ static int
 open_sealed(struct cg_audit *a, const struct cg_audit_config *cfg,
     struct cg_error *err)
 {
-	struct tail t = { "new", 0, 0, 0 };
+	struct tail t = { .resume = "new" };
 	uint64_t key_epoch = 0;
 
 	if (cfg->key_path != NULL) {

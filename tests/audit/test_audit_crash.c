@@ -21,10 +21,12 @@
 
 TestSuite(audit_crash, .fini = th_cleanup);
 
-/* Starts the crash writer, waits until `ready` records are on disk, lets
- * it run for delay_us more, then kills it with SIGKILL. */
+/* Starts the crash writer, sealing every `every` records, waits until
+ * `ready` records are on disk, lets it run for delay_us more, then kills
+ * it with SIGKILL. */
 static void
-run_and_kill(const struct th_env *e, int ready, long delay_us)
+run_and_kill_every(const struct th_env *e, int ready, long delay_us,
+    const char *every)
 {
 	const char *tool = getenv("AUDIT_CRASHWRITER");
 	char nready[16], buf[16];
@@ -39,7 +41,7 @@ run_and_kill(const struct th_env *e, int ready, long delay_us)
 	if (pid == 0) {
 		dup2(pipefd[1], 1);
 		close(pipefd[0]);
-		execl(tool, tool, e->log, e->key, nready, "7", (char *)NULL);
+		execl(tool, tool, e->log, e->key, nready, every, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -51,6 +53,12 @@ run_and_kill(const struct th_env *e, int ready, long delay_us)
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	    "the writer was not killed mid-stream");
 	close(pipefd[0]);
+}
+
+static void
+run_and_kill(const struct th_env *e, int ready, long delay_us)
+{
+	run_and_kill_every(e, ready, delay_us, "7");
 }
 
 Test(audit_crash, kill9_leaves_an_intact_but_unclean_log)
@@ -100,6 +108,46 @@ Test(audit_crash, next_run_resumes_after_a_crash)
 	    "line %llu (crash at %llu, header %zu): %s",
 	    (unsigned long long)res.line, (unsigned long long)crashed_at, hdr + 1,
 	    res.msg);
+	cr_assert(strstr(l.line[l.n - 1], "\"final\":true") != NULL);
+	th_free_lines(&l);
+}
+
+/*
+ * The writer checks the last 64 KiB of a log first and reads a mebibyte
+ * only when those hold no open or seal record (audit/open.c,
+ * TAIL_FIRST_WINDOW). A run killed more than 64 KiB of records after its
+ * open record, possibly mid-record, takes that second path; the next run
+ * must still cut the torn record off and continue the chain.
+ */
+Test(audit_crash, resume_reads_past_the_first_window)
+{
+	struct cg_audit_verify_result res;
+	struct th_env e;
+	struct th_lines l;
+	size_t tail = 0, i;
+	uint64_t crashed_at;
+
+	th_setup(&e);
+	th_write_log(&e, 10, 3);
+	run_and_kill_every(&e, 300, 500, "1000000");
+	th_read_lines(e.log, &l);
+	crashed_at = l.torn ? l.n - 1 : l.n;
+	/* the premise: no open or seal record in the last 64 KiB */
+	for (i = l.n; i > 0 && tail < 64u * 1024u; i--) {
+		tail += strlen(l.line[i - 1]) + 1;
+		cr_assert_null(strstr(l.line[i - 1], "\"ev\":\"open\""), "line %zu", i);
+		cr_assert_null(strstr(l.line[i - 1], "\"ev\":\"seal\""), "line %zu", i);
+	}
+	cr_assert_geq(tail, 64u * 1024u, "the crashed run wrote too little");
+	th_free_lines(&l);
+	th_write_log(&e, 5, 3);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%d at line %llu: %s",
+	    res.verdict, (unsigned long long)res.line, res.msg);
+	th_read_lines(e.log, &l);
+	cr_assert(res.line == crashed_at || res.line == crashed_at + 1,
+	    "line %llu, crash at %llu: %s", (unsigned long long)res.line,
+	    (unsigned long long)crashed_at, res.msg);
+	cr_assert_neq(th_find(&l, "\"resume\":\"unclean\"", 1), (size_t)-1);
 	cr_assert(strstr(l.line[l.n - 1], "\"final\":true") != NULL);
 	th_free_lines(&l);
 }

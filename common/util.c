@@ -33,6 +33,12 @@ cg_sys_sendmsg(int fd, const struct msghdr *mh, int flags)
 	return syscall(SYS_sendmsg, fd, mh, flags);
 }
 
+ssize_t
+cg_sys_recvmsg(int fd, struct msghdr *mh, int flags)
+{
+	return syscall(SYS_recvmsg, fd, mh, flags);
+}
+
 int
 cg_sys_recvmmsg(int fd, struct mmsghdr *mm, unsigned n, int flags)
 {

@@ -274,7 +274,7 @@ receive_batch(struct cg_client *c)
 	/* One datagram: recvmsg, which skips recvmmsg's per-call set-up. */
 	do {
 		if (want == 1) {
-			ssize_t r = recvmsg(c->fd, &mm[0].msg_hdr,
+			ssize_t r = cg_sys_recvmsg(c->fd, &mm[0].msg_hdr,
 			    MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 			n = r < 0 ? -1 : 1;
 			mm[0].msg_len = r < 0 ? 0 : (unsigned)r;

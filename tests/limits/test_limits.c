@@ -186,13 +186,15 @@ Test(limits, rate_refills_at_its_rate_up_to_the_burst)
 {
 	const char *audit = e2e_audit_path("refill");
 
-	/* 10/s, burst 2: two at once; after 300 ms 3 tokens have accrued but
-	 * the bucket holds 2; after 150 ms more, 1.5 tokens: one call */
+	/* 2/s, burst 2: two at once; after 1200 ms 2.4 tokens have accrued
+	 * but the bucket holds 2; after 600 ms more, 1.2 tokens: one call.
+	 * A token takes 500 ms, so a machine that stalls the run for up to
+	 * 400 ms (a loaded CI host) cannot change what passes. */
 	run_calls("rates.json", audit, NULL,
 	    "invoke", "refill", "1", "invoke", "refill", "2",
-	    "invoke", "refill", "3", "sleep", "300",
+	    "invoke", "refill", "3", "sleep", "1200",
 	    "invoke", "refill", "4", "invoke", "refill", "5",
-	    "invoke", "refill", "6", "sleep", "150",
+	    "invoke", "refill", "6", "sleep", "600",
 	    "invoke", "refill", "7", "invoke", "refill", "8", NULL);
 	cr_assert_str_eq(r.out, "ok 1\nok 2\nerror limited\nok 4\nok 5\n"
 	    "error limited\nok 7\nerror limited\nok null\n");

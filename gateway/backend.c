@@ -41,7 +41,18 @@ struct cg_backend {
 	struct cg_client *conn;      /* the current connection, or NULL */
 	struct cg_client **dead;     /* earlier connections, freed at the end */
 	size_t ndead;
-	struct cg_pending *pending;  /* unanswered invokes, newest first */
+	/* Unanswered invokes: a list, newest first, for the rare walks over
+	 * all of them; buckets by backend_id (an answer finds its request in
+	 * constant time); a heap by deadline (a turn finds what is due, and
+	 * the loop its next wake-up, in constant time). Hundreds can be
+	 * pending at once under pipelined or many clients, and scanning them
+	 * at every answer and every turn was the gateway's largest cost. */
+	struct cg_pending *pending;
+	struct cg_pending **by_id;
+	size_t nbuckets;             /* a power of two, or 0 */
+	size_t npending;
+	struct cg_pending **heap;
+	size_t heap_cap;
 	uint32_t next_id;
 	unsigned restarts;
 	uint64_t restart_at_ns;      /* 0: no restart scheduled */
@@ -137,17 +148,132 @@ backend_start_all(struct cg_gateway *gw)
 	return 0;
 }
 
+/* Room for one more pending request in the buckets and the heap, so that
+ * pending_add cannot fail once the request has been forwarded. 0 or -1. */
+static int
+pending_reserve(struct cg_backend *b)
+{
+	if (b->npending + 1 > b->heap_cap) {
+		size_t cap = b->heap_cap ? b->heap_cap * 2 : 16;
+		struct cg_pending **h = reallocarray(b->heap, cap, sizeof(*h));
+
+		if (h == NULL)
+			return -1;
+		b->heap = h;
+		b->heap_cap = cap;
+	}
+	if (b->npending + 1 > b->nbuckets) {
+		size_t n = b->nbuckets ? b->nbuckets * 2 : 16;
+		struct cg_pending **t = calloc(n, sizeof(*t));
+
+		if (t == NULL)
+			return -1;
+		for (struct cg_pending *p = b->pending; p != NULL; p = p->next) {
+			struct cg_pending **at = &t[p->backend_id & (n - 1)];
+			p->id_next = *at;
+			*at = p;
+		}
+		free(b->by_id);
+		b->by_id = t;
+		b->nbuckets = n;
+	}
+	return 0;
+}
+
+static void
+heap_set(struct cg_backend *b, size_t i, struct cg_pending *p)
+{
+	b->heap[i] = p;
+	p->heap_at = i;
+}
+
+static void
+heap_up(struct cg_backend *b, size_t i)
+{
+	struct cg_pending *p = b->heap[i];
+
+	while (i > 0 && b->heap[(i - 1) / 2]->deadline_ns > p->deadline_ns) {
+		heap_set(b, i, b->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(b, i, p);
+}
+
+static void
+heap_down(struct cg_backend *b, size_t i)
+{
+	struct cg_pending *p = b->heap[i];
+	size_t n = b->npending;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && b->heap[c + 1]->deadline_ns < b->heap[c]->deadline_ns)
+			c++;
+		if (b->heap[c]->deadline_ns >= p->deadline_ns)
+			break;
+		heap_set(b, i, b->heap[c]);
+		i = c;
+	}
+	heap_set(b, i, p);
+}
+
+/* After pending_reserve. */
+static void
+pending_add(struct cg_backend *b, struct cg_pending *p)
+{
+	struct cg_pending **at = &b->by_id[p->backend_id & (b->nbuckets - 1)];
+
+	p->prev = NULL;
+	p->next = b->pending;
+	if (b->pending != NULL)
+		b->pending->prev = p;
+	b->pending = p;
+	p->id_next = *at;
+	*at = p;
+	b->heap[b->npending] = p;
+	p->heap_at = b->npending++;
+	heap_up(b, p->heap_at);
+}
+
+static void
+pending_remove(struct cg_backend *b, struct cg_pending *p)
+{
+	struct cg_pending **at = &b->by_id[p->backend_id & (b->nbuckets - 1)];
+	size_t i = p->heap_at;
+
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		b->pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	while (*at != p)
+		at = &(*at)->id_next;
+	*at = p->id_next;
+	p->next = p->prev = p->id_next = NULL;
+	if (i != --b->npending) {
+		struct cg_pending *last = b->heap[b->npending];
+
+		heap_set(b, i, last);
+		heap_up(b, i);
+		heap_down(b, last->heap_at);
+	}
+}
+
 static struct cg_pending *
 take_pending(struct cg_backend *b, uint32_t id)
 {
-	for (struct cg_pending **pp = &b->pending; *pp != NULL;
-	    pp = &(*pp)->next) {
-		struct cg_pending *p = *pp;
+	struct cg_pending *p;
+
+	if (b->nbuckets == 0)
+		return NULL;
+	for (p = b->by_id[id & (b->nbuckets - 1)]; p != NULL; p = p->id_next)
 		if (p->backend_id == id) {
-			*pp = p->next;
+			pending_remove(b, p);
 			return p;
 		}
-	}
 	return NULL;
 }
 
@@ -156,7 +282,7 @@ fail_all_pending(struct cg_backend *b, enum cg_status st, const char *reason)
 {
 	while (b->pending != NULL) {
 		struct cg_pending *p = b->pending;
-		b->pending = p->next;
+		pending_remove(b, p);
 		dispatch_finish(p, NULL, NULL, 0, st, reason);
 	}
 }
@@ -310,8 +436,8 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 		*reason = "envelope-too-big";
 		return CG_STATUS_FAILED;
 	}
-	if (f->type == CG_MSG_INVOKE &&
-	    (p = new_pending(b, c, f, channel, slot, start_ns)) == NULL) {
+	if (f->type == CG_MSG_INVOKE && (pending_reserve(b) != 0 ||
+	    (p = new_pending(b, c, f, channel, slot, start_ns)) == NULL)) {
 		*reason = "out-of-memory";
 		return CG_STATUS_UNAVAILABLE;
 	}
@@ -330,8 +456,7 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 		return CG_STATUS_UNAVAILABLE;
 	}
 	if (p != NULL) {
-		p->next = b->pending;
-		b->pending = p;
+		pending_add(b, p);
 		*pending = true;
 	}
 	return CG_STATUS_OK;
@@ -514,9 +639,8 @@ backend_next_deadline(const struct cg_gateway *gw)
 		if (b->conn != NULL && b->conn->state == CG_CLIENT_HANDSHAKE &&
 		    b->conn->fd >= 0 && b->conn->handshake_deadline_ns < next)
 			next = b->conn->handshake_deadline_ns;
-		for (const struct cg_pending *p = b->pending; p != NULL; p = p->next)
-			if (p->deadline_ns < next)
-				next = p->deadline_ns;
+		if (b->npending > 0 && b->heap[0]->deadline_ns < next)
+			next = b->heap[0]->deadline_ns;
 	}
 	return next;
 }
@@ -524,15 +648,9 @@ backend_next_deadline(const struct cg_gateway *gw)
 static void
 expire_pending(struct cg_backend *b, uint64_t now)
 {
-	struct cg_pending **pp = &b->pending;
-
-	while (*pp != NULL) {
-		struct cg_pending *p = *pp;
-		if (p->deadline_ns > now) {
-			pp = &p->next;
-			continue;
-		}
-		*pp = p->next;
+	while (b->npending > 0 && b->heap[0]->deadline_ns <= now) {
+		struct cg_pending *p = b->heap[0];
+		pending_remove(b, p);
 		dispatch_finish(p, NULL, NULL, 0, CG_STATUS_TIMEOUT, "deadline");
 	}
 }
@@ -628,6 +746,8 @@ backend_free_all(struct cg_gateway *gw)
 			free(p->body);
 			free(p);
 		}
+		free(b->by_id);
+		free(b->heap);
 		free(b);
 	}
 	free_spares(gw);

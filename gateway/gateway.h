@@ -60,7 +60,10 @@ struct cg_backend;
  * limits, which are checked before it is created.
  */
 struct cg_pending {
-	struct cg_pending *next;
+	struct cg_pending *next;     /* its backend's list, or the spare list */
+	struct cg_pending *prev;
+	struct cg_pending *id_next;  /* its backend's bucket for backend_id */
+	size_t heap_at;              /* index in its backend's deadline heap */
 	struct cg_client *client;
 	uint32_t client_id;      /* request id the client chose */
 	uint32_t backend_id;     /* request id on the backend connection */

@@ -183,6 +183,48 @@ Test(backend, the_global_inflight_limit_applies_to_pending_invokes)
 	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"inflight\"", NULL), 2);
 }
 
+/* Hundreds of invokes pending on one backend at once, answered newest
+ * first, a third never (two deadlines, inserted interleaved), one twice and
+ * one id never sent; then later requests pending in the same buckets as
+ * the long deadlines when those expire: each answer reaches its own
+ * request, every short deadline expires before any long one, and the two
+ * stray answers are dropped as late replies (pending_peer.c says who does
+ * what). */
+Test(backend, many_pending_invokes_are_matched_and_expired_in_order)
+{
+	const char *audit = bk_path("pending.log");
+	const char *policy = bk_path("pending.json");
+	const char *argv[] = { PENDING_PEER_BIN, "front", "600", NULL };
+	char text[2048];
+
+	snprintf(text, sizeof(text), "{\"capgate\": 1, "
+	    "\"limits\": {\"inflight\": 4096},"
+	    "\"backends\": {\"pp\": {\"exec\": [\"%s\", \"backend\", \"600\"]}},"
+	    "\"channels\": {"
+	    "\"p:short\": {\"kind\": \"invoke\", \"to\": \"pp\", "
+	    "\"deadline_ms\": 400, \"inflight\": 4096},"
+	    "\"p:long\": {\"kind\": \"invoke\", \"to\": \"pp\", "
+	    "\"deadline_ms\": 2500, \"inflight\": 4096},"
+	    "\"p:hold\": {\"kind\": \"invoke\", \"to\": \"pp\", "
+	    "\"deadline_ms\": 20000, \"inflight\": 4096},"
+	    "\"p:go\": {\"kind\": \"invoke\", \"to\": \"pp\"}}}",
+	    PENDING_PEER_BIN);
+	bk_write_file(policy, text);
+	bk_run(policy, audit, NULL, argv, 60, &r);
+	cr_assert_eq(r.status, 0, "status %d\nout: %s\nerr: %s", r.status, r.out,
+	    r.err);
+	cr_assert_str_eq(r.out, "ok 600\n", "%s", r.out);
+	/* 600 requests: 400 answered, 100 + 100 expired; then 1200, 900 held
+	 * and the go, all answered */
+	cr_assert_eq(audit_lines_count(audit, "\"decision\":\"allow\"", NULL),
+	    2501);
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"p:short\"",
+	    "\"reason\":\"deadline\"", NULL), 100);
+	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"p:long\"",
+	    "\"reason\":\"deadline\"", NULL), 100);
+	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"late-reply\"", NULL), 2);
+}
+
 Test(backend, sends_reach_the_backend)
 {
 	const char *audit = bk_path("send.log");

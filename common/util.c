@@ -33,6 +33,14 @@ cg_sys_sendmsg(int fd, const struct msghdr *mh, int flags)
 	return syscall(SYS_sendmsg, fd, mh, flags);
 }
 
+/* sendto without an address: the kernel skips copying in a msghdr and
+ * looking for control messages. */
+ssize_t
+cg_sys_send(int fd, const void *buf, size_t len, int flags)
+{
+	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
 ssize_t
 cg_sys_recvmsg(int fd, struct msghdr *mh, int flags)
 {

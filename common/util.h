@@ -37,6 +37,7 @@ struct msghdr;
 struct mmsghdr;
 struct epoll_event;
 ssize_t cg_sys_sendmsg(int fd, const struct msghdr *mh, int flags);
+ssize_t cg_sys_send(int fd, const void *buf, size_t len, int flags);
 ssize_t cg_sys_recvmsg(int fd, struct msghdr *mh, int flags);
 int cg_sys_recvmmsg(int fd, struct mmsghdr *mm, unsigned n, int flags);
 int cg_sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int ms);

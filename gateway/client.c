@@ -384,12 +384,20 @@ send_record(struct cg_client *c, const unsigned char *rec)
 
 	memcpy(&len, rec, sizeof(len));
 	memcpy(&nfds, rec + sizeof(len), sizeof(nfds));
+	if (nfds == 0) {
+		do
+			n = cg_sys_send(c->fd, rec + OUT_REC_HDR, len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		return 1;
+	}
 	iov.iov_base = (void *)(uintptr_t)(rec + OUT_REC_HDR);
 	iov.iov_len = len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (nfds > 0)
-		cg_attach_fds(&mh, ctl.buf, rec + 2 * sizeof(uint32_t), nfds);
+	cg_attach_fds(&mh, ctl.buf, rec + 2 * sizeof(uint32_t), nfds);
 	do
 		n = cg_sys_sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);

@@ -41,17 +41,17 @@ struct cg_backend {
 	struct cg_client *conn;      /* the current connection, or NULL */
 	struct cg_client **dead;     /* earlier connections, freed at the end */
 	size_t ndead;
-	/* Unanswered invokes: a list, newest first, for the rare walks over
-	 * all of them; buckets by backend_id (an answer finds its request in
-	 * constant time); a heap by deadline (a turn finds what is due, and
-	 * the loop its next wake-up, in constant time). Hundreds can be
-	 * pending at once under pipelined or many clients, and scanning them
-	 * at every answer and every turn was the gateway's largest cost. */
-	struct cg_pending *pending;
+	/* Unanswered invokes, twice: in buckets by backend_id (an answer
+	 * finds its request in constant time) and in a heap by deadline (a
+	 * turn finds what is due, and the loop its next wake-up, at its top;
+	 * the rare walks over all of them go through its array). Hundreds
+	 * can be pending at once under pipelined or many clients, and
+	 * scanning them at every answer and every turn was the gateway's
+	 * largest cost. */
 	struct cg_pending **by_id;
 	size_t nbuckets;             /* a power of two, or 0 */
-	size_t npending;
 	struct cg_pending **heap;
+	size_t npending;             /* in the heap, heap[0] the earliest */
 	size_t heap_cap;
 	uint32_t next_id;
 	unsigned restarts;
@@ -168,7 +168,8 @@ pending_reserve(struct cg_backend *b)
 
 		if (t == NULL)
 			return -1;
-		for (struct cg_pending *p = b->pending; p != NULL; p = p->next) {
+		for (size_t i = 0; i < b->npending; i++) {
+			struct cg_pending *p = b->heap[i];
 			struct cg_pending **at = &t[p->backend_id & (n - 1)];
 			p->id_next = *at;
 			*at = p;
@@ -225,11 +226,6 @@ pending_add(struct cg_backend *b, struct cg_pending *p)
 {
 	struct cg_pending **at = &b->by_id[p->backend_id & (b->nbuckets - 1)];
 
-	p->prev = NULL;
-	p->next = b->pending;
-	if (b->pending != NULL)
-		b->pending->prev = p;
-	b->pending = p;
 	p->id_next = *at;
 	*at = p;
 	b->heap[b->npending] = p;
@@ -243,16 +239,10 @@ pending_remove(struct cg_backend *b, struct cg_pending *p)
 	struct cg_pending **at = &b->by_id[p->backend_id & (b->nbuckets - 1)];
 	size_t i = p->heap_at;
 
-	if (p->prev != NULL)
-		p->prev->next = p->next;
-	else
-		b->pending = p->next;
-	if (p->next != NULL)
-		p->next->prev = p->prev;
 	while (*at != p)
 		at = &(*at)->id_next;
 	*at = p->id_next;
-	p->next = p->prev = p->id_next = NULL;
+	p->id_next = NULL;
 	if (i != --b->npending) {
 		struct cg_pending *last = b->heap[b->npending];
 
@@ -280,8 +270,9 @@ take_pending(struct cg_backend *b, uint32_t id)
 static void
 fail_all_pending(struct cg_backend *b, enum cg_status st, const char *reason)
 {
-	while (b->pending != NULL) {
-		struct cg_pending *p = b->pending;
+	/* the heap's last entry leaves without sifting */
+	while (b->npending > 0) {
+		struct cg_pending *p = b->heap[b->npending - 1];
 		pending_remove(b, p);
 		dispatch_finish(p, NULL, NULL, 0, st, reason);
 	}
@@ -609,8 +600,8 @@ backend_reload(struct cg_gateway *gw, const struct cg_policy *new)
 	for (size_t i = 0; i < gw->nbackends; i++) {
 		struct cg_backend *b = gw->backends[i];
 		b->pol = &new->backends[b->index];
-		for (struct cg_pending *p = b->pending; p != NULL; p = p->next)
-			p->slot = gateway_reload_slot(p, new);
+		for (size_t j = 0; j < b->npending; j++)
+			b->heap[j]->slot = gateway_reload_slot(b->heap[j], new);
 	}
 }
 
@@ -740,11 +731,9 @@ backend_free_all(struct cg_gateway *gw)
 			client_free(b->dead[j]);
 		free(b->dead);
 		client_free(b->conn);
-		while (b->pending != NULL) {
-			struct cg_pending *p = b->pending;
-			b->pending = p->next;
-			free(p->body);
-			free(p);
+		for (size_t j = 0; j < b->npending; j++) {
+			free(b->heap[j]->body);
+			free(b->heap[j]);
 		}
 		free(b->by_id);
 		free(b->heap);

@@ -60,8 +60,7 @@ struct cg_backend;
  * limits, which are checked before it is created.
  */
 struct cg_pending {
-	struct cg_pending *next;     /* its backend's list, or the spare list */
-	struct cg_pending *prev;
+	struct cg_pending *next;     /* the spare list (backend.c) */
 	struct cg_pending *id_next;  /* its backend's bucket for backend_id */
 	size_t heap_at;              /* index in its backend's deadline heap */
 	struct cg_client *client;

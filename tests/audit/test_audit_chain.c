@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/internal.h"
@@ -528,6 +531,67 @@ Test(audit_chain, syncer_keeps_the_interval_request)
 	cr_assert_eq(audit_syncer_error(s), 0);
 	audit_syncer_stop(s);
 	close(fd);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* Opens e's log in mode m (with or without the key) and returns how many
+ * fdatasyncs the opening made; the open record must be written (in the
+ * page cache) either way. */
+static uint64_t
+syncs_at_open(const struct th_env *e, enum cg_audit_sync m, bool key)
+{
+	struct cg_audit_config cfg = th_config(e, 1000);
+	struct cg_error err;
+	struct cg_audit *a;
+	off_t before = access(e->log, F_OK) == 0 ? file_size(e->log) : 0;
+	uint64_t n;
+
+	cfg.sync = m;
+	cfg.sync_interval_ms = 60000;
+	if (!key)
+		cfg.key_path = NULL;
+	cg_error_clear(&err);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a, "%s", err.msg);
+	n = audit_debug_syncs(a);
+	cr_assert_gt(file_size(e->log), before, "the open record was not written");
+	cr_assert_eq(audit_close(a), 0);
+	return n;
+}
+
+/* The open record is synced at once only where something depends on it:
+ * sync "every", a new log (its directory entry), a key file whose ratchet
+ * moved, a log whose crashed tail was cut off. A clean reopen in "batch"
+ * or "interval" leaves it to the mode's next sync (or the close). */
+Test(audit_chain, open_syncs_only_where_it_must)
+{
+	struct th_env e;
+	int fd;
+
+	th_setup(&e);
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_BATCH, false), 1, "new log");
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_BATCH, false), 0, "batch");
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_INTERVAL, false), 0, "interval");
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_EVERY, false), 1, "every");
+	/* a writer that died mid-record */
+	fd = open(e.log, O_WRONLY | O_APPEND);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "{\"n\":", 5), 5);
+	close(fd);
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_BATCH, false), 1, "unclean");
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_BATCH, false), 0, "batch again");
+
+	th_setup(&e);
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_BATCH, true), 1, "new, key");
+	cr_assert_eq(syncs_at_open(&e, CG_AUDIT_SYNC_BATCH, true), 1, "key");
 }
 
 /* Group commit: with sync "every" each commit syncs once, however many

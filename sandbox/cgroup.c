@@ -202,6 +202,21 @@ add_dir(struct cg_sandbox_plan *plan, const char *base, const char *join,
 	return 0;
 }
 
+/* The v1 directories: one per hierarchy, and one holding both limits when
+ * memory and pids are mounted together (one hierarchy, "memory,pids"): a
+ * second plan of the same directory would fail its mkdir. */
+int
+sandbox_cgroup_plan_v1(struct cg_sandbox_plan *plan, const char *mem,
+    const char *pids)
+{
+	if (strcmp(mem, pids) == 0)
+		return add_dir(plan, mem, "tasks", "memory.limit_in_bytes", "pids.max");
+	if (add_dir(plan, mem, "tasks", "memory.limit_in_bytes", NULL) != 0 ||
+	    add_dir(plan, pids, "tasks", NULL, "pids.max") != 0)
+		return -1;
+	return 0;
+}
+
 /* Empty cgroups left by gateways that died without cleaning up (killed
  * with SIGKILL): removed when their gateway pid is gone. rmdir refuses a
  * cgroup that still has processes, so a live sandbox is never touched. */
@@ -241,8 +256,7 @@ sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err)
 			return cg_error_set(err, "out of memory");
 	} else if (base_dir(&h[HIER_MEMORY], mem, sizeof(mem)) &&
 	    base_dir(&h[HIER_PIDS], pids, sizeof(pids))) {
-		if (add_dir(plan, mem, "tasks", "memory.limit_in_bytes", NULL) != 0 ||
-		    add_dir(plan, pids, "tasks", NULL, "pids.max") != 0)
+		if (sandbox_cgroup_plan_v1(plan, mem, pids) != 0)
 			return cg_error_set(err, "out of memory");
 	} else {
 		return 0;

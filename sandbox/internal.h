@@ -285,6 +285,9 @@ int sandbox_limits_enter(const struct cg_sandbox_plan *plan);
 bool sandbox_cgroup_own_line(const char *line, const char *controller,
     char *out, size_t len);
 int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
+/* Plans the v1 memory and pids directories (one if they are the same). */
+int sandbox_cgroup_plan_v1(struct cg_sandbox_plan *plan, const char *mem,
+    const char *pids);
 int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
 int sandbox_cgroup_failed(struct cg_sandbox_plan *plan, int e,
     struct cg_error *err);

@@ -313,6 +313,40 @@ Test(config, malformed_elf_files_fail_cleanly, .timeout = 120) {
  * v2 line "0::/path" was once never recognized (the id was compared with
  * the separator still attached), so on a cgroup v2 host no cgroup was
  * ever planned; this machine kind is v1, so the parser is tested here. */
+/* v1 with memory and pids mounted together is one hierarchy and one
+ * directory, with both limits; apart, two directories with one each. */
+Test(config, cgroup_v1_plans_a_shared_hierarchy_once) {
+	struct cg_sandbox_plan *p = calloc(1, sizeof(*p));
+
+	cr_assert_not_null(p);
+	p->limits.memory_mb = 64;
+	p->limits.processes = 16;
+	cr_assert_eq(sandbox_cgroup_plan_v1(p, "/sys/fs/cgroup/memory,pids/u",
+	    "/sys/fs/cgroup/memory,pids/u"), 0);
+	cr_assert_eq(p->n_cgroups, 1, "the shared directory planned %zu times",
+	    p->n_cgroups);
+	cr_assert_eq(p->cgroups[0].n_files, 2);
+	cr_expect_str_eq(p->cgroups[0].files[0], "memory.limit_in_bytes");
+	cr_expect_eq(p->cgroups[0].values[0], 64ull * 1024 * 1024);
+	cr_expect_str_eq(p->cgroups[0].files[1], "pids.max");
+	cr_expect_eq(p->cgroups[0].values[1], 16);
+	free(p->cgroups[0].base);
+
+	memset(p, 0, sizeof(*p));
+	p->limits.memory_mb = 64;
+	p->limits.processes = 16;
+	cr_assert_eq(sandbox_cgroup_plan_v1(p, "/sys/fs/cgroup/memory/u",
+	    "/sys/fs/cgroup/pids/u"), 0);
+	cr_assert_eq(p->n_cgroups, 2);
+	cr_expect_str_eq(p->cgroups[0].base, "/sys/fs/cgroup/memory/u");
+	cr_expect_str_eq(p->cgroups[0].files[0], "memory.limit_in_bytes");
+	cr_expect_str_eq(p->cgroups[1].base, "/sys/fs/cgroup/pids/u");
+	cr_expect_str_eq(p->cgroups[1].files[0], "pids.max");
+	free(p->cgroups[0].base);
+	free(p->cgroups[1].base);
+	free(p);
+}
+
 Test(config, cgroup_lines_name_their_hierarchy) {
 	char path[256];
 

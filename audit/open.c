@@ -205,12 +205,18 @@ hash_across_rotation(const struct cg_audit *a,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    read_window(fd, (uint64_t)st.st_size, TAIL_WINDOW, &buf, &len,
-	    &off) == 0) {
+	/* the last line: in the last 64 KiB, unless it is longer */
+	for (size_t max = TAIL_FIRST_WINDOW; found == 0; max = TAIL_WINDOW) {
+		if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
+		    read_window(fd, (uint64_t)st.st_size, max, &buf, &len, &off) != 0)
+			break;
 		while (len > 0 && buf[len - 1] == '\n')
 			len--;
 		start = memrchr(buf, '\n', len);
+		if (start == NULL && off != 0 && max < TAIL_WINDOW) {
+			free(buf);
+			continue;
+		}
 		start = start != NULL ? start + 1 : buf;
 		for (int k = 0; k < 2 && found == 0; k++) {
 			audit_line_hash(cand[k], start, (size_t)(buf + len - start), h);
@@ -218,6 +224,7 @@ hash_across_rotation(const struct cg_audit *a,
 				found = cand[k];
 		}
 		free(buf);
+		break;
 	}
 	close(fd);
 	return found;

@@ -89,6 +89,18 @@ struct audit_buf {
 };
 
 int audit_buf_reserve(struct audit_buf *b, size_t more);
+/*
+ * Unchecked writers: each writes at o, which has room, and returns the end.
+ * audit_w_str writes a JSON string (quotes, escapes, invalid UTF-8 as
+ * U+FFFD) of at most AUDIT_STR_ROOM(len) bytes; audit_w_u64 at most 20
+ * digits; audit_w_hex 2 * len; audit_w_time ,"t":"...Z" of AUDIT_TIME_ROOM.
+ */
+#define AUDIT_STR_ROOM(len) (6 * (len) + 2)
+#define AUDIT_TIME_ROOM 34
+char *audit_w_str(char *o, const char *s, size_t len);
+char *audit_w_u64(char *o, uint64_t v);
+char *audit_w_hex(char *o, const unsigned char *bin, size_t len);
+char *audit_w_time(char *o, uint64_t wall_ns);
 void audit_buf_free(struct audit_buf *b);
 /* Each appends to b; the caller reserved room with audit_buf_reserve() for
  * the fixed-size ones. The string appenders reserve for themselves. */

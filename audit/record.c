@@ -94,17 +94,25 @@ static const char hex_pairs[513] =
 	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
 	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-int
-audit_put_str(struct audit_buf *b, const char *str, size_t len)
+/* ,"key": */
+static char *
+w_key(char *o, const char *key, size_t kl)
+{
+	*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, kl);
+	o += kl;
+	*o++ = '"';
+	*o++ = ':';
+	return o;
+}
+
+char *
+audit_w_str(char *o, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run, q;
-	char *o;
 
-	/* worst case: every byte becomes \ufffd (6 bytes) */
-	if (len > SIZE_MAX / 8 || audit_buf_reserve(b, len * 6 + 2) != 0)
-		return -1;
-	o = b->p + b->len;
 	*o++ = '"';
 	while (i < len) {
 		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x80 &&
@@ -134,7 +142,16 @@ audit_put_str(struct audit_buf *b, const char *str, size_t len)
 		}
 	}
 	*o++ = '"';
-	b->len = (size_t)(o - b->p);
+	return o;
+}
+
+int
+audit_put_str(struct audit_buf *b, const char *str, size_t len)
+{
+	/* worst case: every byte becomes \ufffd (6 bytes) */
+	if (len > SIZE_MAX / 8 || audit_buf_reserve(b, AUDIT_STR_ROOM(len)) != 0)
+		return -1;
+	b->len = (size_t)(audit_w_str(b->p + b->len, str, len) - b->p);
 	return 0;
 }
 
@@ -142,38 +159,92 @@ int
 audit_put_key_str_n(struct audit_buf *b, const char *key, size_t kl,
     const char *s, size_t len)
 {
-	if (audit_buf_reserve(b, kl + 4) != 0)
+	if (len > SIZE_MAX / 8 || audit_buf_reserve(b, kl + 4 + AUDIT_STR_ROOM(len)) != 0)
 		return -1;
-	b->p[b->len++] = ',';
-	b->p[b->len++] = '"';
-	memcpy(b->p + b->len, key, kl);
-	b->len += kl;
-	b->p[b->len++] = '"';
-	b->p[b->len++] = ':';
-	return audit_put_str(b, s, len);
+	b->len = (size_t)(audit_w_str(w_key(b->p + b->len, key, kl), s, len) - b->p);
+	return 0;
+}
+
+/* "00" .. "99" */
+static const char dec_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233"
+	"34353637383940414243444546474849505152535455565758596061626364656667"
+	"6869707172737475767778798081828384858687888990919293949596979899";
+
+char *
+audit_w_u64(char *o, uint64_t v)
+{
+	static const uint64_t pow10[20] = { 1ull, 10ull, 100ull, 1000ull,
+	    10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+	    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+	    10000000000000ull, 100000000000000ull, 1000000000000000ull,
+	    10000000000000000ull, 100000000000000000ull,
+	    1000000000000000000ull, 10000000000000000000ull };
+	size_t nd = 1;
+	char *end, *p;
+
+	/* the digits are written backwards from the end, two at a time; a
+	 * copy of a variable-length scratch buffer was a memcpy call */
+	while (nd < 20 && v >= pow10[nd])
+		nd++;
+	end = p = o + nd;
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, dec_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(p - 2, dec_pairs + 2 * v, 2);
+	else
+		p[-1] = (char)('0' + v);
+	return end;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* 32 hex digits of 16 bytes: the high and low nibbles interleaved, then
+ * '0' + n, plus 39 more where n > 9 ('a' - '0' - 10). */
+static inline char *
+hex16(char *o, const unsigned char *bin)
+{
+	const __m128i mask = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9);
+	const __m128i zero = _mm_set1_epi8('0'), letters = _mm_set1_epi8(39);
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)bin);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), mask);
+	__m128i lo = _mm_and_si128(v, mask);
+	__m128i d[2] = { _mm_unpacklo_epi8(hi, lo), _mm_unpackhi_epi8(hi, lo) };
+
+	for (int i = 0; i < 2; i++) {
+		d[i] = _mm_add_epi8(_mm_add_epi8(d[i], zero),
+		    _mm_and_si128(_mm_cmpgt_epi8(d[i], nine), letters));
+		_mm_storeu_si128((__m128i *)(void *)(o + 16 * i), d[i]);
+	}
+	return o + 32;
+}
+#endif
+
+char *
+audit_w_hex(char *o, const unsigned char *bin, size_t len)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	for (; i + 16 <= len; i += 16)
+		o = hex16(o, bin + i);
+#endif
+	for (; i < len; i++, o += 2)
+		memcpy(o, hex_pairs + 2 * bin[i], 2);
+	return o;
 }
 
 int
 audit_put_key_u64_n(struct audit_buf *b, const char *key, size_t kl,
     uint64_t v)
 {
-	char digits[24];
-	size_t nd = 0;
-
-	do {
-		digits[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	if (audit_buf_reserve(b, kl + 4 + nd) != 0)
+	if (audit_buf_reserve(b, kl + 4 + 20) != 0)
 		return -1;
-	b->p[b->len++] = ',';
-	b->p[b->len++] = '"';
-	memcpy(b->p + b->len, key, kl);
-	b->len += kl;
-	b->p[b->len++] = '"';
-	b->p[b->len++] = ':';
-	while (nd > 0)
-		b->p[b->len++] = digits[--nd];
+	b->len = (size_t)(audit_w_u64(w_key(b->p + b->len, key, kl), v) - b->p);
 	return 0;
 }
 
@@ -181,27 +252,20 @@ int
 audit_put_key_hex_n(struct audit_buf *b, const char *key, size_t kl,
     const unsigned char *bin, size_t len)
 {
-	size_t i;
 	char *o;
 
 	if (audit_buf_reserve(b, kl + 6 + 2 * len) != 0)
 		return -1;
-	o = b->p + b->len;
-	*o++ = ',';
+	o = w_key(b->p + b->len, key, kl);
 	*o++ = '"';
-	memcpy(o, key, kl);
-	o += kl;
-	memcpy(o, "\":\"", 3);
-	o += 3;
-	for (i = 0; i < len; i++, o += 2)
-		memcpy(o, hex_pairs + 2 * bin[i], 2);
+	o = audit_w_hex(o, bin, len);
 	*o++ = '"';
 	b->len = (size_t)(o - b->p);
 	return 0;
 }
 
-int
-audit_put_time(struct audit_buf *b, uint64_t wall_ns)
+char *
+audit_w_time(char *o, uint64_t wall_ns)
 {
 	/* Per-thread cache of the formatted second: the writer is used from
 	 * one thread, the verifier never formats. */
@@ -210,8 +274,6 @@ audit_put_time(struct audit_buf *b, uint64_t wall_ns)
 	time_t secs = (time_t)(wall_ns / 1000000000u);
 	unsigned usec = (unsigned)(wall_ns % 1000000000u / 1000u);
 	struct tm tm;
-	char *o;
-	int i;
 
 	if (secs != cached_sec) {
 		gmtime_r(&secs, &tm);
@@ -220,22 +282,26 @@ audit_put_time(struct audit_buf *b, uint64_t wall_ns)
 		    tm.tm_min, tm.tm_sec);
 		cached_sec = secs;
 	}
-	if (audit_buf_reserve(b, 40) != 0)
-		return -1;
-	o = b->p + b->len;
 	memcpy(o, ",\"t\":\"", 6);
 	o += 6;
 	memcpy(o, cached, 19);
 	o += 19;
 	*o++ = '.';
-	for (i = 5; i >= 0; i--) {
-		o[i] = (char)('0' + usec % 10);
-		usec /= 10;
-	}
+	memcpy(o, dec_pairs + 2 * (usec / 10000), 2);
+	memcpy(o + 2, dec_pairs + 2 * (usec / 100 % 100), 2);
+	memcpy(o + 4, dec_pairs + 2 * (usec % 100), 2);
 	o += 6;
 	*o++ = 'Z';
 	*o++ = '"';
-	b->len = (size_t)(o - b->p);
+	return o;
+}
+
+int
+audit_put_time(struct audit_buf *b, uint64_t wall_ns)
+{
+	if (audit_buf_reserve(b, AUDIT_TIME_ROOM) != 0)
+		return -1;
+	b->len = (size_t)(audit_w_time(b->p + b->len, wall_ns) - b->p);
 	return 0;
 }
 

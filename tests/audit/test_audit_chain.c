@@ -731,6 +731,18 @@ Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
 	d.payload = big;
 	d.payload_len = 299999;
 	cr_assert_eq(audit_append_decision(a, &d), 0);
+	/* every field at once at its longest: the record is formatted into
+	 * room reserved once, which must hold all of them (ASan build) */
+	unsigned char digest[AUDIT_DIGEST_LEN];
+	memset(digest, 0xab, sizeof(digest));
+	d.client = d.kind = d.reason = d.pointer = big;
+	d.decision = CG_DECISION_DENY;
+	d.pid = 2147483647;
+	d.request_id = 4294967295u;
+	d.latency_ns = UINT64_MAX;
+	d.digest = digest;
+	d.policy_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	cr_assert_eq(audit_append_decision(a, &d), 0);
 	cr_assert_eq(audit_close(a), 0);
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_INTACT, "%s", res.msg);
 	th_read_lines(e.log, &l);
@@ -742,6 +754,26 @@ Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
 	cr_assert(json_is_true(json_object_get(r, "channel_truncated")));
 	cr_assert(json_is_true(json_object_get(r, "detail_truncated")));
 	json_decref(r);
+	r = json_loads(l.line[2], JSON_REJECT_DUPLICATES, NULL);
+	cr_assert_not_null(r);
+	{
+		static const char *const cut[] = { "client", "channel", "kind",
+		    "reason", "pointer", "detail" };
+		for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+			char flag[32];
+			cr_assert_eq(json_string_length(json_object_get(r, cut[i])),
+			    1024, "%s", cut[i]);
+			snprintf(flag, sizeof(flag), "%s_truncated", cut[i]);
+			cr_assert(json_is_true(json_object_get(r, flag)), "%s", flag);
+		}
+	}
+	cr_assert_eq(json_string_length(json_object_get(r, "payload")), 65536);
+	cr_assert_eq(json_integer_value(json_object_get(r, "req")), 4294967295ll);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "digest")),
+	    "abababababababababababababababababababababababababababababababab");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "policy")),
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	json_decref(r);
 	th_free_lines(&l);
 	/* a 2 MB line in the middle */
 	f = fopen(e.log, "a");
@@ -751,6 +783,62 @@ Test(audit_chain, oversized_fields_are_cut_and_long_lines_rejected)
 	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_BAD);
 	cr_assert(strstr(res.msg, "longer than") != NULL, "%s", res.msg);
 	free(big);
+}
+
+/* The record writers against their references: integers against printf,
+ * hex against libsodium, times against gmtime. */
+Test(audit_chain, record_writers_match_their_references)
+{
+	static const uint64_t nums[] = { 0, 1, 9, 10, 11, 99, 100, 101, 999,
+	    1000, 65535, 4294967295ull, 9999999999999999999ull,
+	    10000000000000000000ull, UINT64_MAX };
+	unsigned char bin[40];
+	char out[256], want[256], *end;
+
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		end = audit_w_u64(out, nums[i]);
+		*end = '\0';
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)nums[i]);
+		cr_assert_str_eq(out, want);
+	}
+	for (int i = 0; i < 2000; i++) {
+		uint64_t v = ((uint64_t)randombytes_random() << 32 |
+		    randombytes_random()) >> (randombytes_random() % 64);
+		end = audit_w_u64(out, v);
+		*end = '\0';
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+		cr_assert_str_eq(out, want);
+	}
+	for (size_t len = 0; len <= sizeof(bin); len++)
+		for (int r = 0; r < 50; r++) {
+			randombytes_buf(bin, len);
+			if (r == 0)
+				memset(bin, 0xff, len);
+			if (r == 1)
+				memset(bin, 0, len);
+			end = audit_w_hex(out, bin, len);
+			*end = '\0';
+			sodium_bin2hex(want, sizeof(want), bin, len);
+			cr_assert_str_eq(out, want);
+		}
+	for (int i = 0; i < 2000; i++) {
+		uint64_t ns = (uint64_t)(randombytes_uniform(2000000000u)) *
+		    1000000000ull + randombytes_uniform(1000000000u);
+		time_t secs = (time_t)(ns / 1000000000u);
+		struct tm tm;
+
+		if (i == 0)
+			ns = 0;
+		secs = (time_t)(ns / 1000000000u);
+		gmtime_r(&secs, &tm);
+		snprintf(want, sizeof(want), ",\"t\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06uZ\"",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, (unsigned)(ns % 1000000000u / 1000u));
+		end = audit_w_time(out, ns);
+		cr_assert_eq((size_t)(end - out), (size_t)AUDIT_TIME_ROOM);
+		*end = '\0';
+		cr_assert_str_eq(out, want);
+	}
 }
 
 /* Opens a new log as a version before 3 made it: BLAKE2b chain hashes. */

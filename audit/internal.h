@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "audit/audit.h"
 
@@ -92,11 +93,24 @@ int audit_buf_reserve(struct audit_buf *b, size_t more);
 /*
  * Unchecked writers: each writes at o, which has room, and returns the end.
  * audit_w_str writes a JSON string (quotes, escapes, invalid UTF-8 as
- * U+FFFD) of at most AUDIT_STR_ROOM(len) bytes; audit_w_u64 at most 20
+ * U+FFFD) of at most AUDIT_STR_ROOM(len) bytes; audit_w_key key_len + 4;
+ * audit_w_u64 at most 20
  * digits; audit_w_hex 2 * len; audit_w_time ,"t":"...Z" of AUDIT_TIME_ROOM.
  */
 #define AUDIT_STR_ROOM(len) (6 * (len) + 2)
 #define AUDIT_TIME_ROOM 34
+/* ,"key": (inline: it runs for most fields of every record) */
+static inline char *
+audit_w_key(char *o, const char *key, size_t key_len)
+{
+	*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, key_len);
+	o += key_len;
+	*o++ = '"';
+	*o++ = ':';
+	return o;
+}
 char *audit_w_str(char *o, const char *s, size_t len);
 char *audit_w_u64(char *o, uint64_t v);
 char *audit_w_hex(char *o, const unsigned char *bin, size_t len);

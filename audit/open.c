@@ -195,6 +195,7 @@ hash_across_rotation(const struct cg_audit *a,
 	    AUDIT_HASH_BLAKE2B };
 	unsigned char h[AUDIT_DIGEST_LEN];
 	enum audit_hash found = 0;
+	size_t max = TAIL_FIRST_WINDOW;
 	char path[4200], *buf, *start;
 	struct stat st;
 	uint64_t off;
@@ -206,15 +207,14 @@ hash_across_rotation(const struct cg_audit *a,
 	if (fd < 0)
 		return 0;
 	/* the last line: in the last 64 KiB, unless it is longer */
-	for (size_t max = TAIL_FIRST_WINDOW; found == 0; max = TAIL_WINDOW) {
-		if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
-		    read_window(fd, (uint64_t)st.st_size, max, &buf, &len, &off) != 0)
-			break;
+	while (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    read_window(fd, (uint64_t)st.st_size, max, &buf, &len, &off) == 0) {
 		while (len > 0 && buf[len - 1] == '\n')
 			len--;
 		start = memrchr(buf, '\n', len);
-		if (start == NULL && off != 0 && max < TAIL_WINDOW) {
+		if (start == NULL && off != 0 && max == TAIL_FIRST_WINDOW) {
 			free(buf);
+			max = TAIL_WINDOW;
 			continue;
 		}
 		start = start != NULL ? start + 1 : buf;

@@ -94,19 +94,6 @@ static const char hex_pairs[513] =
 	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
 	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-/* ,"key": */
-static char *
-w_key(char *o, const char *key, size_t kl)
-{
-	*o++ = ',';
-	*o++ = '"';
-	memcpy(o, key, kl);
-	o += kl;
-	*o++ = '"';
-	*o++ = ':';
-	return o;
-}
-
 char *
 audit_w_str(char *o, const char *str, size_t len)
 {
@@ -161,7 +148,7 @@ audit_put_key_str_n(struct audit_buf *b, const char *key, size_t kl,
 {
 	if (len > SIZE_MAX / 8 || audit_buf_reserve(b, kl + 4 + AUDIT_STR_ROOM(len)) != 0)
 		return -1;
-	b->len = (size_t)(audit_w_str(w_key(b->p + b->len, key, kl), s, len) - b->p);
+	b->len = (size_t)(audit_w_str(audit_w_key(b->p + b->len, key, kl), s, len) - b->p);
 	return 0;
 }
 
@@ -244,7 +231,7 @@ audit_put_key_u64_n(struct audit_buf *b, const char *key, size_t kl,
 {
 	if (audit_buf_reserve(b, kl + 4 + 20) != 0)
 		return -1;
-	b->len = (size_t)(audit_w_u64(w_key(b->p + b->len, key, kl), v) - b->p);
+	b->len = (size_t)(audit_w_u64(audit_w_key(b->p + b->len, key, kl), v) - b->p);
 	return 0;
 }
 
@@ -256,7 +243,7 @@ audit_put_key_hex_n(struct audit_buf *b, const char *key, size_t kl,
 
 	if (audit_buf_reserve(b, kl + 6 + 2 * len) != 0)
 		return -1;
-	o = w_key(b->p + b->len, key, kl);
+	o = audit_w_key(b->p + b->len, key, kl);
 	*o++ = '"';
 	o = audit_w_hex(o, bin, len);
 	*o++ = '"';

@@ -66,17 +66,34 @@ audit_log_hash(const struct cg_audit *a)
 	return a->hash;
 }
 
+#define W_LIT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
+
+/* Room for w_begin's output with an event name of el bytes. */
+#define BEGIN_ROOM(el) (sizeof("{\"n\":") + 20 + AUDIT_TIME_ROOM + \
+	sizeof(",\"ev\":") + AUDIT_STR_ROOM(el))
+
+/* {"n":N,"t":"...","ev":"EV" at o, which has BEGIN_ROOM(el) (the caller
+ * has set a->rec_start to o's offset, for record_abort). */
+static inline char *
+w_begin(const struct cg_audit *a, char *o, const char *ev, size_t el)
+{
+	o = W_LIT(o, "{\"n\":");
+	o = audit_w_u64(o, a->n);
+	o = audit_w_time(o, cg_wall_ns());
+	return audit_w_str(W_LIT(o, ",\"ev\":"), ev, el);
+}
+
 /* Starts a record: {"n":N,"t":"...","ev":"EV" */
 int
 audit_record_begin(struct cg_audit *a, const char *ev)
 {
+	size_t el = strlen(ev);
+
 	a->rec_start = a->buf.len;
-	if (audit_put_key_u64(&a->buf, "n", a->n) != 0)
+	if (el > SIZE_MAX / 8 || audit_buf_reserve(&a->buf, BEGIN_ROOM(el)) != 0)
 		return -1;
-	a->buf.p[a->rec_start] = '{';
-	if (audit_put_time(&a->buf, cg_wall_ns()) != 0)
-		return -1;
-	return audit_put_key_str(&a->buf, "ev", ev, strlen(ev));
+	a->buf.len = (size_t)(w_begin(a, a->buf.p + a->buf.len, ev, el) - a->buf.p);
+	return 0;
 }
 
 /* The record's "policy" field, ready to copy: ,"policy":"<hash>" with hash
@@ -376,13 +393,7 @@ static char *
 w_capped(char *o, const char *key, size_t kl, const char *s, size_t len,
     size_t cap)
 {
-	*o++ = ',';
-	*o++ = '"';
-	memcpy(o, key, kl);
-	o += kl;
-	*o++ = '"';
-	*o++ = ':';
-	o = audit_w_str(o, s, len <= cap ? len : cap);
+	o = audit_w_str(audit_w_key(o, key, kl), s, len <= cap ? len : cap);
 	if (len > cap) {
 		*o++ = ',';
 		*o++ = '"';
@@ -402,14 +413,13 @@ w_opt(char *o, const char *key, size_t kl, const char *s)
 	    FIELD_MAX);
 }
 
-#define W_LIT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
 #define W_OPT(o, key, s) w_opt((o), (key), sizeof(key) - 1, (s))
 
 /*
- * {"n":..,"t":..,"ev":"decision", the decision's fields, up to the policy
- * and prev that audit_record_end adds: formatted in one pass into room
- * reserved once for the longest these fields can be. This runs for every
- * request; the generic appenders cost twice the instructions.
+ * The record's start, then the decision's fields up to the policy and prev
+ * that audit_record_end adds, written in one pass into room reserved once
+ * for the longest they can be. This runs for every request; the generic
+ * appenders, reserving per field, cost twice the instructions.
  */
 static int
 format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
@@ -427,17 +437,14 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	if (reason == NULL)
 		reason = d->decision == CG_DECISION_NOTFOUND ? "not-found" :
 		    d->decision == CG_DECISION_ALLOW ? "ok" : "unspecified";
-	/* n, pid, req, us: 20 digits each at most; the time; the keys and
-	 * punctuation; six optional strings; the channel, digest and payload */
-	if (audit_buf_reserve(b, 4 * 20 + AUDIT_TIME_ROOM + 128 + 6 * opt_room +
-	    CAPPED_ROOM(sizeof("channel"), FIELD_MAX) + 2 * AUDIT_DIGEST_LEN +
-	    CAPPED_ROOM(sizeof("payload"), pay_len)) != 0)
-		return -1;
+	/* the record's start; pid, req, us, 20 digits each at most; the keys
+	 * and punctuation; six optional strings; the channel, digest, payload */
 	a->rec_start = b->len;
-	o = W_LIT(b->p + b->len, "{\"n\":");
-	o = audit_w_u64(o, a->n);
-	o = audit_w_time(o, cg_wall_ns());
-	o = W_LIT(o, ",\"ev\":\"decision\"");
+	if (audit_buf_reserve(b, BEGIN_ROOM(sizeof("decision") - 1) + 3 * 20 +
+	    128 + 6 * opt_room + CAPPED_ROOM(sizeof("channel"), FIELD_MAX) +
+	    2 * AUDIT_DIGEST_LEN + CAPPED_ROOM(sizeof("payload"), pay_len)) != 0)
+		return -1;
+	o = w_begin(a, b->p + b->len, "decision", sizeof("decision") - 1);
 	o = W_OPT(o, "client", d->client);
 	o = W_LIT(o, ",\"pid\":");
 	o = audit_w_u64(o, (uint64_t)(d->pid < 0 ? 0 : d->pid));

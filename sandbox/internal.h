@@ -252,10 +252,14 @@ int sandbox_landlock_enter(const struct cg_sandbox_plan *plan, int ruleset_fd,
     uint32_t *applied);
 int sandbox_landlock_proc_enter(const struct cg_sandbox_plan *plan, int ruleset_fd);
 
-/* seccomp.c: _start compiles the filter on a thread (or at once, if no
- * thread can be made); _wait joins it and returns its result, every time;
- * _stop joins it and frees its state (sandbox_config_free). */
+/* seccomp.c: _start takes the filter compiled at build time when the
+ * policy uses a built-in profile as it is, and otherwise compiles it on a
+ * thread (or at once, if no thread can be made); _wait joins it and
+ * returns its result, every time; _stop joins it and frees its state
+ * (sandbox_config_free). _compile is the compiler itself, which the build
+ * runs (seccomp_gen.c) and the tests compare with what it built. */
 int sandbox_seccomp_start(struct cg_sandbox_config *cfg, struct cg_error *err);
+int sandbox_seccomp_compile(struct cg_sandbox_config *cfg, struct cg_error *err);
 int sandbox_seccomp_wait(const struct cg_sandbox_config *cfg, struct cg_error *err);
 void sandbox_seccomp_stop(struct cg_sandbox_config *cfg);
 int sandbox_seccomp_prepare(const struct cg_sandbox_config *cfg,
@@ -264,6 +268,22 @@ int sandbox_seccomp_send(struct cg_sandbox_plan *plan, int status,
     struct cg_error *err);
 int sandbox_seccomp_enter(int status, int *notify_fd);
 bool sandbox_syscall_never(const char *name);
+
+/* The filters of the built-in profiles without extra syscalls, compiled
+ * by sandbox_seccomp_compile() when capgate was built, by the same
+ * libseccomp it links (sandbox/meson.build). The table is generated
+ * (seccomp_gen.c); it is empty where the build could not run what it
+ * built (a cross build), and every filter is then compiled at run time. */
+struct cg_seccomp_prebuilt {
+	enum cg_sandbox_profile profile;
+	bool allow_exec;
+	unsigned short len;
+	const struct sock_filter *filter;
+};
+extern const struct cg_seccomp_prebuilt cg_seccomp_prebuilt[];
+extern const size_t cg_seccomp_prebuilt_n;
+const struct cg_seccomp_prebuilt *sandbox_seccomp_prebuilt(
+    const struct cg_sandbox_config *cfg);
 
 /* namespaces.c */
 int sandbox_ns_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);

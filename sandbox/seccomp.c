@@ -322,8 +322,8 @@ build_rules(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 }
 
 /* The policy's filter, compiled once. */
-static int
-seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
+int
+sandbox_seccomp_compile(struct cg_sandbox_config *cfg, struct cg_error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
 	int rc;
@@ -346,16 +346,22 @@ seccomp_build(struct cg_sandbox_config *cfg, struct cg_error *err)
 }
 
 /*
- * libseccomp takes about 0.3 ms to compile a profile, most of it
- * generating the BPF: a third of what `capgate run /bin/true` took before
- * its child existed. Nothing needs the filter before sandbox_prepare(), so
- * it is compiled on a thread of its own while the gateway loads the rest of
- * the policy, opens its audit log and resolves the client's program
- * (docs/PERFORMANCE.md, spawn). The syscall names were checked by the
- * parser already; what can still fail here (memory, libseccomp) is
- * reported by sandbox_seccomp_wait() and fails the prepare, before any
- * process exists. One compile at a time: libseccomp keeps process-wide
- * state (the kernel's API level) that it fills in on first use.
+ * libseccomp takes 0.3 to 0.4 ms of CPU to compile a profile in a new
+ * process (probing the kernel, building its database, generating the
+ * BPF): 2.4M of the 3.9M user instructions `capgate run /bin/true` ran
+ * (docs/PERFORMANCE.md, spawn). So the filters of the built-in profiles
+ * without extra syscalls, which depend on nothing else in a policy, are
+ * compiled when capgate is built, by this same function and the same
+ * libseccomp (seccomp_gen.c), and a policy that uses one takes a copy.
+ *
+ * Any other filter is compiled here. Nothing needs it before
+ * sandbox_prepare(), so it is compiled on a thread of its own while the
+ * gateway loads the rest of the policy, opens its audit log and resolves
+ * the client's program. The syscall names were checked by the parser
+ * already; what can still fail here (memory, libseccomp) is reported by
+ * sandbox_seccomp_wait() and fails the prepare, before any process exists.
+ * One compile at a time: libseccomp keeps process-wide state (the
+ * kernel's API level) that it fills in on first use.
  */
 struct cg_seccomp_build {
 	pthread_t thread;
@@ -373,8 +379,22 @@ build_thread(void *arg)
 	struct cg_seccomp_build *b = arg;
 
 	pthread_mutex_lock(&build_lock);
-	b->rc = seccomp_build(b->cfg, &b->err);
+	b->rc = sandbox_seccomp_compile(b->cfg, &b->err);
 	pthread_mutex_unlock(&build_lock);
+	return NULL;
+}
+
+const struct cg_seccomp_prebuilt *
+sandbox_seccomp_prebuilt(const struct cg_sandbox_config *cfg)
+{
+	if (cfg->n_syscalls != 0)
+		return NULL;
+	for (size_t i = 0; i < cg_seccomp_prebuilt_n; i++) {
+		const struct cg_seccomp_prebuilt *p = &cg_seccomp_prebuilt[i];
+
+		if (p->profile == cfg->profile && p->allow_exec == cfg->allow_exec)
+			return p;
+	}
 	return NULL;
 }
 
@@ -382,12 +402,23 @@ int
 sandbox_seccomp_start(struct cg_sandbox_config *cfg, struct cg_error *err)
 {
 	struct cg_seccomp_build *b = calloc(1, sizeof(*b));
+	const struct cg_seccomp_prebuilt *pre = sandbox_seccomp_prebuilt(cfg);
 	sigset_t all, old;
 
 	if (b == NULL)
 		return cg_error_set(err, "out of memory");
 	b->cfg = cfg;
 	cfg->build = b;
+	if (pre != NULL) {
+		size_t size = (size_t)pre->len * sizeof(*pre->filter);
+
+		cfg->filter = malloc(size);
+		if (cfg->filter == NULL)
+			return cg_error_set(err, "out of memory");
+		memcpy(cfg->filter, pre->filter, size);
+		cfg->filter_len = pre->len;
+		return 0;
+	}
 	/* The thread takes no signals: the gateway reads its own from a
 	 * signalfd, which needs them blocked in every thread. */
 	sigfillset(&all);

@@ -100,6 +100,71 @@ Test(config, layers) {
 	    "\"degrade\":[\"landlock_scope\"]}"));
 }
 
+/* The filters compiled when capgate was built are what the compiler
+ * makes at run time, here, on this kernel, with libseccomp probing it:
+ * every built-in profile, with and without allow_exec. A change to the
+ * rules rebuilds the table; a table that did not follow would fail here. */
+Test(config, prebuilt_filters_match_a_compile_at_run_time) {
+	cr_assert_eq(cg_seccomp_prebuilt_n, 4, "a native build has four prebuilt filters");
+	for (size_t i = 0; i < cg_seccomp_prebuilt_n; i++) {
+		const struct cg_seccomp_prebuilt *p = &cg_seccomp_prebuilt[i];
+		struct cg_sandbox_config cfg = { .profile = p->profile,
+		    .allow_exec = p->allow_exec };
+		struct cg_error err = { 0 };
+
+		cr_assert_eq(sandbox_seccomp_compile(&cfg, &err), 0, "%s", err.msg);
+		cr_expect_eq(cfg.filter_len, p->len, "profile %d exec %d: %u against %u",
+		    p->profile, p->allow_exec, cfg.filter_len, p->len);
+		cr_expect(cfg.filter_len == p->len &&
+		    memcmp(cfg.filter, p->filter, p->len * sizeof(*p->filter)) == 0,
+		    "profile %d exec %d: the prebuilt filter differs", p->profile,
+		    p->allow_exec);
+		free(cfg.filter);
+	}
+}
+
+/* Which policies take a prebuilt filter: a built-in profile with no extra
+ * syscalls, matched on allow_exec too; anything else is compiled. */
+Test(config, only_a_plain_built_in_profile_takes_a_prebuilt_filter) {
+	static const struct {
+		const char *json;
+		bool prebuilt;
+	} cases[] = {
+		{ "{}", true },
+		{ "{\"profile\":\"strict\"}", true },
+		{ "{\"profile\":\"strict\",\"allow_exec\":true}", true },
+		{ "{\"profile\":\"runtime\"}", true },
+		{ "{\"profile\":\"runtime\",\"allow_exec\":true}", true },
+		{ "{\"profile\":\"strict\",\"syscalls\":[\"getpid\"]}", false },
+		{ "{\"profile\":\"runtime\",\"syscalls\":[\"socket\"]}", false },
+		{ "{\"profile\":\"custom\",\"syscalls\":[\"getpid\"]}", false },
+	};
+
+	for (size_t i = 0; i < CG_ARRAY_LEN(cases); i++) {
+		struct cg_sandbox_config *cfg = parse_ok(cases[i].json);
+		const struct cg_seccomp_prebuilt *p = sandbox_seccomp_prebuilt(cfg);
+		struct cg_sandbox_config fresh = { .profile = cfg->profile,
+		    .allow_exec = cfg->allow_exec, .syscalls = cfg->syscalls,
+		    .n_syscalls = cfg->n_syscalls };
+		struct cg_error err = { 0 };
+
+		cr_expect_eq(p != NULL, cases[i].prebuilt, "%s", cases[i].json);
+		cr_assert_eq(sandbox_config_compiled(cfg, &err), 0, "%s: %s",
+		    cases[i].json, err.msg);
+		/* Whichever way it was had, the policy's filter is the one the
+		 * compiler makes for it. */
+		cr_assert_eq(sandbox_seccomp_compile(&fresh, &err), 0, "%s", err.msg);
+		cr_expect(cfg->filter_len == fresh.filter_len &&
+		    memcmp(cfg->filter, fresh.filter,
+		    fresh.filter_len * sizeof(*fresh.filter)) == 0,
+		    "%s: not the filter the policy compiles to", cases[i].json);
+		if (p != NULL)
+			cr_expect_eq(p->profile, cfg->profile, "%s", cases[i].json);
+		free(fresh.filter);
+		sandbox_config_free(cfg);
+	}
+}
+
 static int
 prepare(const char *json, struct cg_error *err)
 {

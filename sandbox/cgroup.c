@@ -91,7 +91,9 @@ scan_mounts(struct hier *h)
 		char root[256], mnt[512], fstype[64], source[256], opts[512];
 		const char *dash = strstr(line, " - ");
 
-		if (dash == NULL || sscanf(line, "%*s %*s %*s %255s %511s", root, mnt) != 2 ||
+		/* only cgroup and cgroup2 mounts are wanted: the others are
+		 * passed over before the (slower) field split */
+		if (dash == NULL || strncmp(dash + 3, "cgroup", 6) != 0 || sscanf(line, "%*s %*s %*s %255s %511s", root, mnt) != 2 ||
 		    sscanf(dash + 3, "%63s %255s %511s", fstype, source, opts) != 3 ||
 		    strcmp(root, "/") != 0)
 			continue;

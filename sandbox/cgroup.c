@@ -234,7 +234,8 @@ sweep_stale(const char *base)
 		char path[PATH_MAX + 300];
 		int gw;
 
-		if (sscanf(e->d_name, "capgate-%d-", &gw) != 1 || gw <= 0 || gw == getpid() ||
+		if (strncmp(e->d_name, "capgate-", 8) != 0 ||
+		    sscanf(e->d_name, "capgate-%d-", &gw) != 1 || gw <= 0 || gw == getpid() ||
 		    kill(gw, 0) == 0 || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);

@@ -4,9 +4,13 @@
  * loader turns into file:line:column.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -200,6 +204,66 @@ Test(config, default_section_prepares) {
 		sandbox_plan_ids(plan, &uid, &gid);
 		cr_expect_eq(uid, geteuid() == 0 ? 65534 : geteuid());
 		cr_expect_eq(gid, geteuid() == 0 ? 65534 : getegid());
+	}
+	sandbox_plan_free(plan);
+	sandbox_config_free(cfg);
+}
+
+static struct cg_sandbox_plan *
+prepare_default(struct cg_sandbox_config *cfg)
+{
+	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/bin/true", NULL };
+	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
+	    .key_fd = -1, .name = "t" };
+	struct cg_sandbox_plan *plan = NULL;
+	struct cg_error err = { 0 };
+
+	cr_assert_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	return plan;
+}
+
+/* A gateway killed with SIGKILL leaves its sandboxes' empty cgroups
+ * behind. The next prepare removes those whose gateway is gone, and
+ * nothing else: not a live gateway's, not its own, not a directory named
+ * any other way. */
+Test(config, cgroups_of_dead_gateways_are_swept) {
+	struct cg_sandbox_config *cfg = sandbox_config_parse(NULL, "/", NULL);
+	struct cg_sandbox_plan *plan;
+	char base[PATH_MAX], dirs[4][PATH_MAX + 64];
+	const bool swept[4] = { true, false, false, false };
+	struct stat st;
+	pid_t dead = fork();
+
+	cr_assert_geq(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+	cr_assert_not_null(cfg);
+	plan = prepare_default(cfg);
+	if (plan->n_cgroups == 0) {
+		sandbox_plan_free(plan);
+		sandbox_config_free(cfg);
+		cr_assert(!(harness_require_all() && geteuid() == 0),
+		    "no cgroup as root with CAPGATE_REQUIRE_ALL=1");
+		fprintf(stderr, "SKIP: no cgroup for this user (needs a writable cgroup)\n");
+		cr_skip_test("SKIP: no cgroup for this user (needs a writable cgroup)");
+	}
+	snprintf(base, sizeof(base), "%s", plan->cgroups[0].base);
+	sandbox_plan_free(plan);
+	snprintf(dirs[0], sizeof(dirs[0]), "%s/capgate-%d-1", base, (int)dead);
+	snprintf(dirs[1], sizeof(dirs[1]), "%s/capgate-%d-1", base, (int)getppid());
+	snprintf(dirs[2], sizeof(dirs[2]), "%s/capgate-%d-1", base, (int)getpid());
+	snprintf(dirs[3], sizeof(dirs[3]), "%s/other-%d-1", base, (int)dead);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(mkdir(dirs[i], 0755), 0, "%s: %s", dirs[i], strerror(errno));
+	plan = prepare_default(cfg);
+	for (int i = 0; i < 4; i++) {
+		bool gone = stat(dirs[i], &st) != 0;
+
+		cr_expect_eq(gone, swept[i], "%s: %s", dirs[i], gone ? "removed" : "left");
+		if (!gone)
+			rmdir(dirs[i]);
 	}
 	sandbox_plan_free(plan);
 	sandbox_config_free(cfg);

@@ -33,15 +33,19 @@ sch_alloc(struct sch_arena **arena, size_t size)
 	if (a == NULL || a->size - a->used < need) {
 		size_t bsize = need > SCH_ARENA_BLOCK / 4 ? need : SCH_ARENA_BLOCK;
 
-		a = calloc(1, sizeof(*a) + bsize);
+		/* not zeroed here: each allocation is, when it is made */
+		a = malloc(sizeof(*a) + bsize);
 		if (a == NULL)
 			return NULL;
 		a->size = bsize;
+		a->used = 0;
+		a->next = NULL;
 		if (*arena != NULL && need > SCH_ARENA_BLOCK / 4) {
 			/* keep filling the current block; chain the big one behind */
 			a->next = (*arena)->next;
 			(*arena)->next = a;
 			a->used = need;
+			memset(a->data, 0, need);
 			return a->data;
 		}
 		a->next = *arena;

@@ -169,16 +169,26 @@ Test(config, only_a_plain_built_in_profile_takes_a_prebuilt_filter) {
 	}
 }
 
+/* sandbox_prepare of /bin/true under cfg. */
 static int
-prepare(const char *json, struct cg_error *err)
+prepare_plan(struct cg_sandbox_config *cfg, struct cg_sandbox_plan **plan,
+    struct cg_error *err)
 {
 	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
 	const char *argv[] = { "/bin/true", NULL };
 	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
 	    .key_fd = -1, .name = "t" };
+
+	*plan = NULL;
+	return sandbox_prepare(cfg, &req, plan, err);
+}
+
+static int
+prepare(const char *json, struct cg_error *err)
+{
 	struct cg_sandbox_config *cfg = parse_ok(json);
-	struct cg_sandbox_plan *plan = NULL;
-	int rc = sandbox_prepare(cfg, &req, &plan, err);
+	struct cg_sandbox_plan *plan;
+	int rc = prepare_plan(cfg, &plan, err);
 
 	sandbox_plan_free(plan);
 	sandbox_config_free(cfg);
@@ -212,14 +222,10 @@ Test(config, default_section_prepares) {
 static struct cg_sandbox_plan *
 prepare_default(struct cg_sandbox_config *cfg)
 {
-	static const char *const env[] = { "PATH=/usr/bin:/bin", NULL };
-	const char *argv[] = { "/bin/true", NULL };
-	struct cg_spawn_request req = { .argv = argv, .envp = env, .gateway_fd = 0,
-	    .key_fd = -1, .name = "t" };
-	struct cg_sandbox_plan *plan = NULL;
+	struct cg_sandbox_plan *plan;
 	struct cg_error err = { 0 };
 
-	cr_assert_eq(sandbox_prepare(cfg, &req, &plan, &err), 0, "%s", err.msg);
+	cr_assert_eq(prepare_plan(cfg, &plan, &err), 0, "%s", err.msg);
 	return plan;
 }
 

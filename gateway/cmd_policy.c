@@ -72,9 +72,10 @@ report_error(void *ctx, const struct cg_error *err)
 	print_error(err, ctx);
 }
 
-/* The seccomp filters are compiled on threads while the policy loads
- * (sandbox_config_compiled): a filter that does not compile is an error
- * here too, not only when a client starts. */
+/* The seccomp filters that were not compiled at build time are compiled
+ * on threads while the policy loads (sandbox_config_compiled): a filter
+ * that does not compile is an error here too, not only when a client
+ * starts. */
 static int
 check_filters(const struct cg_policy *p, struct cg_error *err)
 {

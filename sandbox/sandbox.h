@@ -45,9 +45,10 @@ struct cg_sandbox_config *sandbox_config_parse(const json_t *section,
 void sandbox_config_free(struct cg_sandbox_config *cfg);
 
 /*
- * The seccomp filter is compiled on a thread that sandbox_config_parse()
- * starts; sandbox_prepare() waits for it. This waits for it too and says
- * whether it compiled (0) or why not (-1, err), for `capgate policy check`.
+ * The seccomp filter is one compiled at build time for a built-in profile
+ * as it is, or is compiled on a thread that sandbox_config_parse() starts;
+ * sandbox_prepare() waits for it. This waits for it too and says whether
+ * it compiled (0) or why not (-1, err), for `capgate policy check`.
  */
 int sandbox_config_compiled(const struct cg_sandbox_config *cfg,
     struct cg_error *err);

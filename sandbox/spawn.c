@@ -125,10 +125,11 @@ reset_signals(void)
 }
 
 /*
- * The gateway may have other threads (the seccomp filter compiles on one,
- * sandbox_seccomp_start) and one may have held a lock of libc's, malloc's
- * for instance, at the moment the child was cloned: the child's copy of
- * that lock is held forever. glibc's fork() takes the malloc locks for its
+ * The gateway may have other threads (a policy's own seccomp filter
+ * compiles on one, sandbox_seccomp_start; the audit log opens on another)
+ * and one may have held a lock of libc's, malloc's for instance, at the
+ * moment the child was cloned: the child's copy of that lock is held
+ * forever. glibc's fork() takes the malloc locks for its
  * atfork handlers and would wait on it; _Fork() takes no lock and runs no
  * handler, which is all the child needs, since it allocates nothing.
  */

@@ -93,7 +93,8 @@ scan_mounts(struct hier *h)
 
 		/* only cgroup and cgroup2 mounts are wanted: the others are
 		 * passed over before the (slower) field split */
-		if (dash == NULL || strncmp(dash + 3, "cgroup", 6) != 0 || sscanf(line, "%*s %*s %*s %255s %511s", root, mnt) != 2 ||
+		if (dash == NULL || strncmp(dash + 3, "cgroup", 6) != 0 ||
+		    sscanf(line, "%*s %*s %*s %255s %511s", root, mnt) != 2 ||
 		    sscanf(dash + 3, "%63s %255s %511s", fstype, source, opts) != 3 ||
 		    strcmp(root, "/") != 0)
 			continue;
@@ -222,8 +223,8 @@ sandbox_cgroup_plan_v1(struct cg_sandbox_plan *plan, const char *mem,
 /* Empty cgroups left by gateways that died without cleaning up (killed
  * with SIGKILL): removed when their gateway pid is gone. rmdir refuses a
  * cgroup that still has processes, so a live sandbox is never touched. */
-static void
-sweep_stale(const char *base)
+void
+sandbox_cgroup_sweep(const char *base)
 {
 	DIR *d = opendir(base);
 	struct dirent *e;
@@ -265,7 +266,7 @@ sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err)
 		return 0;
 	}
 	for (size_t i = 0; i < plan->n_cgroups; i++)
-		sweep_stale(plan->cgroups[i].base);
+		sandbox_cgroup_sweep(plan->cgroups[i].base);
 	plan->planned |= CG_LAYER_CGROUP;
 	return 0;
 }

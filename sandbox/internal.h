@@ -308,6 +308,8 @@ int sandbox_cgroup_prepare(struct cg_sandbox_plan *plan, struct cg_error *err);
 /* Plans the v1 memory and pids directories (one if they are the same). */
 int sandbox_cgroup_plan_v1(struct cg_sandbox_plan *plan, const char *mem,
     const char *pids);
+/* Removes the empty capgate-<pid>-* cgroups in base whose gateway is gone. */
+void sandbox_cgroup_sweep(const char *base);
 int sandbox_cgroup_create(struct cg_sandbox_plan *plan, pid_t init);
 int sandbox_cgroup_failed(struct cg_sandbox_plan *plan, int e,
     struct cg_error *err);

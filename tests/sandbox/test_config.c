@@ -229,22 +229,80 @@ prepare_default(struct cg_sandbox_config *cfg)
 	return plan;
 }
 
-/* A gateway killed with SIGKILL leaves its sandboxes' empty cgroups
- * behind. The next prepare removes those whose gateway is gone, and
- * nothing else: not a live gateway's, not its own, not a directory named
- * any other way. */
-Test(config, cgroups_of_dead_gateways_are_swept) {
-	struct cg_sandbox_config *cfg = sandbox_config_parse(NULL, "/", NULL);
-	struct cg_sandbox_plan *plan;
-	char base[PATH_MAX], dirs[4][PATH_MAX + 64];
-	const bool swept[4] = { true, false, false, false };
-	struct stat st;
+/* A pid that was a process's and is no more (reaped). */
+static pid_t
+dead_pid(void)
+{
 	pid_t dead = fork();
 
 	cr_assert_geq(dead, 0);
 	if (dead == 0)
 		_exit(0);
 	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+	return dead;
+}
+
+/* Makes the four directories below in base; sweep(base); checks that only
+ * the dead gateway's went, and removes what is left. */
+static void
+expect_swept(const char *base, void (*sweep)(const char *base, void *arg),
+    void *arg)
+{
+	static const bool swept[4] = { true, false, false, false };
+	char dirs[4][PATH_MAX + 64];
+	pid_t dead = dead_pid();
+	struct stat st;
+
+	snprintf(dirs[0], sizeof(dirs[0]), "%s/capgate-%d-1", base, (int)dead);
+	snprintf(dirs[1], sizeof(dirs[1]), "%s/capgate-%d-1", base, (int)getppid());
+	snprintf(dirs[2], sizeof(dirs[2]), "%s/capgate-%d-1", base, (int)getpid());
+	snprintf(dirs[3], sizeof(dirs[3]), "%s/other-%d-1", base, (int)dead);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(mkdir(dirs[i], 0755), 0, "%s: %s", dirs[i], strerror(errno));
+	sweep(base, arg);
+	for (int i = 0; i < 4; i++) {
+		bool gone = stat(dirs[i], &st) != 0;
+
+		cr_expect_eq(gone, swept[i], "%s: %s", dirs[i], gone ? "removed" : "left");
+		if (!gone)
+			rmdir(dirs[i]);
+	}
+}
+
+static void
+sweep_directly(const char *base, void *arg)
+{
+	(void)arg;
+	sandbox_cgroup_sweep(base);
+}
+
+/* A gateway killed with SIGKILL leaves its sandboxes' empty cgroups
+ * behind. The sweep removes those whose gateway is gone, and nothing
+ * else: not a live gateway's, not its own, not a directory named any other
+ * way. The rule is the directory names and pids, so a plain directory
+ * shows it as any user. */
+Test(config, cgroups_of_dead_gateways_are_swept) {
+	char base[] = "/tmp/capgate-sweep-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(base));
+	expect_swept(base, sweep_directly, NULL);
+	cr_expect_eq(rmdir(base), 0, "%s: %s", base, strerror(errno));
+}
+
+static void
+sweep_by_prepare(const char *base, void *cfg)
+{
+	(void)base;
+	sandbox_plan_free(prepare_default(cfg));
+}
+
+/* The prepare sweeps the cgroup directories it plans in. Where no cgroup
+ * can be had (not root, nothing delegated) there is nothing to sweep. */
+Test(config, prepare_sweeps_its_cgroup_base) {
+	struct cg_sandbox_config *cfg = sandbox_config_parse(NULL, "/", NULL);
+	struct cg_sandbox_plan *plan;
+	char base[PATH_MAX];
+
 	cr_assert_not_null(cfg);
 	plan = prepare_default(cfg);
 	if (plan->n_cgroups == 0) {
@@ -257,21 +315,7 @@ Test(config, cgroups_of_dead_gateways_are_swept) {
 	}
 	snprintf(base, sizeof(base), "%s", plan->cgroups[0].base);
 	sandbox_plan_free(plan);
-	snprintf(dirs[0], sizeof(dirs[0]), "%s/capgate-%d-1", base, (int)dead);
-	snprintf(dirs[1], sizeof(dirs[1]), "%s/capgate-%d-1", base, (int)getppid());
-	snprintf(dirs[2], sizeof(dirs[2]), "%s/capgate-%d-1", base, (int)getpid());
-	snprintf(dirs[3], sizeof(dirs[3]), "%s/other-%d-1", base, (int)dead);
-	for (int i = 0; i < 4; i++)
-		cr_assert_eq(mkdir(dirs[i], 0755), 0, "%s: %s", dirs[i], strerror(errno));
-	plan = prepare_default(cfg);
-	for (int i = 0; i < 4; i++) {
-		bool gone = stat(dirs[i], &st) != 0;
-
-		cr_expect_eq(gone, swept[i], "%s: %s", dirs[i], gone ? "removed" : "left");
-		if (!gone)
-			rmdir(dirs[i]);
-	}
-	sandbox_plan_free(plan);
+	expect_swept(base, sweep_by_prepare, cfg);
 	sandbox_config_free(cfg);
 }
 

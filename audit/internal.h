@@ -94,8 +94,8 @@ int audit_buf_reserve(struct audit_buf *b, size_t more);
  * Unchecked writers: each writes at o, which has room, and returns the end.
  * audit_w_str writes a JSON string (quotes, escapes, invalid UTF-8 as
  * U+FFFD) of at most AUDIT_STR_ROOM(len) bytes; audit_w_key key_len + 4;
- * audit_w_u64 at most 20
- * digits; audit_w_hex 2 * len; audit_w_time ,"t":"...Z" of AUDIT_TIME_ROOM.
+ * audit_w_u64 at most 20 digits; audit_w_hex 2 * len; audit_w_time
+ * ,"t":"...Z" of AUDIT_TIME_ROOM.
  */
 #define AUDIT_STR_ROOM(len) (6 * (len) + 2)
 #define AUDIT_TIME_ROOM 34

@@ -129,9 +129,9 @@ reset_signals(void)
  * compiles on one, sandbox_seccomp_start; the audit log opens on another)
  * and one may have held a lock of libc's, malloc's for instance, at the
  * moment the child was cloned: the child's copy of that lock is held
- * forever. glibc's fork() takes the malloc locks for its
- * atfork handlers and would wait on it; _Fork() takes no lock and runs no
- * handler, which is all the child needs, since it allocates nothing.
+ * forever. glibc's fork() takes the malloc locks for its atfork handlers
+ * and would wait on it; _Fork() takes no lock and runs no handler, which
+ * is all the child needs, since it allocates nothing.
  */
 static pid_t
 fork_nolock(void)

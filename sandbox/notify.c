@@ -4,10 +4,17 @@
  * Every notification is answered, and the answer is decided from the
  * syscall number and architecture alone: the handler never decides on the
  * client's memory, so a client cannot confuse it with arguments that
- * change under it (an exec's path is copied for the audit log only). A second exec is refused with EPERM; anything else
- * that reached the notification is outside the profile: the client is
- * killed through its pidfd first and the call answered after, so the
- * syscall never returns into client code. SECCOMP_IOCTL_NOTIF_ID_VALID
+ * change under it (an exec's path is copied for the audit log only).
+ * Two kinds of call are refused with EPERM and the client lives on: a
+ * second exec, and a socket the profile does not allow (socket() and
+ * socketpair(), native architecture only). libc makes such sockets on its
+ * own (the nscd probe behind getpwuid(), syslog()), and OpenSSH's sandbox
+ * and systemd's RestrictAddressFamilies answer them with an error for the
+ * same reason. After CG_SANDBOX_DENIED_MAX refusals the client is killed,
+ * so refusals cannot flood the log. Anything else that reached the
+ * notification is outside the profile: the client is killed through its
+ * pidfd first and the call answered after, so the syscall never returns
+ * into client code. SECCOMP_IOCTL_NOTIF_ID_VALID
  * confirms that a notification still belongs to a live task before the
  * handler acts on its pid. The handler never blocks: it polls the fd
  * first, and a notification whose task died meanwhile yields ENOENT.
@@ -98,6 +105,14 @@ sandbox_notify_is_exec(const struct seccomp_notif *n)
 	    (n->data.nr == SCMP_SYS(execve) || n->data.nr == SCMP_SYS(execveat));
 }
 
+/* A socket the profile does not allow; on i386 and x32 a kill, as ever. */
+static bool
+is_socket(const struct seccomp_notif *n)
+{
+	return n->data.arch == AUDIT_ARCH_X86_64 &&
+	    (n->data.nr == SCMP_SYS(socket) || n->data.nr == SCMP_SYS(socketpair));
+}
+
 void
 sandbox_notify_describe(const struct seccomp_notif *n, struct cg_sandbox_event *ev)
 {
@@ -177,6 +192,7 @@ sandbox_notify_handle(struct cg_child *child, struct cg_sandbox_event *ev,
     struct cg_error *err)
 {
 	struct seccomp_notif n;
+	bool exec;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
@@ -192,15 +208,13 @@ sandbox_notify_handle(struct cg_child *child, struct cg_sandbox_event *ev,
 		    SECCOMP_USER_NOTIF_FLAG_CONTINUE) == 0 ? 0 :
 		    cg_error_set(err, "answering a notification: %s", strerror(errno));
 	}
-	if (sandbox_notify_is_exec(&n))
+	exec = sandbox_notify_is_exec(&n);
+	if (exec)
 		copy_exec_path(child->notify_fd, &n, ev);
-	if (sandbox_notify_is_exec(&n) &&
-	    ++child->exec_denied <= CG_SANDBOX_EXEC_DENIED_MAX) {
-		ev->kind = CG_SANDBOX_EVENT_EXEC_DENIED;
+	ev->kind = exec ? CG_SANDBOX_EVENT_EXEC_DENIED : CG_SANDBOX_EVENT_VIOLATION;
+	if ((exec || is_socket(&n)) && ++child->denied <= CG_SANDBOX_DENIED_MAX) {
 		ev->action = CG_SANDBOX_ACTION_DENIED;
 	} else {
-		ev->kind = sandbox_notify_is_exec(&n) ? CG_SANDBOX_EVENT_EXEC_DENIED :
-		    CG_SANDBOX_EVENT_VIOLATION;
 		ev->action = CG_SANDBOX_ACTION_KILLED;
 		kill_client(child, &n);
 	}

@@ -94,7 +94,7 @@ struct cg_child {
 	int notify_fd;      /* seccomp user-notification fd, or -1 */
 	/* Kept by sandbox_spawn for sandbox_notify_handle(); not for callers. */
 	bool allow_exec;    /* the policy allows later execs */
-	unsigned exec_denied;   /* later execs denied so far */
+	unsigned denied;        /* calls refused so far (execs, sockets) */
 };
 
 /*
@@ -192,12 +192,12 @@ struct cg_sandbox_event {
  * Receives one notification from child->notify_fd, decides and answers it,
  * and describes it in *ev. Never blocks: returns 0 with ev->kind NONE when
  * nothing is pending or the caller died meanwhile. Violations kill the
- * client (pidfd SIGKILL) before the call is answered; later execs are
- * denied, and after CG_SANDBOX_EXEC_DENIED_MAX of them the client is
- * killed. Returns -1 with err when the fd is broken (the gateway should
+ * client (pidfd SIGKILL) before the call is answered; later execs and
+ * sockets the profile does not allow are denied (EPERM), and after
+ * CG_SANDBOX_DENIED_MAX denials the client is killed. Returns -1 with err when the fd is broken (the gateway should
  * stop watching it; POLLHUP on it means every sandboxed task is gone).
  */
-#define CG_SANDBOX_EXEC_DENIED_MAX 32
+#define CG_SANDBOX_DENIED_MAX 32
 int sandbox_notify_handle(struct cg_child *child, struct cg_sandbox_event *ev,
     struct cg_error *err);
 

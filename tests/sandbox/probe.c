@@ -181,6 +181,19 @@ try_i386(void)
 	return report("ALLOWED", "i386 getpid=%ld", rc);
 }
 
+/* i386 socket (359): AF_UNIX, SOCK_STREAM through the 32-bit entry point. */
+static int
+try_i386_socket(void)
+{
+	long rc;
+
+	__asm__ volatile ("int $0x80" : "=a"(rc) : "a"(359L), "b"(1L), "c"(1L), "d"(0L)
+	    : "memory");
+	if (rc < 0)
+		return verdict_rc(-1, (int)-rc);
+	return report("ALLOWED", "i386 socket=%ld", rc);
+}
+
 static int
 check_fds(void)
 {
@@ -596,6 +609,12 @@ run(const char *a, const char *arg)
 			execve("/bin/sh", (char *[]){ (char *)"sh", NULL }, environ);
 		return report("ALLOWED", "survived %d exec attempts", n);
 	}
+	if (!strcmp(a, "socket-flood")) {
+		int n = 0;
+		for (; n < 100; n++)
+			socket(AF_UNIX, SOCK_STREAM, 0);
+		return report("ALLOWED", "survived %d socket attempts", n);
+	}
 	if (!strcmp(a, "child-violation")) {
 		int status;
 		pid_t p = fork();
@@ -647,6 +666,8 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "proc-pids")) return proc_pids();
 	if (!strcmp(a, "tcp-connect")) return tcp_connect();
 	if (!strcmp(a, "x32")) TRY(syscall(39 | 0x40000000));
+	if (!strcmp(a, "i386-socket")) return try_i386_socket();
+	if (!strcmp(a, "x32-socket")) TRY(syscall(41 | 0x40000000, AF_UNIX, SOCK_STREAM, 0));
 	if (!strcmp(a, "module")) TRY(syscall(SYS_finit_module, -1, "", 0));
 	if (!strcmp(a, "leaked-fds")) return check_fds();
 	if (!strcmp(a, "leaked-env")) return check_env();

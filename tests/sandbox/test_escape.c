@@ -270,7 +270,7 @@ Test(escape, exec_flood_is_bounded) {
 	section_for(STRICT, section, sizeof(section));
 	run_probe(section, "probe", "exec-flood", NULL, &r);
 	cr_expect_eq(r.signal, SIGKILL, "out=%s", r.out);
-	cr_assert_eq(r.n_events, CG_SANDBOX_EXEC_DENIED_MAX + 1);
+	cr_assert_eq(r.n_events, CG_SANDBOX_DENIED_MAX + 1);
 	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
 	cr_expect_eq(r.events[r.n_events - 1].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
 	cr_expect_eq(r.events[r.n_events - 1].action, CG_SANDBOX_ACTION_KILLED);
@@ -295,16 +295,71 @@ Test(escape, violation_in_a_child_process) {
 	}
 }
 
-/* Sockets and IPC */
+/*
+ * Sockets and IPC. A socket outside the profile fails with EPERM and is
+ * recorded; the client lives on, as it must when libc probes nscd for a
+ * getpwuid() (notify.c). The attempt itself gains nothing: no socket.
+ */
+static void
+expect_socket_denied_in(enum profile p, const char *probe, const char *attempt,
+    const char *arg)
+{
+	struct harness_result r;
+	char section[512];
+
+	section_for(p, section, sizeof(section));
+	run_probe(section, probe, attempt, arg, &r);
+	cr_expect(printed(&r, attempt, "BLOCKED") && strstr(r.out, "errno=1 ") != NULL,
+	    "[%s/%s] %s %s: expected BLOCKED with EPERM, got out=\"%s\" signal=%d",
+	    profile_names[p], probe, attempt, arg != NULL ? arg : "", r.out, r.signal);
+	cr_expect_eq(r.signal, 0, "[%s/%s] %s: killed", profile_names[p], probe, attempt);
+	cr_assert_eq(r.n_events, 1, "[%s/%s] %s %s: %d events", profile_names[p], probe,
+	    attempt, arg != NULL ? arg : "", r.n_events);
+	cr_expect_eq(r.events[0].kind, CG_SANDBOX_EVENT_VIOLATION);
+	cr_expect_str_eq(r.events[0].name, "socket");
+	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
+}
+
+static void
+expect_socket_denied(const char *attempt, const char *arg)
+{
+	for (size_t i = 0; i < 2; i++) {
+		expect_socket_denied_in(STRICT, probes[i], attempt, arg);
+		expect_socket_denied_in(RUNTIME, probes[i], attempt, arg);
+	}
+}
+
 Test(escape, sockets_every_family) {
 	static const char *const families[] = { "1", "2", "10", "15", "16", "17",
 	    "21", "29", "30", "31", "38", "40", "42", "44" };
 
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		expect_killed("socket", families[i], "socket");
+		expect_socket_denied("socket", families[i]);
 }
-Test(escape, dbus_system_socket) { expect_killed("dbus", NULL, "socket"); }
-Test(escape, abstract_socket) { expect_killed("abstract", "capgate-test", "socket"); }
+Test(escape, dbus_system_socket) { expect_socket_denied("dbus", NULL); }
+Test(escape, abstract_socket) { expect_socket_denied("abstract", "capgate-test"); }
+
+/* Refused sockets are bounded like refused execs: then the client dies. */
+Test(escape, socket_flood_is_bounded) {
+	struct harness_result r;
+	char section[512];
+
+	section_for(RUNTIME, section, sizeof(section));
+	run_probe(section, "probe", "socket-flood", NULL, &r);
+	cr_expect_eq(r.signal, SIGKILL, "out=%s", r.out);
+	cr_assert_eq(r.n_events, CG_SANDBOX_DENIED_MAX + 1);
+	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
+	cr_expect_eq(r.events[r.n_events - 1].kind, CG_SANDBOX_EVENT_VIOLATION);
+	cr_expect_str_eq(r.events[r.n_events - 1].name, "socket");
+	cr_expect_eq(r.events[r.n_events - 1].action, CG_SANDBOX_ACTION_KILLED);
+}
+
+/* Through the i386 and x32 entry points socket() still kills: only the
+ * native call is refused and survived. */
+Test(escape, foreign_arch_socket_kills) {
+	expect_killed("i386-socket", NULL, "i386:socket");
+	expect_killed("x32-socket", NULL, "x32:socket");
+}
 
 /* With sockets allowed by policy, the empty network namespace and
  * Landlock (TCP denied, abstract sockets scoped) still hold. */
@@ -342,8 +397,12 @@ Test(escape, abstract_pathname_and_tcp_with_socket_allowed) {
 		 * view does (it is not there). */
 		run_probe(section, probes[i], "pathname", sock_path, &r);
 		cr_expect(printed(&r, "pathname", "BLOCKED"), "pathname: %s", r.out);
+		/* A family outside the allowed three is refused, not created. */
 		run_probe(section, probes[i], "socket", "17", &r);
-		cr_expect_eq(r.signal, SIGKILL, "AF_PACKET must stay forbidden: %s", r.out);
+		cr_expect(printed(&r, "socket", "BLOCKED") && strstr(r.out, "errno=1 ") != NULL,
+		    "AF_PACKET must stay forbidden: %s", r.out);
+		cr_expect(r.n_events == 1 && r.events[0].action == CG_SANDBOX_ACTION_DENIED,
+		    "AF_PACKET: %d events", r.n_events);
 	}
 	close(l);
 	close(pl);

@@ -118,6 +118,37 @@ Test(runtime, python3_cannot_start_a_shell) {
 	json_decref(r.attestation);
 }
 
+/*
+ * A user lookup (here through a missing HOME) makes libc try nscd's socket
+ * first. The profile refuses the socket with EPERM and records it; the
+ * interpreter falls back and carries on instead of dying of SIGSYS.
+ */
+Test(runtime, python3_survives_a_user_lookup) {
+	static const char *const no_home[] = { "PATH=/usr/bin:/bin", NULL };
+	const char *argv[] = { "/usr/bin/python3", "-c",
+	    "import os, pwd\n"
+	    "try:\n"
+	    "    name = pwd.getpwuid(os.getuid()).pw_name\n"
+	    "except KeyError:\n"
+	    "    name = 'unknown'\n"
+	    "print('home', os.path.expanduser('~'), 'user', name)\n", NULL };
+	char *sec = policy_section("python.json");
+	struct harness_result r;
+
+	cr_assert_eq(harness_run(sec, argv, no_home, &r), 0, "%s", r.error);
+	free(sec);
+	cr_expect_eq(r.exit_code, 0, "python3: signal %d: %s", r.signal, r.out);
+	cr_expect(strstr(r.out, "home ") != NULL && strstr(r.out, " user ") != NULL,
+	    "%s", r.out);
+	/* glibc's nscd client opens its socket before any other source. */
+	cr_expect_geq(r.n_events, 1, "no socket was tried: nothing was tested");
+	for (int i = 0; i < r.n_events; i++) {
+		cr_expect_str_eq(r.events[i].name, "socket");
+		cr_expect_eq(r.events[i].action, CG_SANDBOX_ACTION_DENIED);
+	}
+	json_decref(r.attestation);
+}
+
 static const char node_work[] =
 	"const c = require('crypto');\n"
 	"let a = 0; for (let i = 0; i < 100000; i++) a += i * i;\n"

@@ -173,6 +173,39 @@ Test(e2e, exit_status_propagates)
 	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s", r.status, r.err);
 }
 
+/*
+ * The shipped policies start what they are for, through the real binary
+ * and with only the environment each policy gives its client (the test's
+ * own HOME or LANG never reaches it), and nothing in those runs is a
+ * violation: python3 without a HOME once died of SIGSYS in its user-site
+ * lookup, which the test's own harnesses, passing an environment of their
+ * own, could not see.
+ */
+Test(e2e, shipped_policies_start_their_front_ends)
+{
+	static const struct {
+		const char *policy;
+		const char *argv[4];
+	} runs[] = {
+		{ "strict.json", { "/bin/echo", "42", NULL } },
+		{ "python.json", { "/usr/bin/python3", "-c", "print(6 * 7)", NULL } },
+		{ "node.json", { "/usr/bin/node", "-e", "console.log(6 * 7)", NULL } },
+	};
+
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		const char *audit = e2e_audit_path(runs[i].policy);
+
+		snprintf(policy_buf, sizeof(policy_buf), "%s/%s", SHIPPED_POLICY_DIR,
+		    runs[i].policy);
+		e2e_run(policy_buf, audit, NULL, runs[i].argv, 30, &r);
+		cr_expect_eq(r.status, 0, "%s: status %d, err %s", runs[i].policy,
+		    r.status, r.err);
+		cr_expect_str_eq(r.out, "42\n", "%s", runs[i].policy);
+		cr_expect_eq(audit_lines_count(audit, "\"ev\":\"violation\"", NULL), 0,
+		    "%s: a violation was recorded", runs[i].policy);
+	}
+}
+
 /* A regression guard: the init is non-dumpable (sandbox_enter's uid
  * change already makes it so; init.c says it explicitly), so the program
  * cannot read or patch its memory through a granted /proc. */

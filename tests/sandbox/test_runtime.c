@@ -118,6 +118,24 @@ Test(runtime, python3_cannot_start_a_shell) {
 	json_decref(r.attestation);
 }
 
+/* Extension modules whose libraries python.json grants. */
+Test(runtime, python3_loads_its_extension_modules) {
+	const char *argv[] = { "/usr/bin/python3", "-c",
+	    "import ssl, sqlite3, ctypes, lzma, bz2, uuid, hashlib, _hashlib\n"
+	    "db = sqlite3.connect(':memory:')\n"
+	    "ssl.create_default_context()\n"
+	    "n = db.execute('select 6 * 7').fetchone()[0]\n"
+	    "z = len(lzma.decompress(lzma.compress(b'x' * 1000)))\n"
+	    "print('ok', n, z, ctypes.sizeof(ctypes.c_int))\n", NULL };
+	struct harness_result r;
+
+	run("python.json", argv, &r);
+	cr_expect_eq(r.exit_code, 0, "python3: signal %d: %s", r.signal, r.out);
+	cr_expect(strstr(r.out, "ok 42 1000 4") != NULL, "%s", r.out);
+	cr_expect_eq(r.n_events, 0, "unexpected event %s", r.n_events ? r.events[0].name : "");
+	json_decref(r.attestation);
+}
+
 /*
  * A user lookup (here through a missing HOME) makes libc try nscd's socket
  * first. The profile refuses the socket with EPERM and records it; the

@@ -262,18 +262,29 @@ Test(escape, exec_memfd) {
 	}
 }
 
-/* A client cannot keep the gateway busy with exec attempts forever. */
-Test(escape, exec_flood_is_bounded) {
+/*
+ * A client cannot keep the gateway busy with refused calls forever: the
+ * first CG_SANDBOX_DENIED_MAX are refused, the next one kills.
+ */
+static void
+expect_flood_bounded(enum profile p, const char *attempt,
+    enum cg_sandbox_event_kind kind, const char *name)
+{
 	struct harness_result r;
 	char section[512];
 
-	section_for(STRICT, section, sizeof(section));
-	run_probe(section, "probe", "exec-flood", NULL, &r);
+	section_for(p, section, sizeof(section));
+	run_probe(section, "probe", attempt, NULL, &r);
 	cr_expect_eq(r.signal, SIGKILL, "out=%s", r.out);
 	cr_assert_eq(r.n_events, CG_SANDBOX_DENIED_MAX + 1);
 	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
-	cr_expect_eq(r.events[r.n_events - 1].kind, CG_SANDBOX_EVENT_EXEC_DENIED);
+	cr_expect_eq(r.events[r.n_events - 1].kind, kind);
+	cr_expect_str_eq(r.events[r.n_events - 1].name, name);
 	cr_expect_eq(r.events[r.n_events - 1].action, CG_SANDBOX_ACTION_KILLED);
+}
+
+Test(escape, exec_flood_is_bounded) {
+	expect_flood_bounded(STRICT, "exec-flood", CG_SANDBOX_EVENT_EXEC_DENIED, "execve");
 }
 
 /* A violation in any process of the sandbox ends all of it. */
@@ -339,19 +350,9 @@ Test(escape, sockets_every_family) {
 Test(escape, dbus_system_socket) { expect_socket_denied("dbus", NULL); }
 Test(escape, abstract_socket) { expect_socket_denied("abstract", "capgate-test"); }
 
-/* Refused sockets are bounded like refused execs: then the client dies. */
+/* Refused sockets are bounded like refused execs, in the same count. */
 Test(escape, socket_flood_is_bounded) {
-	struct harness_result r;
-	char section[512];
-
-	section_for(RUNTIME, section, sizeof(section));
-	run_probe(section, "probe", "socket-flood", NULL, &r);
-	cr_expect_eq(r.signal, SIGKILL, "out=%s", r.out);
-	cr_assert_eq(r.n_events, CG_SANDBOX_DENIED_MAX + 1);
-	cr_expect_eq(r.events[0].action, CG_SANDBOX_ACTION_DENIED);
-	cr_expect_eq(r.events[r.n_events - 1].kind, CG_SANDBOX_EVENT_VIOLATION);
-	cr_expect_str_eq(r.events[r.n_events - 1].name, "socket");
-	cr_expect_eq(r.events[r.n_events - 1].action, CG_SANDBOX_ACTION_KILLED);
+	expect_flood_bounded(RUNTIME, "socket-flood", CG_SANDBOX_EVENT_VIOLATION, "socket");
 }
 
 /* Through the i386 and x32 entry points socket() still kills: only the

@@ -14,10 +14,10 @@
  * so refusals cannot flood the log. Anything else that reached the
  * notification is outside the profile: the client is killed through its
  * pidfd first and the call answered after, so the syscall never returns
- * into client code. SECCOMP_IOCTL_NOTIF_ID_VALID
- * confirms that a notification still belongs to a live task before the
- * handler acts on its pid. The handler never blocks: it polls the fd
- * first, and a notification whose task died meanwhile yields ENOENT.
+ * into client code. SECCOMP_IOCTL_NOTIF_ID_VALID confirms that a
+ * notification still belongs to a live task before the handler acts on
+ * its pid. The handler never blocks: it polls the fd first, and a
+ * notification whose task died meanwhile yields ENOENT.
  */
 #include <errno.h>
 #include <linux/audit.h>

@@ -194,8 +194,9 @@ struct cg_sandbox_event {
  * nothing is pending or the caller died meanwhile. Violations kill the
  * client (pidfd SIGKILL) before the call is answered; later execs and
  * sockets the profile does not allow are denied (EPERM), and after
- * CG_SANDBOX_DENIED_MAX denials the client is killed. Returns -1 with err when the fd is broken (the gateway should
- * stop watching it; POLLHUP on it means every sandboxed task is gone).
+ * CG_SANDBOX_DENIED_MAX denials the client is killed. Returns -1 with err
+ * when the fd is broken (the gateway should stop watching it; POLLHUP on
+ * it means every sandboxed task is gone).
  */
 #define CG_SANDBOX_DENIED_MAX 32
 int sandbox_notify_handle(struct cg_child *child, struct cg_sandbox_event *ev,

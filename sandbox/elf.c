@@ -34,6 +34,7 @@ struct elf_walk {
 	struct cg_path_list *out;
 	struct cg_path_list *refs;      /* names used, when not the real path */
 	struct cg_path_list dirs;       /* ld.so.conf + standard directories */
+	struct cg_lookup *lk;           /* the prepare's lookups (lookup.c) */
 	const char *path_env;
 	uint16_t machine;
 	struct cg_error *err;
@@ -47,34 +48,35 @@ static const char *const std_lib_dirs[] = {
 static int walk_file(struct elf_walk *w, const char *path, int depth);
 
 static bool
-is_file(const char *path)
+is_file(struct cg_lookup *lk, const char *path)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return sandbox_lookup_stat(lk, path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* Finds name along PATH (as execvp would) into out. */
 static int
-search_path(const char *path_env, const char *name, char *out, size_t len)
+search_path(struct cg_lookup *lk, const char *path_env, const char *name,
+    char *out, size_t len)
 {
 	const char *p = path_env;
 
 	if (name[0] == '/') {
-		if (!is_file(name) || strlen(name) >= len)
+		if (!is_file(lk, name) || strlen(name) >= len)
 			return -1;
 		memcpy(out, name, strlen(name) + 1);
 		return 0;
 	}
 	if (strchr(name, '/') != NULL)
-		return realpath(name, out) == NULL ? -1 : 0;
+		return sandbox_lookup_realpath(lk, name, out, len);
 	while (p != NULL && *p != '\0') {
 		const char *end = strchr(p, ':');
 		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
 		char cand[PATH_MAX];
 
 		if (n > 0 && (size_t)snprintf(cand, sizeof(cand), "%.*s/%s",
-		    (int)n, p, name) < sizeof(cand) && cand[0] == '/' && is_file(cand) &&
+		    (int)n, p, name) < sizeof(cand) && cand[0] == '/' && is_file(lk, cand) &&
 		    access(cand, X_OK) == 0 && strlen(cand) < len) {
 			memcpy(out, cand, strlen(cand) + 1);
 			return 0;
@@ -142,8 +144,8 @@ expand_origin(const char *dir, const char *origin, char *out, size_t len)
 }
 
 static bool
-search_dirs(const char *list, const char *origin, const char *name,
-    char *out, size_t len)
+search_dirs(struct cg_lookup *lk, const char *list, const char *origin,
+    const char *name, char *out, size_t len)
 {
 	const char *p = list;
 
@@ -155,7 +157,7 @@ search_dirs(const char *list, const char *origin, const char *name,
 		snprintf(one, sizeof(one), "%.*s", (int)n, p);
 		expand_origin(one, origin, dir, sizeof(dir));
 		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
-		if (cand[0] == '/' && is_file(cand) && strlen(cand) < len) {
+		if (cand[0] == '/' && is_file(lk, cand) && strlen(cand) < len) {
 			memcpy(out, cand, strlen(cand) + 1);
 			return true;
 		}
@@ -174,16 +176,18 @@ find_library(struct elf_walk *w, const char *objpath, const char *rpath,
 
 	snprintf(origin, sizeof(origin), "%.*s", (int)(slash - objpath), objpath);
 	if (strchr(name, '/') != NULL) {
-		if (realpath(name, found) == NULL)
+		if (sandbox_lookup_realpath(w->lk, name, found, sizeof(found)) != 0)
 			return cg_error_set(w->err, "%s needs %s: %s", objpath, name,
 			    strerror(errno));
 		return walk_file(w, found, depth + 1);
 	}
-	if ((runpath == NULL && search_dirs(rpath, origin, name, found, sizeof(found))) ||
-	    search_dirs(runpath, origin, name, found, sizeof(found)))
+	if ((runpath == NULL &&
+	    search_dirs(w->lk, rpath, origin, name, found, sizeof(found))) ||
+	    search_dirs(w->lk, runpath, origin, name, found, sizeof(found)))
 		return walk_file(w, found, depth + 1);
 	for (size_t i = 0; i < w->dirs.n; i++)
-		if (search_dirs(w->dirs.paths[i], origin, name, found, sizeof(found)))
+		if (search_dirs(w->lk, w->dirs.paths[i], origin, name, found,
+		    sizeof(found)))
 			return walk_file(w, found, depth + 1);
 	return cg_error_set(w->err, "%s needs %s, which was not found", objpath, name);
 }
@@ -344,7 +348,7 @@ walk_script(struct elf_walk *w, const char *head, const char *path, int depth)
 	if (walk_file(w, interp, depth + 1) != 0)
 		return -1;
 	if (strcmp(strrchr(interp, '/'), "/env") == 0 && *arg != '\0' && arg[0] != '-') {
-		if (search_path(w->path_env, arg, found, sizeof(found)) != 0)
+		if (search_path(w->lk, w->path_env, arg, found, sizeof(found)) != 0)
 			return cg_error_set(w->err, "%s: interpreter %s not found in PATH",
 			    path, arg);
 		return walk_file(w, found, depth + 1);
@@ -362,12 +366,11 @@ walk_file(struct elf_walk *w, const char *path, int depth)
 	if (depth > ELF_MAX_DEPTH)
 		return cg_error_set(w->err, "%s: dependencies nested too deeply", path);
 	/* Walked already, under this name: every ELF file names the same
-	 * interpreter, and most the same libc (each realpath is a readlink
-	 * per path component). */
+	 * interpreter, and most the same libc. */
 	if (sandbox_path_list_has(w->out, path) ||
 	    sandbox_path_list_has(w->refs, path))
 		return 0;
-	if (realpath(path, real) == NULL)
+	if (sandbox_lookup_realpath(w->lk, path, real, sizeof(real)) != 0)
 		return cg_error_set(w->err, "%s: %s", path, strerror(errno));
 	if (strcmp(real, path) != 0 && path[0] == '/' &&
 	    sandbox_path_list_add(w->refs, path) != 0)
@@ -398,9 +401,9 @@ walk_file(struct elf_walk *w, const char *path, int depth)
 int
 sandbox_elf_resolve(const char *program, const char *const *envp,
     char **resolved, struct cg_path_list *list, struct cg_path_list *refs,
-    struct cg_error *err)
+    struct cg_lookup *lk, struct cg_error *err)
 {
-	struct elf_walk w = { .out = list, .refs = refs, .err = err,
+	struct elf_walk w = { .out = list, .refs = refs, .lk = lk, .err = err,
 	    .path_env = "/usr/local/bin:/usr/bin:/bin" };
 	char found[PATH_MAX];
 	int rc;
@@ -410,8 +413,8 @@ sandbox_elf_resolve(const char *program, const char *const *envp,
 			w.path_env = envp[i] + 5;
 	char real[PATH_MAX];
 
-	if (search_path(w.path_env, program, found, sizeof(found)) != 0 ||
-	    realpath(found, real) == NULL)
+	if (search_path(lk, w.path_env, program, found, sizeof(found)) != 0 ||
+	    sandbox_lookup_realpath(lk, found, real, sizeof(real)) != 0)
 		return cg_error_set(err, "program %s: %s", program, strerror(errno));
 	*resolved = strdup(real);
 	if (*resolved == NULL)

@@ -233,14 +233,31 @@ int sandbox_path_list_add_dup(struct cg_path_list *list, const char *path);
 void sandbox_path_list_free(struct cg_path_list *list);
 bool sandbox_path_list_has(const struct cg_path_list *list, const char *path);
 
+/* lookup.c: lstat, readlink and realpath(3), each path asked of the
+ * kernel once per cache; a prepare owns one and frees it at its end.
+ * Errors as the system calls' (-1 or NULL with errno). */
+struct stat;
+struct cg_lookup_entry;
+struct cg_lookup {
+	struct cg_lookup_entry *v;
+	uint32_t *index;        /* open addressing, 2 * cap slots */
+	size_t n, cap;
+};
+int sandbox_lookup_lstat(struct cg_lookup *c, const char *path, struct stat *st);
+const char *sandbox_lookup_link(struct cg_lookup *c, const char *path);
+int sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
+    size_t outlen);
+int sandbox_lookup_stat(struct cg_lookup *c, const char *path, struct stat *st);
+void sandbox_lookup_free(struct cg_lookup *c);
+
 /* elf.c: adds program, interpreter(s) and libraries to list. */
 int sandbox_elf_resolve(const char *program, const char *const *envp,
     char **resolved, struct cg_path_list *list, struct cg_path_list *refs,
-    struct cg_error *err);
+    struct cg_lookup *lk, struct cg_error *err);
 
 /* view.c */
 int sandbox_view_prepare(const struct cg_sandbox_config *cfg,
-    struct cg_sandbox_plan *plan, struct cg_error *err);
+    struct cg_sandbox_plan *plan, struct cg_lookup *lk, struct cg_error *err);
 void sandbox_view_free(struct cg_sandbox_plan *plan);
 int sandbox_view_enter(const struct cg_sandbox_plan *plan, uint32_t *applied);
 

@@ -97,6 +97,8 @@ sandbox_prepare(const struct cg_sandbox_config *cfg,
     struct cg_error *err)
 {
 	struct cg_sandbox_plan *plan = calloc(1, sizeof(*plan));
+	struct cg_lookup lookup = { 0 };
+	int rc;
 
 	*out = NULL;
 	if (plan == NULL)
@@ -106,9 +108,9 @@ sandbox_prepare(const struct cg_sandbox_config *cfg,
 	plan->status_fd = plan->pidfd = plan->report_fd = -1;
 	plan->required = CG_LAYER_ALL & ~cfg->degrade;
 	plan->planned = CG_LAYER_SESSION | CG_LAYER_NNP;
-	if (copy_request(cfg, req, plan, err) != 0 ||
+	rc = copy_request(cfg, req, plan, err) != 0 ||
 	    sandbox_elf_resolve(plan->argv[0], req->envp, &plan->program,
-	    &plan->implicit, &plan->refs, err) != 0 ||
+	    &plan->implicit, &plan->refs, &lookup, err) != 0 ||
 	    (access("/etc/ld.so.cache", R_OK) == 0 &&
 	    sandbox_path_list_add(&plan->implicit, "/etc/ld.so.cache") != 0) ||
 	    sandbox_env_prepare(req, plan, err) != 0 ||
@@ -116,9 +118,11 @@ sandbox_prepare(const struct cg_sandbox_config *cfg,
 	    sandbox_limits_prepare(cfg, plan, err) != 0 ||
 	    sandbox_cgroup_prepare(plan, err) != 0 ||
 	    sandbox_landlock_prepare(cfg, plan, err) != 0 ||
-	    sandbox_view_prepare(cfg, plan, err) != 0 ||
+	    sandbox_view_prepare(cfg, plan, &lookup, err) != 0 ||
 	    sandbox_seccomp_prepare(cfg, plan, err) != 0 ||
-	    check_required(plan, err) != 0) {
+	    check_required(plan, err) != 0;
+	sandbox_lookup_free(&lookup);
+	if (rc != 0) {
 		if (err != NULL && err->msg[0] == '\0')
 			cg_error_set(err, "out of memory");
 		sandbox_plan_free(plan);

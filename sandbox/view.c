@@ -34,6 +34,7 @@
 
 struct view_builder {
 	struct cg_path_list dirs, files, links, targets, ro, rw;
+	struct cg_lookup *lk;           /* the prepare's lookups (lookup.c) */
 	struct cg_error *err;
 };
 
@@ -56,7 +57,7 @@ static int
 resolve_chain(struct view_builder *b, const char *path, int links, char *out,
     size_t outlen, struct stat *st)
 {
-	char cur[PATH_MAX] = "", next[PATH_MAX], target[PATH_MAX], rest[PATH_MAX];
+	char cur[PATH_MAX] = "", next[PATH_MAX], rest[PATH_MAX];
 	const char *p = path;
 
 	while (*p != '\0') {
@@ -81,14 +82,13 @@ resolve_chain(struct view_builder *b, const char *path, int links, char *out,
 		if ((size_t)snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p) >= sizeof(next))
 			return cg_error_set(b->err, "view: path too long: %s", path);
 		p += n;
-		if (lstat(next, st) != 0)
+		if (sandbox_lookup_lstat(b->lk, next, st) != 0)
 			return cg_error_set(b->err, "view: %s: %s", next, strerror(errno));
 		if (S_ISLNK(st->st_mode)) {
-			ssize_t len = readlink(next, target, sizeof(target) - 1);
+			const char *target = sandbox_lookup_link(b->lk, next);
 
-			if (len < 0 || links >= VIEW_MAX_LINKS)
+			if (target == NULL || links >= VIEW_MAX_LINKS)
 				return cg_error_set(b->err, "view: cannot follow %s", next);
-			target[len] = '\0';
 			if (add_link(b, next, target) != 0)
 				return -1;
 			snprintf(rest, sizeof(rest), "%s", p);
@@ -105,7 +105,7 @@ resolve_chain(struct view_builder *b, const char *path, int links, char *out,
 		snprintf(cur, sizeof(cur), "%s", next);
 	}
 	snprintf(out, outlen, "%s", cur[0] != '\0' ? cur : "/");
-	if (cur[0] == '\0' && stat("/", st) != 0)
+	if (cur[0] == '\0' && sandbox_lookup_lstat(b->lk, "/", st) != 0)
 		return cg_error_set(b->err, "view: /: %s", strerror(errno));
 	return 0;
 }
@@ -148,16 +148,15 @@ top_links(struct view_builder *b)
 	if (d == NULL)
 		return cg_error_set(b->err, "view: /: %s", strerror(errno));
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		char path[NAME_MAX + 2], target[PATH_MAX];
-		ssize_t n;
+		char path[NAME_MAX + 2];
+		const char *target;
 
 		if (e->d_type != DT_LNK)
 			continue;
 		snprintf(path, sizeof(path), "/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
+		target = sandbox_lookup_link(b->lk, path);
+		if (target == NULL)
 			continue;
-		target[n] = '\0';
 		rc = add_link(b, path, target);
 	}
 	closedir(d);
@@ -272,9 +271,9 @@ builder_free(struct view_builder *b)
 
 int
 sandbox_view_prepare(const struct cg_sandbox_config *cfg,
-    struct cg_sandbox_plan *plan, struct cg_error *err)
+    struct cg_sandbox_plan *plan, struct cg_lookup *lk, struct cg_error *err)
 {
-	struct view_builder b = { .err = err };
+	struct view_builder b = { .lk = lk, .err = err };
 	int rc = top_links(&b);
 
 	for (size_t i = 0; rc == 0 && i < plan->implicit.n; i++)

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -554,4 +555,99 @@ Test(config, cgroup_lines_name_their_hierarchy) {
 	    sizeof(path)));
 	cr_expect_not(sandbox_cgroup_own_line("garbage\n", NULL, path,
 	    sizeof(path)));
+}
+
+/*
+ * The prepare's cached realpath (lookup.c) against realpath(3), path by
+ * path: the same result or the same errno. One cache serves every path,
+ * twice over, so the second round is answered from it.
+ */
+Test(config, cached_realpath_agrees_with_realpath) {
+	char dir[] = "/tmp/capgate-lookup-XXXXXX", cwd[PATH_MAX], abs_link[PATH_MAX + 32];
+	static const char *const paths[] = {
+		"d", "d/", "d/f", "d/f/", "d/f/..", "d/./f", "d//f", "d/../d/f",
+		"ld", "ld/", "ld/f", "ld/..", "lf", "lf/", "labs", "labs/..",
+		"chain", "dangling", "loop", "up/d/f", "missing", "d/missing",
+		"c40", "c41",
+		".", "..", "./ld/../d", "/", "//", "/tmp/..", "",
+	};
+	struct cg_lookup lk = { 0 };
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	cr_assert_eq(chdir(dir), 0);
+	cr_assert_eq(mkdir("d", 0755), 0);
+	cr_assert_eq(close(creat("d/f", 0644)), 0);
+	cr_assert_eq(symlink("d", "ld"), 0);
+	cr_assert_eq(symlink("d/f", "lf"), 0);
+	snprintf(abs_link, sizeof(abs_link), "%s/d/f", dir);
+	cr_assert_eq(symlink(abs_link, "labs"), 0);
+	cr_assert_eq(symlink("lf", "chain"), 0);
+	cr_assert_eq(symlink("nowhere", "dangling"), 0);
+	cr_assert_eq(symlink("loop2", "loop"), 0);
+	cr_assert_eq(symlink("loop", "loop2"), 0);
+	cr_assert_eq(symlink(".", "up"), 0);
+	/* c0 -> d, cN -> cN-1: c40 takes 41 links, one past the limit */
+	cr_assert_eq(symlink("d", "c0"), 0);
+	for (int n = 1; n <= 41; n++) {
+		char name[16], to[16];
+
+		snprintf(name, sizeof(name), "c%d", n);
+		snprintf(to, sizeof(to), "c%d", n - 1);
+		cr_assert_eq(symlink(to, name), 0);
+	}
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			char want[PATH_MAX], got[PATH_MAX];
+			int want_rc, want_errno, got_rc, got_errno;
+
+			errno = 0;
+			want_rc = realpath(paths[i], want) != NULL ? 0 : -1;
+			want_errno = errno;
+			errno = 0;
+			got_rc = sandbox_lookup_realpath(&lk, paths[i], got, sizeof(got));
+			got_errno = errno;
+			cr_expect_eq(got_rc, want_rc, "\"%s\": %d, realpath %d (%s)",
+			    paths[i], got_rc, want_rc, strerror(want_errno));
+			if (want_rc == 0 && got_rc == 0)
+				cr_expect_str_eq(got, want, "\"%s\"", paths[i]);
+			else if (want_rc != 0 && got_rc != 0)
+				cr_expect_eq(got_errno, want_errno, "\"%s\": %s, realpath %s",
+				    paths[i], strerror(got_errno), strerror(want_errno));
+		}
+	cr_expect_lt(lk.n, 80, "%zu entries: the cache does not share prefixes", lk.n);
+	sandbox_lookup_free(&lk);
+	cr_assert_eq(chdir(cwd), 0);
+	cr_assert_eq(system("rm -rf /tmp/capgate-lookup-*"), 0);
+}
+
+/* Past its first 64 entries the cache grows and re-indexes: every answer
+ * must still be the one for its own path. */
+Test(config, cached_lookups_survive_growth) {
+	char dir[] = "/tmp/capgate-lookup-XXXXXX", path[PATH_MAX];
+	struct cg_lookup lk = { 0 };
+	struct stat st, want;
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (int i = 0; i < 300; i++) {
+		snprintf(path, sizeof(path), "%s/f%d", dir, i);
+		if (i % 3 != 0)         /* a third missing: ENOENT is kept too */
+			cr_assert_eq(close(creat(path, 0644)), 0);
+	}
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 300; i++) {
+			snprintf(path, sizeof(path), "%s/f%d", dir, i);
+			if (i % 3 == 0) {
+				cr_expect_eq(sandbox_lookup_lstat(&lk, path, &st), -1, "%s", path);
+				cr_expect_eq(errno, ENOENT, "%s", path);
+				continue;
+			}
+			cr_assert_eq(lstat(path, &want), 0);
+			cr_assert_eq(sandbox_lookup_lstat(&lk, path, &st), 0, "%s", path);
+			cr_expect_eq(st.st_ino, want.st_ino, "%s", path);
+		}
+	cr_expect_eq(lk.n, 300);
+	sandbox_lookup_free(&lk);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	cr_assert_eq(system(path), 0);
 }

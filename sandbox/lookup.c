@@ -1,0 +1,300 @@
+/*
+ * Path lookups for one prepare, each asked of the kernel once.
+ *
+ * The ELF walk resolves every file it opens (realpath), the library search
+ * stats candidates, and the view resolves every granted path component by
+ * component. They ask about the same prefixes again and again (/usr,
+ * /usr/lib, /lib -> usr/lib): for node, 226 lstat/readlink/stat calls of
+ * 74 distinct paths, each a path walk from / in the kernel. The cache
+ * keeps each answer (a stat, an errno, a link's target) for the prepare
+ * that owns it and is freed with it, so a path changed on the host during
+ * one prepare is seen by the next one; within one prepare the answers are
+ * as old as a single walk's would be.
+ *
+ * sandbox_lookup_realpath() follows realpath(3): symlinks, "." and ".."
+ * resolved on the physical path, every component must exist, a trailing
+ * "/" requires a directory, at most LOOKUP_MAX_LINKS links (ELOOP).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox/internal.h"
+
+#define LOOKUP_MAX_LINKS 40
+
+struct cg_lookup_entry {
+	char *path;
+	uint64_t hash;
+	int err;                /* 0, or lstat's errno */
+	struct stat st;
+	char *target;           /* a link's target, once read */
+	int target_err;
+};
+
+#define HASH_EMPTY 1469598103934665603ull    /* FNV-1a of "" */
+
+/* FNV-1a, continued: hash_more(hash of "a", "/b") is the hash of "a/b". */
+static uint64_t
+hash_more(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The index slot for hash h: empty (0) or holding path (entry + 1). The
+ * index has twice as many slots as entries can fill, a power of two. */
+static uint32_t *
+slot(struct cg_lookup *c, const char *path, uint64_t h)
+{
+	size_t mask = c->cap * 2 - 1;
+
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		uint32_t k = c->index[i];
+
+		if (k == 0 || (c->v[k - 1].hash == h && strcmp(c->v[k - 1].path, path) == 0))
+			return &c->index[i];
+	}
+}
+
+static int
+grow(struct cg_lookup *c)
+{
+	size_t cap = c->cap != 0 ? c->cap * 2 : 64;
+	struct cg_lookup_entry *v = realloc(c->v, cap * sizeof(*v));
+	uint32_t *index;
+
+	if (v == NULL)
+		return -1;
+	c->v = v;
+	index = calloc(cap * 2, sizeof(*index));
+	if (index == NULL)
+		return -1;
+	free(c->index);
+	c->index = index;
+	c->cap = cap;
+	for (size_t i = 0; i < c->n; i++)
+		*slot(c, c->v[i].path, c->v[i].hash) = (uint32_t)i + 1;
+	return 0;
+}
+
+/* The entry for path (whose hash is h), asking the kernel the first time;
+ * NULL: no memory. */
+static struct cg_lookup_entry *
+entry_hashed(struct cg_lookup *c, const char *path, uint64_t h)
+{
+	struct cg_lookup_entry *e;
+	uint32_t *k;
+
+	if (c->n == c->cap && grow(c) != 0)
+		return NULL;
+	k = slot(c, path, h);
+	if (*k != 0)
+		return &c->v[*k - 1];
+	e = &c->v[c->n];
+	memset(e, 0, sizeof(*e));
+	e->path = strdup(path);
+	if (e->path == NULL)
+		return NULL;
+	e->hash = h;
+	e->err = lstat(path, &e->st) == 0 ? 0 : errno;
+	*k = (uint32_t)++c->n;
+	return e;
+}
+
+static struct cg_lookup_entry *
+entry(struct cg_lookup *c, const char *path)
+{
+	return entry_hashed(c, path, hash_more(HASH_EMPTY, path, strlen(path)));
+}
+
+static int
+lstat_entry(struct cg_lookup_entry *e, struct stat *st)
+{
+	if (e == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (e->err != 0) {
+		errno = e->err;
+		return -1;
+	}
+	*st = e->st;
+	return 0;
+}
+
+int
+sandbox_lookup_lstat(struct cg_lookup *c, const char *path, struct stat *st)
+{
+	return lstat_entry(entry(c, path), st);
+}
+
+const char *
+sandbox_lookup_link(struct cg_lookup *c, const char *path)
+{
+	struct cg_lookup_entry *e = entry(c, path);
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	if (e == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (e->err != 0 || !S_ISLNK(e->st.st_mode)) {
+		errno = e->err != 0 ? e->err : EINVAL;
+		return NULL;
+	}
+	if (e->target == NULL && e->target_err == 0) {
+		n = readlink(path, buf, sizeof(buf) - 1);
+		if (n < 0) {
+			e->target_err = errno;
+		} else {
+			buf[n] = '\0';
+			e->target = strdup(buf);
+			if (e->target == NULL) {
+				errno = ENOMEM;
+				return NULL;
+			}
+		}
+	}
+	if (e->target == NULL)
+		errno = e->target_err;
+	return e->target;
+}
+
+int
+sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
+    size_t outlen)
+{
+	char cur[PATH_MAX] = "", rest[PATH_MAX], joined[PATH_MAX];
+	size_t len = 0;         /* of cur, the resolved prefix ("" is /) */
+	uint64_t h = HASH_EMPTY, hnext;  /* cur's hash, carried along */
+	const char *p;
+	int links = 0;
+	struct stat st;
+
+	if (path == NULL || path[0] == '\0') {
+		errno = path == NULL ? EINVAL : ENOENT;
+		return -1;
+	}
+	if (path[0] != '/') {
+		if (getcwd(cur, sizeof(cur)) == NULL)
+			return -1;
+		len = strcmp(cur, "/") == 0 ? 0 : strlen(cur);
+		cur[len] = '\0';
+		h = hash_more(HASH_EMPTY, cur, len);
+	}
+	if (strlen(path) >= sizeof(rest)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(rest, path, strlen(path) + 1);
+	p = rest;
+	for (;;) {
+		size_t n;
+
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && p[0] == '.') {
+			p += n;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && cur[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--;
+			cur[len] = '\0';
+			h = hash_more(HASH_EMPTY, cur, len);
+			p += n;
+			continue;
+		}
+		if (len + 1 + n >= sizeof(cur)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		cur[len] = '/';
+		memcpy(cur + len + 1, p, n);
+		cur[len + 1 + n] = '\0';
+		hnext = hash_more(h, cur + len, 1 + n);
+		p += n;
+		if (lstat_entry(entry_hashed(c, cur, hnext), &st) != 0)
+			return -1;
+		if (S_ISLNK(st.st_mode)) {
+			const char *target = sandbox_lookup_link(c, cur);
+			size_t tlen;
+
+			if (target == NULL)
+				return -1;
+			if (++links > LOOKUP_MAX_LINKS) {
+				errno = ELOOP;
+				return -1;
+			}
+			tlen = strlen(target);
+			if (tlen + strlen(p) + 1 > sizeof(joined)) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			memcpy(joined, target, tlen);
+			memcpy(joined + tlen, p, strlen(p) + 1);
+			memcpy(rest, joined, tlen + strlen(p) + 1);
+			p = rest;
+			/* the link's directory, or / for an absolute target */
+			cur[len] = '\0';
+			if (target[0] == '/') {
+				len = 0;
+				h = HASH_EMPTY;
+			}
+			cur[len] = '\0';
+			continue;
+		}
+		/* Followed by anything, a trailing "/" included: a directory. */
+		if (*p != '\0' && !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+		len += 1 + n;
+		h = hnext;
+	}
+	if (len == 0) {
+		cur[0] = '/';
+		cur[1] = '\0';
+		len = 1;
+	}
+	if (len >= outlen) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(out, cur, len + 1);
+	return 0;
+}
+
+int
+sandbox_lookup_stat(struct cg_lookup *c, const char *path, struct stat *st)
+{
+	char real[PATH_MAX];
+
+	if (sandbox_lookup_realpath(c, path, real, sizeof(real)) != 0)
+		return -1;
+	return sandbox_lookup_lstat(c, real, st);
+}
+
+void
+sandbox_lookup_free(struct cg_lookup *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].path);
+		free(c->v[i].target);
+	}
+	free(c->v);
+	free(c->index);
+	c->v = NULL;
+	c->index = NULL;
+	c->n = c->cap = 0;
+}

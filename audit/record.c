@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "common/util.h"
 
 int
 audit_buf_reserve(struct audit_buf *b, size_t more)
@@ -256,17 +257,16 @@ audit_w_time(char *o, uint64_t wall_ns)
 {
 	/* Per-thread cache of the formatted second: the writer is used from
 	 * one thread, the verifier never formats. */
-	static _Thread_local time_t cached_sec = -1;
+	static _Thread_local uint64_t cached_sec = UINT64_MAX;
 	static _Thread_local char cached[64];
-	time_t secs = (time_t)(wall_ns / 1000000000u);
+	uint64_t secs = wall_ns / 1000000000u;
 	unsigned usec = (unsigned)(wall_ns % 1000000000u / 1000u);
-	struct tm tm;
+	struct cg_utc t;
 
 	if (secs != cached_sec) {
-		gmtime_r(&secs, &tm);
-		snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec);
+		cg_utc(secs, &t);
+		snprintf(cached, sizeof(cached), "%04lld-%02u-%02uT%02u:%02u:%02u",
+		    t.year, t.month, t.day, t.hour, t.min, t.sec);
 		cached_sec = secs;
 	}
 	memcpy(o, ",\"t\":\"", 6);

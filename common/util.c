@@ -141,17 +141,41 @@ cg_wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Days since 1970 to a proleptic Gregorian date, counted from 1 March of
+ * year 0 so that the leap day ends each year: 400-year eras of 146097
+ * days, years of 365 days plus a leap day every 4th, 100th excepted,
+ * 400th included, and months of March..February whose lengths follow
+ * (153 * m + 2) / 5 (H. Hinnant's days-from-civil, inverted).
+ */
+void
+cg_utc(uint64_t secs, struct cg_utc *out)
+{
+	uint64_t days = secs / 86400u, rem = secs % 86400u;
+	uint64_t z = days + 719468u;            /* days since 0000-03-01 */
+	uint64_t era = z / 146097u;
+	unsigned doe = (unsigned)(z - era * 146097u);           /* 0..146096 */
+	unsigned yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
+	unsigned doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);  /* 0..365 */
+	unsigned mp = (5u * doy + 2u) / 153u;                   /* 0 = March */
+
+	out->day = doy - (153u * mp + 2u) / 5u + 1u;
+	out->month = mp < 10u ? mp + 3u : mp - 9u;
+	out->year = (long long)(era * 400u + yoe) + (out->month <= 2u);
+	out->hour = (unsigned)(rem / 3600u);
+	out->min = (unsigned)(rem / 60u % 60u);
+	out->sec = (unsigned)(rem % 60u);
+}
+
 void
 cg_format_time(uint64_t wall_ns, char *buf, size_t len)
 {
-	time_t secs = (time_t)(wall_ns / 1000000000u);
 	unsigned usec = (unsigned)(wall_ns % 1000000000u / 1000u);
-	struct tm tm;
+	struct cg_utc t;
 
-	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, usec);
+	cg_utc(wall_ns / 1000000000u, &t);
+	snprintf(buf, len, "%04lld-%02u-%02uT%02u:%02u:%02u.%06uZ",
+	    t.year, t.month, t.day, t.hour, t.min, t.sec, usec);
 }
 
 int

@@ -25,6 +25,15 @@ uint64_t cg_wall_ns(void);          /* CLOCK_REALTIME */
 /* UTC "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" into buf (at least 32 bytes). */
 void cg_format_time(uint64_t wall_ns, char *buf, size_t len);
 
+/* The UTC calendar of a count of seconds since 1970, what gmtime_r()
+ * gives but without libc's time-zone set-up, which reads /etc/localtime
+ * on the first call in a process. */
+struct cg_utc {
+	long long year;
+	unsigned month, day, hour, min, sec;    /* month and day from 1 */
+};
+void cg_utc(uint64_t secs, struct cg_utc *out);
+
 /*
  * The event loop's own system calls, through syscall(2) rather than glibc's
  * wrappers. Those are pthread cancellation points: in a process that has

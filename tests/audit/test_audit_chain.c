@@ -841,6 +841,36 @@ Test(audit_chain, record_writers_match_their_references)
 	}
 }
 
+/* The calendar behind the record's time against gmtime, to year 9999:
+ * leap days, the century rule (2100 is not a leap year, 2000 and 2400
+ * are) and the last second of each month and year. */
+Test(audit_chain, utc_calendar_matches_gmtime)
+{
+	static const uint64_t fixed[] = { 0, 59, 86399, 86400, 951782399,
+	    951782400, 951868799, 951868800, 978307199, 4107542399ull,
+	    4107542400ull, 4107628800ull, 13569465599ull, 13569465600ull,
+	    253402300799ull };
+
+	for (int i = 0; i < 200000 + (int)(sizeof(fixed) / sizeof(fixed[0])); i++) {
+		uint64_t secs = i < (int)(sizeof(fixed) / sizeof(fixed[0])) ? fixed[i] :
+		    ((uint64_t)randombytes_random() << 32 | randombytes_random()) %
+		    253402300800ull;
+		time_t t = (time_t)secs;
+		struct cg_utc u;
+		struct tm tm;
+
+		cr_assert_not_null(gmtime_r(&t, &tm));
+		cg_utc(secs, &u);
+		cr_assert(u.year == tm.tm_year + 1900LL && u.month == (unsigned)tm.tm_mon + 1 &&
+		    u.day == (unsigned)tm.tm_mday && u.hour == (unsigned)tm.tm_hour &&
+		    u.min == (unsigned)tm.tm_min && u.sec == (unsigned)tm.tm_sec,
+		    "%llu: %lld-%u-%u %u:%u:%u, gmtime %d-%d-%d %d:%d:%d",
+		    (unsigned long long)secs, u.year, u.month, u.day, u.hour, u.min, u.sec,
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec);
+	}
+}
+
 /* Opens a new log as a version before 3 made it: BLAKE2b chain hashes. */
 static struct cg_audit *
 open_blake2b_log(const struct cg_audit_config *cfg)

@@ -532,10 +532,10 @@ audit_open(const struct cg_audit_config *cfg, const char *policy_hash,
 	}
 	if (audit_set_policy(a, policy_hash, err) != 0 || open_sealed(a, cfg, err) != 0)
 		goto fail;
-	/* Without the thread (it could not be started) the writer syncs
-	 * inline, which keeps every guarantee and only costs latency. */
-	if (a->sync != CG_AUDIT_SYNC_EVERY)
-		a->syncer = audit_syncer_start(a->fd, a->written);
+	/* The sync thread starts with the first sync it is asked for
+	 * (writer.c, sync_later): a short run, whose records the close
+	 * syncs, never needs it. */
+	a->syncer_wanted = a->sync != CG_AUDIT_SYNC_EVERY;
 	return a;
 fail:
 	audit_free(a);

@@ -245,12 +245,26 @@ sync_now(struct cg_audit *a)
 	return 0;
 }
 
+/* The sync thread, the first time one is wanted. It starts knowing only
+ * what the inline syncs covered. Without it (it could not be started)
+ * the writer syncs inline, which keeps every guarantee and only costs
+ * latency; it is tried once. */
+static void
+start_syncer(struct cg_audit *a)
+{
+	if (a->syncer != NULL || !a->syncer_wanted)
+		return;
+	a->syncer_wanted = 0;
+	a->syncer = audit_syncer_start(a->fd, a->synced);
+}
+
 /* fdatasync off the loop's thread, if it has one. A request that must not
  * be dropped (queue) waits for a sync that is running to finish; otherwise
  * such a sync is taken to cover it (audit_syncer_kick). */
 static int
 sync_later(struct cg_audit *a, int queue)
 {
+	start_syncer(a);
 	if (a->syncer == NULL)
 		return sync_now(a);
 	audit_syncer_kick(a->syncer, a->written, queue);
@@ -696,6 +710,8 @@ audit_debug_unsynced(struct cg_audit *a)
 int
 audit_debug_pause_syncer(struct cg_audit *a, int paused)
 {
+	if (a != NULL)
+		start_syncer(a);
 	if (a == NULL || a->syncer == NULL)
 		return -1;
 	audit_syncer_pause(a->syncer, paused);

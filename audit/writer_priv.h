@@ -57,7 +57,9 @@ struct cg_audit {
 	uint64_t sync_due_ns;        /* 0: no sync timer running */
 	uint64_t syncs;              /* inline fdatasyncs of the log, for tests */
 	struct audit_syncer *syncer; /* background sync (sync.c); NULL with
-	                                sync "every" */
+	                                sync "every" and until first needed */
+	int syncer_wanted;           /* batch/interval: start it when first
+	                                needed (sync_later) */
 
 	struct audit_secret *sec;    /* NULL: unsealed log (no key) */
 	int key_fd;                  /* the key file, locked; -1 without key */

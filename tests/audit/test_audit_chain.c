@@ -637,6 +637,12 @@ Test(audit_chain, sync_points_per_mode)
 	a = audit_open(&cfg, "aa", &err);
 	cr_assert_not_null(a);
 	base = audit_debug_syncs(a);
+	/* The thread starts when it is first asked for, not at open: a run
+	 * shorter than that (its records synced by the close) never has it. */
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_commit(a), 0);
+	cr_assert_null(a->syncer, "the sync thread started before it was needed");
 	/* The bound holds after every commit whatever the sync thread is
 	 * doing: never 8 or more written records without a finished sync. */
 	for (i = 0; i < 300; i++) {
@@ -649,6 +655,7 @@ Test(audit_chain, sync_points_per_mode)
 		    (unsigned long long)audit_debug_unsynced(a));
 	}
 	cr_assert_gt(audit_debug_syncs(a), base, "batch mode never synced");
+	cr_assert_not_null(a->syncer, "batch mode never started its sync thread");
 	/* A sync thread stuck on a slow disk does not loosen the bound: the
 	 * loop syncs inline when it has to. */
 	cr_assert_eq(audit_debug_pause_syncer(a, 1), 0);

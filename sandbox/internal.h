@@ -247,6 +247,13 @@ int sandbox_lookup_lstat(struct cg_lookup *c, const char *path, struct stat *st)
 const char *sandbox_lookup_link(struct cg_lookup *c, const char *path);
 int sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
     size_t outlen);
+/* realpath's walk, telling visit about each symlink it follows (target
+ * set) and each directory it passes through (target NULL); a nonzero
+ * return stops it (errno ECANCELED). *st is the final path's lstat. On
+ * failure out names the path at which the walk stopped. */
+typedef int (*cg_lookup_visit)(void *ctx, const char *path, const char *target);
+int sandbox_lookup_walk(struct cg_lookup *c, const char *path, char *out,
+    size_t outlen, struct stat *st, cg_lookup_visit visit, void *ctx);
 int sandbox_lookup_stat(struct cg_lookup *c, const char *path, struct stat *st);
 void sandbox_lookup_free(struct cg_lookup *c);
 

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -166,32 +167,37 @@ sandbox_lookup_link(struct cg_lookup *c, const char *path)
 	return e->target;
 }
 
+/* On failure: errno set, and out names where the walk stopped. */
+static int
+walk_fail(int e, const char *cur, char *out, size_t outlen)
+{
+	if (outlen > 0)
+		snprintf(out, outlen, "%s", cur[0] != '\0' ? cur : "/");
+	errno = e;
+	return -1;
+}
+
 int
-sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
-    size_t outlen)
+sandbox_lookup_walk(struct cg_lookup *c, const char *path, char *out,
+    size_t outlen, struct stat *st, cg_lookup_visit visit, void *ctx)
 {
 	char cur[PATH_MAX] = "", rest[PATH_MAX], joined[PATH_MAX];
 	size_t len = 0;         /* of cur, the resolved prefix ("" is /) */
 	uint64_t h = HASH_EMPTY, hnext;  /* cur's hash, carried along */
 	const char *p;
 	int links = 0;
-	struct stat st;
 
-	if (path == NULL || path[0] == '\0') {
-		errno = path == NULL ? EINVAL : ENOENT;
-		return -1;
-	}
+	if (path == NULL || path[0] == '\0')
+		return walk_fail(path == NULL ? EINVAL : ENOENT, "", out, outlen);
 	if (path[0] != '/') {
 		if (getcwd(cur, sizeof(cur)) == NULL)
-			return -1;
+			return walk_fail(errno, "", out, outlen);
 		len = strcmp(cur, "/") == 0 ? 0 : strlen(cur);
 		cur[len] = '\0';
 		h = hash_more(HASH_EMPTY, cur, len);
 	}
-	if (strlen(path) >= sizeof(rest)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (strlen(path) >= sizeof(rest))
+		return walk_fail(ENAMETOOLONG, path, out, outlen);
 	memcpy(rest, path, strlen(path) + 1);
 	p = rest;
 	for (;;) {
@@ -215,38 +221,33 @@ sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
 			p += n;
 			continue;
 		}
-		if (len + 1 + n >= sizeof(cur)) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
+		if (len + 1 + n >= sizeof(cur))
+			return walk_fail(ENAMETOOLONG, cur, out, outlen);
 		cur[len] = '/';
 		memcpy(cur + len + 1, p, n);
 		cur[len + 1 + n] = '\0';
 		hnext = hash_more(h, cur + len, 1 + n);
 		p += n;
-		if (lstat_entry(entry_hashed(c, cur, hnext), &st) != 0)
-			return -1;
-		if (S_ISLNK(st.st_mode)) {
+		if (lstat_entry(entry_hashed(c, cur, hnext), st) != 0)
+			return walk_fail(errno, cur, out, outlen);
+		if (S_ISLNK(st->st_mode)) {
 			const char *target = sandbox_lookup_link(c, cur);
 			size_t tlen;
 
 			if (target == NULL)
-				return -1;
-			if (++links > LOOKUP_MAX_LINKS) {
-				errno = ELOOP;
-				return -1;
-			}
+				return walk_fail(errno, cur, out, outlen);
+			if (++links > LOOKUP_MAX_LINKS)
+				return walk_fail(ELOOP, cur, out, outlen);
+			if (visit != NULL && visit(ctx, cur, target) != 0)
+				return walk_fail(ECANCELED, cur, out, outlen);
 			tlen = strlen(target);
-			if (tlen + strlen(p) + 1 > sizeof(joined)) {
-				errno = ENAMETOOLONG;
-				return -1;
-			}
+			if (tlen + strlen(p) + 1 > sizeof(joined))
+				return walk_fail(ENAMETOOLONG, cur, out, outlen);
 			memcpy(joined, target, tlen);
 			memcpy(joined + tlen, p, strlen(p) + 1);
 			memcpy(rest, joined, tlen + strlen(p) + 1);
 			p = rest;
 			/* the link's directory, or / for an absolute target */
-			cur[len] = '\0';
 			if (target[0] == '/') {
 				len = 0;
 				h = HASH_EMPTY;
@@ -255,23 +256,42 @@ sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
 			continue;
 		}
 		/* Followed by anything, a trailing "/" included: a directory. */
-		if (*p != '\0' && !S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			return -1;
+		if (*p != '\0') {
+			if (!S_ISDIR(st->st_mode))
+				return walk_fail(ENOTDIR, cur, out, outlen);
+			if (visit != NULL && visit(ctx, cur, NULL) != 0)
+				return walk_fail(ECANCELED, cur, out, outlen);
 		}
 		len += 1 + n;
 		h = hnext;
 	}
 	if (len == 0) {
+		if (lstat_entry(entry_hashed(c, "/", hash_more(HASH_EMPTY, "/", 1)), st) != 0)
+			return walk_fail(errno, "/", out, outlen);
 		cur[0] = '/';
 		cur[1] = '\0';
 		len = 1;
 	}
-	if (len >= outlen) {
+	if (len >= outlen)
+		return walk_fail(ENAMETOOLONG, "", out, 0);
+	memcpy(out, cur, len + 1);
+	return 0;
+}
+
+int
+sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
+    size_t outlen)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (sandbox_lookup_walk(c, path, buf, sizeof(buf), &st, NULL, NULL) != 0)
+		return -1;
+	if (strlen(buf) >= outlen) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(out, cur, len + 1);
+	memcpy(out, buf, strlen(buf) + 1);
 	return 0;
 }
 

@@ -30,8 +30,6 @@
 
 #include "sandbox/internal.h"
 
-#define VIEW_MAX_LINKS 40
-
 struct view_builder {
 	struct cg_path_list dirs, files, links, targets, ro, rw;
 	struct cg_lookup *lk;           /* the prepare's lookups (lookup.c) */
@@ -49,65 +47,35 @@ add_link(struct view_builder *b, const char *path, const char *target)
 	return 0;
 }
 
+/* The walk's visitor: the directories it passes and the links it follows
+ * are recreated in the view. */
+static int
+record_step(void *ctx, const char *path, const char *target)
+{
+	struct view_builder *b = ctx;
+
+	if (target != NULL)
+		return add_link(b, path, target);
+	if (sandbox_path_list_add(&b->dirs, path) != 0)
+		return cg_error_set(b->err, "out of memory");
+	return 0;
+}
+
 /*
- * Resolves path one component at a time, recording the directories it
- * passes and the symlinks it follows; the resolved path goes to out.
+ * Resolves path one component at a time (lookup.c), recording the
+ * directories it passes and the symlinks it follows; the resolved path
+ * goes to out.
  */
 static int
-resolve_chain(struct view_builder *b, const char *path, int links, char *out,
+resolve_chain(struct view_builder *b, const char *path, char *out,
     size_t outlen, struct stat *st)
 {
-	char cur[PATH_MAX] = "", next[PATH_MAX], rest[PATH_MAX];
-	const char *p = path;
-
-	while (*p != '\0') {
-		size_t n;
-
-		p += strspn(p, "/");
-		n = strcspn(p, "/");
-		if (n == 0)
-			break;
-		if (n == 1 && p[0] == '.') {
-			p += n;
-			continue;
-		}
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			char *slash = strrchr(cur, '/');
-
-			if (slash != NULL)
-				*slash = '\0';
-			p += n;
-			continue;
-		}
-		if ((size_t)snprintf(next, sizeof(next), "%s/%.*s", cur, (int)n, p) >= sizeof(next))
-			return cg_error_set(b->err, "view: path too long: %s", path);
-		p += n;
-		if (sandbox_lookup_lstat(b->lk, next, st) != 0)
-			return cg_error_set(b->err, "view: %s: %s", next, strerror(errno));
-		if (S_ISLNK(st->st_mode)) {
-			const char *target = sandbox_lookup_link(b->lk, next);
-
-			if (target == NULL || links >= VIEW_MAX_LINKS)
-				return cg_error_set(b->err, "view: cannot follow %s", next);
-			if (add_link(b, next, target) != 0)
-				return -1;
-			snprintf(rest, sizeof(rest), "%s", p);
-			if ((size_t)snprintf(next, sizeof(next), "%s%s%s%s",
-			    target[0] == '/' ? "" : cur, target[0] == '/' ? "" : "/",
-			    target, rest) >= sizeof(next))
-				return cg_error_set(b->err, "view: path too long: %s", path);
-			return resolve_chain(b, next, links + 1, out, outlen, st);
-		}
-		if (*p != '\0' && !S_ISDIR(st->st_mode))
-			return cg_error_set(b->err, "view: %s is not a directory", next);
-		if (*p != '\0' && sandbox_path_list_add(&b->dirs, next) != 0)
-			return cg_error_set(b->err, "out of memory");
-		snprintf(cur, sizeof(cur), "%s", next);
-	}
-	snprintf(out, outlen, "%s", cur[0] != '\0' ? cur : "/");
-	if (cur[0] == '\0' && sandbox_lookup_lstat(b->lk, "/", st) != 0)
-		return cg_error_set(b->err, "view: /: %s", strerror(errno));
-	return 0;
+	if (sandbox_lookup_walk(b->lk, path, out, outlen, st, record_step, b) == 0)
+		return 0;
+	if (errno == ECANCELED)
+		return -1;      /* record_step said why */
+	return cg_error_set(b->err, "view: %s: %s", out, errno == ELOOP ?
+	    "too many levels of symbolic links" : strerror(errno));
 }
 
 /* A granted path: its chain, then a bind of what it resolves to. */
@@ -117,7 +85,7 @@ grant(struct view_builder *b, const char *path, bool rw)
 	char real[PATH_MAX];
 	struct stat st;
 
-	if (resolve_chain(b, path, 0, real, sizeof(real), &st) != 0)
+	if (resolve_chain(b, path, real, sizeof(real), &st) != 0)
 		return -1;
 	if (strcmp(real, "/proc") == 0 || strncmp(real, "/proc/", 6) == 0)
 		return 0;       /* the view has a /proc of its own */
@@ -134,7 +102,7 @@ reference(struct view_builder *b, const char *path)
 	char real[PATH_MAX];
 	struct stat st;
 
-	return resolve_chain(b, path, 0, real, sizeof(real), &st);
+	return resolve_chain(b, path, real, sizeof(real), &st);
 }
 
 /* The merged-/usr links at the top (/bin, /lib, /lib64, ...). */

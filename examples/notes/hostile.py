@@ -1,12 +1,13 @@
 """A hostile notes front-end: it runs under the same policy as ui.py and
 tries everything else. Each attempt prints "denied" or "GOT THROUGH"; the
 exit status is the number of attempts that got through (0 is the expected
-answer). The last two attempts end the process (the sandbox kills it for
-opening a socket; the gateway for a forged frame), so they are last.
+answer). With --fatal a last attempt, a replayed frame, ends the process:
+the gateway kills it.
 
     capgate run --policy examples/notes/policy.json -- python3 -I $PWD/examples/notes/hostile.py
 """
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -62,6 +63,13 @@ try:
     through += 1
 except OSError as e:
     print("denied (%s): writing a file" % e.strerror)
+try:
+    # The sandbox refuses the socket itself (EPERM), and records it.
+    socket.create_connection(("127.0.0.1", 22), timeout=2)
+    print("GOT THROUGH: a TCP connection")
+    through += 1
+except OSError as e:
+    print("denied (%s): a TCP connection" % e.strerror)
 for var in ("PATH", "USER", "SSH_AUTH_SOCK", "CAPGATE_KEY_FD"):
     if var in os.environ:
         print("GOT THROUGH: environment", var)

@@ -64,6 +64,10 @@ Test(notes, the_hostile_front_end_gets_nothing)
 	cr_assert_eq(audit_lines_count(audit, "\"channel\":\"audit:everything\"",
 	    "\"kind\":\"subscribe\"", "\"reason\":\"not-found\"", NULL), 1);
 	cr_assert_geq(audit_lines_count(audit, "\"reason\":\"request-schema\"", NULL), 4);
+	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"violation\"", "\"name\":\"socket\"",
+	    "\"action\":\"denied\"", NULL), 1);
+	cr_assert_not_null(strstr(r.out, "denied (Operation not permitted): a TCP connection"),
+	    "%s", r.out);
 }
 
 Test(notes, a_forged_frame_ends_the_hostile_front_end)

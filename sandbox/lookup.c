@@ -134,10 +134,10 @@ sandbox_lookup_lstat(struct cg_lookup *c, const char *path, struct stat *st)
 	return lstat_entry(entry(c, path), st);
 }
 
-const char *
-sandbox_lookup_link(struct cg_lookup *c, const char *path)
+/* The target of the link e names, read the first time it is asked for. */
+static const char *
+entry_link(struct cg_lookup_entry *e)
 {
-	struct cg_lookup_entry *e = entry(c, path);
 	char buf[PATH_MAX];
 	ssize_t n;
 
@@ -150,7 +150,7 @@ sandbox_lookup_link(struct cg_lookup *c, const char *path)
 		return NULL;
 	}
 	if (e->target == NULL && e->target_err == 0) {
-		n = readlink(path, buf, sizeof(buf) - 1);
+		n = readlink(e->path, buf, sizeof(buf) - 1);
 		if (n < 0) {
 			e->target_err = errno;
 		} else {
@@ -165,6 +165,12 @@ sandbox_lookup_link(struct cg_lookup *c, const char *path)
 	if (e->target == NULL)
 		errno = e->target_err;
 	return e->target;
+}
+
+const char *
+sandbox_lookup_link(struct cg_lookup *c, const char *path)
+{
+	return entry_link(entry(c, path));
 }
 
 /* On failure: errno set, and out names where the walk stopped. */
@@ -184,6 +190,7 @@ sandbox_lookup_walk(struct cg_lookup *c, const char *path, char *out,
 	char cur[PATH_MAX] = "", rest[PATH_MAX], joined[PATH_MAX];
 	size_t len = 0;         /* of cur, the resolved prefix ("" is /) */
 	uint64_t h = HASH_EMPTY, hnext;  /* cur's hash, carried along */
+	struct cg_lookup_entry *e;
 	const char *p;
 	int links = 0;
 
@@ -228,10 +235,11 @@ sandbox_lookup_walk(struct cg_lookup *c, const char *path, char *out,
 		cur[len + 1 + n] = '\0';
 		hnext = hash_more(h, cur + len, 1 + n);
 		p += n;
-		if (lstat_entry(entry_hashed(c, cur, hnext), st) != 0)
+		e = entry_hashed(c, cur, hnext);
+		if (lstat_entry(e, st) != 0)
 			return walk_fail(errno, cur, out, outlen);
 		if (S_ISLNK(st->st_mode)) {
-			const char *target = sandbox_lookup_link(c, cur);
+			const char *target = entry_link(e);
 			size_t tlen;
 
 			if (target == NULL)
@@ -282,27 +290,18 @@ int
 sandbox_lookup_realpath(struct cg_lookup *c, const char *path, char *out,
     size_t outlen)
 {
-	char buf[PATH_MAX];
 	struct stat st;
 
-	if (sandbox_lookup_walk(c, path, buf, sizeof(buf), &st, NULL, NULL) != 0)
-		return -1;
-	if (strlen(buf) >= outlen) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(out, buf, strlen(buf) + 1);
-	return 0;
+	return sandbox_lookup_walk(c, path, out, outlen, &st, NULL, NULL);
 }
 
+/* stat(2): the walk follows a final link too, and ends on its lstat. */
 int
 sandbox_lookup_stat(struct cg_lookup *c, const char *path, struct stat *st)
 {
 	char real[PATH_MAX];
 
-	if (sandbox_lookup_realpath(c, path, real, sizeof(real)) != 0)
-		return -1;
-	return sandbox_lookup_lstat(c, real, st);
+	return sandbox_lookup_walk(c, path, real, sizeof(real), st, NULL, NULL);
 }
 
 void

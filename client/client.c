@@ -101,10 +101,13 @@ send_frame(struct cg_conn *c, const struct cg_frame *f, const int *fds)
 		return CG_ERR_USAGE;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
+	/* A frame without fds leaves through send(): the kernel then copies
+	 * in no msghdr and looks for no control messages. */
 	if (f->nfds > 0)
 		cg_attach_fds(&mh, ctl.buf, fds, f->nfds);
 	do
-		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		n = f->nfds > 0 ? sendmsg(c->fd, &mh, MSG_NOSIGNAL) :
+		    send(c->fd, c->out, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == (ssize_t)len ? 0 : CG_ERR_IO;
 }

@@ -13,22 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tmpdir.h"
+
 const char *const bk_capgate = CAPGATE_BIN;
 const char *const bk_probe = PROBE_BIN;
 const char *const bk_srcdir = SRC_DIR;
 const char *const bk_pydir = PY_DIR;
 
-static char tmpdir[256];
-
 const char *
 bk_tmpdir(void)
 {
-	if (tmpdir[0] == '\0') {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/capgate-bk-XXXXXX");
-		if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0755) != 0)
-			abort();
-	}
-	return tmpdir;
+	return test_tmpdir("capgate-bk", 0755);
 }
 
 const char *

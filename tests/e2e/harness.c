@@ -13,22 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tmpdir.h"
+
 const char *const e2e_capgate = CAPGATE_BIN;
 const char *const e2e_client = CLIENT_BIN;
 const char *const e2e_hostile = HOSTILE_BIN;
 const char *const e2e_policy_dir = POLICY_DIR;
 
-static char tmpdir[256];
-
 const char *
 e2e_tmpdir(void)
 {
-	if (tmpdir[0] == '\0') {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/capgate-e2e-XXXXXX");
-		if (mkdtemp(tmpdir) == NULL || chmod(tmpdir, 0777) != 0)
-			abort();
-	}
-	return tmpdir;
+	return test_tmpdir("capgate-e2e", 0777);
 }
 
 const char *

@@ -59,7 +59,7 @@ main(void)
 	const char *data;
 	size_t len;
 
-	bench_peer_connect(&p, "bench-backend-echo", "{\"version\":2}");
+	bench_peer_connect(&p, "bench-backend-echo", "{\"version\":3}");
 	while (bench_peer_recv(&p, &f)) {
 		if (f.type != CG_MSG_INVOKE)
 			continue;           /* SEND and anything else: no answer */

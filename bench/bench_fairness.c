@@ -97,7 +97,7 @@ peer_hello(void)
 		exit(2);
 	close(4);
 	frame_session_init(&sess, key, 0);
-	peer_send(0, "{\"version\":2}");
+	peer_send(0, "{\"version\":3}");
 	if (peer_recv() != CG_MSG_WELCOME)
 		exit(5);
 }

@@ -91,7 +91,7 @@ main(int argc, char **argv)
 	memset(body, 'x', size);
 	body[0] = body[size - 1] = '"';
 	bench_peer_connect(&p, "bench-pipeline",
-	    "{\"version\":2,\"library\":\"bench-pipeline\"}");
+	    "{\"version\":3,\"library\":\"bench-pipeline\"}");
 	t0 = bench_now_ns();
 	while (got < iters) {
 		while (sent < iters && sent - got < window) {

@@ -269,7 +269,7 @@ await(struct cg_conn *c, uint32_t id, struct cg_frame *f, int timeout_ms)
 static int
 hello(struct cg_conn *c)
 {
-	static const char body[] = "{\"version\":2,\"library\":\"capgate-c\"}";
+	static const char body[] = "{\"version\":3,\"library\":\"capgate-c\"}";
 	struct cg_frame f = { 0 };
 	int r;
 

@@ -166,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (gw.policy == NULL)
 		init();
 	c = connect_client(&fd);
-	send_frame(fd, CG_MSG_HELLO, NULL, 0, "{\"version\":2}", 13, id++);
+	send_frame(fd, CG_MSG_HELLO, NULL, 0, "{\"version\":3}", 13, id++);
 	while (at + 4 <= size && frames < MAX_FRAMES) {
 		uint8_t type = data[at], sel = data[at + 1];
 		size_t blen = (size_t)(data[at + 2] | data[at + 3] << 8) % 8192;

@@ -75,7 +75,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const bodies[] = {
-		"{\"version\":2}", "\"hi there\"", "[1,2,[3,{\"a\":null}]]",
+		"{\"version\":3}", "\"hi there\"", "[1,2,[3,{\"a\":null}]]",
 		"{\"text\":\"caf\\u00e9 \\ud83d\\ude00\",\"n\":-1.5e10}",
 		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 		"\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "true", "",
@@ -86,9 +86,9 @@ main(int argc, char **argv)
 	if (argc != 3)
 		return 2;
 	memset(key, 0x42, sizeof(key));
-	frame(argv[1], "hello", 1, CG_MSG_HELLO, NULL, "{\"version\":2}", 0, 0);
+	frame(argv[1], "hello", 1, CG_MSG_HELLO, NULL, "{\"version\":3}", 0, 0);
 	frame(argv[1], "welcome", 3, CG_MSG_WELCOME, NULL,
-	    "{\"version\":2,\"client\":\"main\",\"frame_max\":65536}", 0, 0);
+	    "{\"version\":3,\"client\":\"main\",\"frame_max\":65536}", 0, 0);
 	frame(argv[1], "invoke", 1, CG_MSG_INVOKE, "demo:echo",
 	    "{\"text\":\"hi\"}", 0, 0);
 	frame(argv[1], "invoke-fds", 1 | (2 << 2), CG_MSG_INVOKE, "file:read",

@@ -178,9 +178,10 @@ frame_decode(const unsigned char *buf, size_t len, size_t cap,
 }
 
 /*
- * The MAC field of buf: SipHash-2-4-128 under k over the whole datagram with
- * the field's 32 bytes taken as zero, then the 16 reserved bytes, zero. The
- * field is cleared for the hash and put back, so buf is unchanged after.
+ * The MAC field of buf: SipHash-2-4-128 under k over the datagram without
+ * its MAC field (bytes 0..32, then 64..len), then 16 reserved bytes, zero.
+ * The first 32 bytes are copied over the field so that the input is one
+ * run, buf + 32; the field is put back after, so buf is unchanged.
  */
 static void
 frame_mac(const unsigned char k[CG_FRAME_MAC_KEY_LEN], unsigned char *buf,
@@ -189,8 +190,8 @@ frame_mac(const unsigned char k[CG_FRAME_MAC_KEY_LEN], unsigned char *buf,
 	unsigned char saved[CG_FRAME_MAC_LEN];
 
 	memcpy(saved, buf + 32, CG_FRAME_MAC_LEN);
-	memset(buf + 32, 0, CG_FRAME_MAC_LEN);
-	crypto_shorthash_siphashx24(field, buf, len, k);
+	memcpy(buf + 32, buf, 32);
+	crypto_shorthash_siphashx24(field, buf + 32, len - 32, k);
 	memset(field + CG_FRAME_TAG_LEN, 0, CG_FRAME_MAC_LEN - CG_FRAME_TAG_LEN);
 	memcpy(buf + 32, saved, CG_FRAME_MAC_LEN);
 }

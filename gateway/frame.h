@@ -11,7 +11,7 @@
  * is allocated; a datagram must be exactly header + channel + body bytes.
  *
  * Integrity: each frame's 32-byte MAC field holds a SipHash-2-4-128 tag
- * over the whole datagram (the field taken as zero), then 16 zero bytes.
+ * over the datagram without that field, then 16 zero bytes.
  * The tag's key is derived per direction from the session key, so a frame
  * cannot be reflected back to its sender. Each direction numbers its frames
  * 1, 2, 3, ...; a frame whose sequence number is not the next one is
@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define CG_PROTO_MAGIC 0x31574743u    /* "CGW1" as little-endian bytes */
-#define CG_PROTO_VERSION 2
+#define CG_PROTO_VERSION 3
 #define CG_FRAME_HEADER_LEN 64
 #define CG_FRAME_MAC_LEN 32           /* the header's MAC field */
 #define CG_FRAME_TAG_LEN 16           /* SipHash-2-4-128 tag, then 16 zeros */

@@ -32,7 +32,7 @@ const fs = require('fs');
 const crypto = require('crypto');
 
 const MAGIC = Buffer.from('CGW1');
-const VERSION = 2;
+const VERSION = 3;
 const HEADER_LEN = 64;
 const MAC_LEN = 32; // the header's MAC field: 16-byte tag, 16 zeros
 const TAG_LEN = 16;
@@ -236,11 +236,11 @@ function macKey(key, direction) {
   return blake2b(Buffer.concat([MAC_LABEL, Buffer.from([direction])]), key, 16);
 }
 
-/* The 32-byte MAC field of datagram (whose own field is ignored). */
+/* The 32-byte MAC field of datagram: the tag over the datagram without that
+ * field, then 16 zeros. */
 function mac(key, direction, datagram) {
-  const zeroed = Buffer.from(datagram);
-  zeroed.fill(0, 32, HEADER_LEN);
-  return Buffer.concat([siphash128(macKey(key, direction), zeroed),
+  const data = Buffer.concat([datagram.subarray(0, 32), datagram.subarray(HEADER_LEN)]);
+  return Buffer.concat([siphash128(macKey(key, direction), data),
     Buffer.alloc(MAC_LEN - TAG_LEN)]);
 }
 

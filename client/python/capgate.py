@@ -4,8 +4,8 @@ A front-end started by ``capgate run`` talks to the gateway through this
 module; a backend started by the gateway serves channels through it too
 (``Backend``). The wire format is docs/PROTOCOL.md: one SOCK_SEQPACKET
 datagram per frame, a 64-byte header, the channel, a JSON body, a
-SipHash-2-4-128 MAC under a per-direction key over the datagram with its
-MAC field zeroed, and per-direction sequence numbers.
+SipHash-2-4-128 MAC under a per-direction key over the datagram without its
+MAC field, and per-direction sequence numbers.
 
 The session key is read from CAPGATE_KEY_FD when this module is imported,
 before the importing program's own code goes on: the pipe is closed and
@@ -32,7 +32,7 @@ __all__ = ["connect", "Connection", "Backend", "BackendError", "Reply",
            "seal", "open_frame", "Frame"]
 
 MAGIC = b"CGW1"
-VERSION = 2
+VERSION = 3
 HEADER_LEN = 64
 MAC_LEN = 32          # the header's MAC field: 16-byte tag, 16 zeros
 TAG_LEN = 16
@@ -131,9 +131,10 @@ def mac_key(key, direction):
 
 
 def _mac(key, direction, datagram):
-    """The 32-byte MAC field of datagram (whose own field is ignored)."""
-    zeroed = bytes(datagram[:32]) + bytes(MAC_LEN) + bytes(datagram[HEADER_LEN:])
-    return _siphash128(mac_key(key, direction), zeroed) + bytes(MAC_LEN - TAG_LEN)
+    """The 32-byte MAC field of datagram: the tag over the datagram without
+    that field, then 16 zeros."""
+    data = bytes(datagram[:32]) + bytes(datagram[HEADER_LEN:])
+    return _siphash128(mac_key(key, direction), data) + bytes(MAC_LEN - TAG_LEN)
 
 
 def channel_valid(name):

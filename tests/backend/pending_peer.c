@@ -65,7 +65,7 @@ run_backend(int n)
 	char body[64];
 	int got = 0, first = -1, nheld = 0;
 
-	bench_peer_connect(&p, "pending-peer", "{\"version\":2}");
+	bench_peer_connect(&p, "pending-peer", "{\"version\":3}");
 	while (got < n) {
 		if (!bench_peer_recv(&p, &f))
 			return 0;
@@ -171,7 +171,7 @@ run_front(int n)
 
 	fr.n = n;
 	bench_peer_connect(&fr.p, "pending-peer",
-	    "{\"version\":2,\"library\":\"pending-peer\"}");
+	    "{\"version\":3,\"library\":\"pending-peer\"}");
 	for (int i = 0; i < n; i++) {
 		send_invoke(&fr, i, i % 2 == 0 ? "p:short" : "p:long");
 		long_left += i % 3 == 0 && i % 2 == 1;

@@ -100,7 +100,7 @@ Test(client, talks_to_a_genuine_gateway)
 
 	start_client();
 	f = expect(CG_MSG_HELLO);
-	answer(&gw, CG_MSG_WELCOME, f.request_id, "{\"version\":2}");
+	answer(&gw, CG_MSG_WELCOME, f.request_id, "{\"version\":3}");
 	f = expect(CG_MSG_INVOKE);
 	cr_assert_eq(f.channel_len, 4);
 	answer(&gw, CG_MSG_REPLY, f.request_id, "\"hi back\"");
@@ -119,7 +119,7 @@ Test(client, rejects_an_impostor_without_the_key)
 	f = expect(CG_MSG_HELLO);
 	randombytes_buf(other, sizeof(other));
 	frame_session_init(&impostor, other, 1);
-	answer(&impostor, CG_MSG_WELCOME, f.request_id, "{\"version\":2}");
+	answer(&impostor, CG_MSG_WELCOME, f.request_id, "{\"version\":3}");
 	cr_assert_eq(finish(out, sizeof(out)), 2);
 	cr_assert_str_eq(out, "");
 }
@@ -131,7 +131,7 @@ Test(client, rejects_a_replayed_reply)
 
 	start_client();
 	f = expect(CG_MSG_HELLO);
-	answer(&gw, CG_MSG_WELCOME, f.request_id, "{\"version\":2}");
+	answer(&gw, CG_MSG_WELCOME, f.request_id, "{\"version\":3}");
 	f = expect(CG_MSG_INVOKE);
 	/* the WELCOME again, with its old sequence number */
 	gw.send_seq = 0;
@@ -147,7 +147,7 @@ Test(client, rejects_a_reply_to_a_question_it_did_not_ask)
 
 	start_client();
 	f = expect(CG_MSG_HELLO);
-	answer(&gw, CG_MSG_WELCOME, f.request_id, "{\"version\":2}");
+	answer(&gw, CG_MSG_WELCOME, f.request_id, "{\"version\":3}");
 	f = expect(CG_MSG_INVOKE);
 	answer(&gw, CG_MSG_REPLY, f.request_id + 100, "\"stray\"");
 	cr_assert_eq(finish(out, sizeof(out)), 2);

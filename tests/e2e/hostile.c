@@ -79,7 +79,7 @@ handshake(void)
 	struct cg_frame f;
 
 	read_key();
-	send_frame(CG_MSG_HELLO, NULL, "{\"version\":2}");
+	send_frame(CG_MSG_HELLO, NULL, "{\"version\":3}");
 	if (recv_frame(&f) != CG_MSG_WELCOME) {
 		fprintf(stderr, "hostile: no welcome\n");
 		exit(98);

@@ -98,7 +98,7 @@ handshake(void)
 		die("key");
 	close(KEY_FD);
 	frame_session_init(&sess, key, 0);
-	if (send_frame(CG_MSG_HELLO, NULL, "{\"version\":2}") != 0 ||
+	if (send_frame(CG_MSG_HELLO, NULL, "{\"version\":3}") != 0 ||
 	    recv_frame(&f) != CG_MSG_WELCOME)
 		die("handshake");
 }

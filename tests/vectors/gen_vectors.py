@@ -16,9 +16,9 @@ K1 = bytes(range(32))
 K2 = bytes((0xa5 ^ i) & 0xff for i in range(32))
 
 ACCEPT = [
-    ("hello", K1, 1, 1, cg.HELLO, 1, "", '{"version":2}', 0, 0),
+    ("hello", K1, 1, 1, cg.HELLO, 1, "", '{"version":3}', 0, 0),
     ("welcome", K1, 2, 1, cg.WELCOME, 1, "",
-     '{"version":2,"client":"main","frame_max":65536}', 0, 0),
+     '{"version":3,"client":"main","frame_max":65536}', 0, 0),
     ("invoke", K1, 1, 2, cg.INVOKE, 2, "notes:list", "{}", 0, 0),
     ("invoke-empty-body", K1, 1, 3, cg.INVOKE, 3, "time", "", 0, 0),
     ("reply", K1, 2, 2, cg.REPLY, 2, "", '["a","b"]', 0, 0),

@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -89,10 +90,10 @@ static const char *const runtime_names[] = {
 	"creat", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
 	"renameat", "renameat2", "link", "linkat", "symlink", "symlinkat",
 	"ftruncate", "truncate", "fsync", "fdatasync", "sync_file_range",
-	"getdents", "getdents64", "statfs", "fstatfs", "fadvise64", "fallocate",
+	"getdents", "getdents64", "statfs", "fstatfs", "fadvise64",
 	"sendfile", "copy_file_range", "splice", "tee", "readahead",
 	"memfd_create",
-	"chdir", "fchdir", "umask", "utimensat", "fchmod", "fchmodat", "chmod",
+	"chdir", "fchdir", "umask", "utimensat",
 	"flock", "mincore", "msync", "mlock", "munlock", "timer_create",
 	"timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
 	"rt_sigqueueinfo", "rt_tgsigqueueinfo", "capget", "get_mempolicy",
@@ -170,6 +171,43 @@ allow_arg_in(scmp_filter_ctx ctx, int nr, unsigned arg,
 	return 0;
 }
 
+/*
+ * The chmod family, with the mode checked: never set-user-ID, set-group-ID
+ * or sticky, never writable by others. Landlock does not govern modes, and
+ * the client's stdio may be host files or the user's terminal, which it
+ * owns as far as the kernel is concerned: a compromised client must not
+ * make them setuid or world-writable (fchmod on fd 1, or chmod through
+ * /proc/self/fd). Any other mode goes to the default action.
+ *
+ * fallocate only with mode 0: with FALLOC_FL_KEEP_SIZE the kernel allocates
+ * blocks past the end of the file without checking RLIMIT_FSIZE, so a
+ * write grant could take the disk under any file_size_mb.
+ */
+#define CHMOD_FORBIDDEN_BITS (S_ISUID | S_ISGID | S_ISVTX | S_IWOTH)
+
+static int
+add_mode_checks(scmp_filter_ctx ctx)
+{
+	int rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(chmod), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, CHMOD_FORBIDDEN_BITS, 0))) != 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fchmod), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, CHMOD_FORBIDDEN_BITS, 0))) != 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fchmodat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, CHMOD_FORBIDDEN_BITS, 0))) != 0)
+		return rc;
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fallocate), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0));
+}
+
+static bool
+is_mode_checked(int nr)
+{
+	return nr == SCMP_SYS(chmod) || nr == SCMP_SYS(fchmod) ||
+	    nr == SCMP_SYS(fchmodat) || nr == SCMP_SYS(fallocate);
+}
+
 static int
 add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 {
@@ -216,9 +254,11 @@ add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 2,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_UNIX),
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_SEQPACKET));
-	if (profile == CG_PROFILE_RUNTIME)
+	if (profile == CG_PROFILE_RUNTIME) {
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(io_uring_setup), 0);
+		rc |= add_mode_checks(ctx);
+	}
 	return rc;
 }
 
@@ -244,6 +284,7 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
     struct cg_error *err)
 {
 	static const unsigned long families[] = { AF_UNIX, AF_INET, AF_INET6 };
+	int mode_checks = 0;
 
 	for (size_t i = 0; i < cfg->n_syscalls; i++) {
 		int nr = cfg->syscalls[i], rc;
@@ -255,6 +296,9 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 			continue;       /* already present, with their checks */
 		if (checked)
 			rc = add_custom_checked(ctx, nr);
+		else if (is_mode_checked(nr))
+			rc = cfg->profile == CG_PROFILE_RUNTIME || mode_checks++ ?
+			    0 : add_mode_checks(ctx);   /* once, for all four */
 		else if (cfg->profile != CG_PROFILE_CUSTOM &&
 		    (nr == SCMP_SYS(openat) || nr == SCMP_SYS(open)))
 			continue;       /* strict stays read-only; runtime has them */

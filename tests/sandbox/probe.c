@@ -578,6 +578,26 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "write-self")) return try_open("/proc/self/exe", O_WRONLY);
 	if (!strcmp(a, "write-arg")) return try_open(arg, O_WRONLY | O_CREAT);
 	if (!strcmp(a, "read-arg")) return try_open(arg, O_RDONLY);
+	/* Modes Landlock does not govern, on files the client owns: its own
+	 * stdout (a host object) and a file in its write grant. */
+	if (!strcmp(a, "fchmod-stdout-setuid")) RC(syscall(SYS_fchmod, 1, 04755));
+	if (!strcmp(a, "chmod-world-writable")) RC(syscall(SYS_fchmodat, AT_FDCWD, arg, 0666));
+	if (!strcmp(a, "chmod-plain")) {
+		int fd = open(arg, O_WRONLY | O_CREAT, 0600);
+		long rc = fd < 0 ? -1 : syscall(SYS_fchmodat, AT_FDCWD, arg, 0640);
+		return report(rc == 0 ? "OK" : "FAIL", "errno=%d", rc == 0 ? 0 : errno);
+	}
+	if (!strcmp(a, "fallocate-keep-size")) {
+		int fd = open(arg, O_WRONLY | O_CREAT, 0600);
+		if (fd < 0)
+			return report("BLOCKED", "open: errno=%d", errno);
+		RC(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 256L << 20));
+	}
+	if (!strcmp(a, "fallocate-plain")) {
+		int fd = open(arg, O_WRONLY | O_CREAT, 0600);
+		long rc = fd < 0 ? -1 : fallocate(fd, 0, 0, 4096);
+		return report(rc == 0 ? "OK" : "FAIL", "errno=%d", rc == 0 ? 0 : errno);
+	}
 	if (!strcmp(a, "list-root")) return try_list("/");
 	if (!strcmp(a, "list-dev")) return try_list("/dev");
 	if (!strcmp(a, "read-proc-parent")) {

@@ -192,6 +192,42 @@ Test(escape, write_not_granted) {
 	snprintf(other, sizeof(other), "%s/../capgate-sbx-other", write_dir);
 	expect_blocked("write-arg", other, "openat", NULL);
 }
+/*
+ * Modes and preallocation, which Landlock does not govern: a setuid or
+ * world-writable bit on a file the client owns (its own stdout, a file in
+ * its write grant), and blocks past a file's end that RLIMIT_FSIZE does
+ * not count. strict has none of these calls; runtime checks their
+ * arguments. Plain modes and a plain fallocate keep working under runtime.
+ */
+Test(escape, modes_and_preallocation) {
+	char file[128];
+	struct harness_result r;
+	char section[512];
+	struct stat st;
+
+	/* the probe makes the file, so that it is the client's own */
+	snprintf(file, sizeof(file), "%s/made-by-client", write_dir);
+	expect_blocked("fallocate-keep-size", file, "openat", "fallocate");
+	expect_killed("fchmod-stdout-setuid", NULL, "fchmod");
+	expect_killed("chmod-world-writable", file, "fchmodat");
+	cr_assert_eq(stat(file, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0600, "mode now %o", st.st_mode & 07777);
+	cr_expect_eq(st.st_blocks, 0, "%lld blocks preallocated",
+	    (long long)st.st_blocks);
+	section_for(RUNTIME, section, sizeof(section));
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(file, sizeof(file), "%s/plain-%zu", write_dir, i);
+		run_probe(section, probes[i], "chmod-plain", file, &r);
+		cr_expect(printed(&r, "chmod-plain", "OK"), "%s", r.out);
+		cr_expect_eq(r.n_events, 0);
+		cr_expect_eq(stat(file, &st), 0);
+		cr_expect_eq(st.st_mode & 07777, 0640);
+		run_probe(section, probes[i], "fallocate-plain", file, &r);
+		cr_expect(printed(&r, "fallocate-plain", "OK"), "%s", r.out);
+		cr_expect_eq(r.n_events, 0);
+	}
+}
+
 /* A symlink inside a granted directory leads nowhere outside it. */
 Test(escape, symlink_out_of_a_grant) {
 	char link[128];

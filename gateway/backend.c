@@ -427,6 +427,13 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 		*reason = "envelope-too-big";
 		return CG_STATUS_FAILED;
 	}
+	/* A backend slower than its clients: the request is refused, not
+	 * queued. client_queue() would end the connection whose queue is full,
+	 * and that is the backend's, which every client shares. */
+	if (!client_queue_has_room(b->conn, f->channel_len + len)) {
+		*reason = "backend-queue-full";
+		return CG_STATUS_LIMITED;
+	}
 	if (f->type == CG_MSG_INVOKE && (pending_reserve(b) != 0 ||
 	    (p = new_pending(b, c, f, channel, slot, start_ns)) == NULL)) {
 		*reason = "out-of-memory";

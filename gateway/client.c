@@ -314,6 +314,15 @@ queued_in_open_turn(const struct cg_client *c)
 }
 
 /* Appends one sealed datagram to the output queue. */
+/* Room for one more datagram with a body of len bytes in c's output
+ * queue, without the kill that client_queue() applies when it is full. */
+bool
+client_queue_has_room(const struct cg_client *c, size_t len)
+{
+	return c->out.len - c->out.head + len + CG_FRAME_HEADER_LEN +
+	    CG_CHANNEL_MAX <= c->gw->policy->limits.queue_bytes;
+}
+
 int
 client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
     unsigned nfds)

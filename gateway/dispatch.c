@@ -283,7 +283,10 @@ check_channel(struct cg_client *c, const struct cg_frame *f,
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "too-big");
 	else if ((phase = phase_denial(c, ch)) != NULL)
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, phase);
-	else if (ch->uses > 0 && st->uses >= ch->uses)
+	/* a use still pending at a backend counts until it fails: requests
+	 * sent back to back must not each pass the check before the first
+	 * one's answer */
+	else if (ch->uses > 0 && st->uses + st->inflight >= ch->uses)
 		deny(d, CG_DECISION_DENY, CG_STATUS_DENIED, "uses-exhausted");
 	else if (f->type == CG_MSG_INVOKE && (c->inflight >= p->limits.inflight ||
 	    (ch->max_inflight > 0 && st->inflight >= ch->max_inflight)))

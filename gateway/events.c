@@ -22,22 +22,13 @@
 #include "gateway/backend.h"
 #include "policy/schema.h"
 
-/* Room for one more datagram of len bytes in c's output queue, without
- * the kill that client_queue() applies to replies. */
-static bool
-queue_has_room(const struct cg_client *c, size_t len)
-{
-	return c->out.len - c->out.head + len + CG_FRAME_HEADER_LEN +
-	    CG_CHANNEL_MAX <= c->gw->policy->limits.queue_bytes;
-}
-
 /* Queues an EVENT to c; returns 1 if queued, 0 if dropped (queue full). */
 static int
 push(struct cg_client *c, const struct cg_frame *f)
 {
 	struct cg_frame e = { 0 };
 
-	if (!queue_has_room(c, f->body_len))
+	if (!client_queue_has_room(c, f->body_len))
 		return 0;
 	e.type = CG_MSG_EVENT;
 	e.channel = f->channel;

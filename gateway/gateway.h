@@ -185,6 +185,7 @@ void client_handle_writable(struct cg_client *c);
 void client_handle_exit(struct cg_client *c);
 void client_close(struct cg_client *c, const char *reason);
 void client_kill(struct cg_client *c, const char *reason);
+bool client_queue_has_room(const struct cg_client *c, size_t len);
 int client_queue(struct cg_client *c, const struct cg_frame *f,
     const int *fds, unsigned nfds);
 void client_flush(struct cg_client *c);

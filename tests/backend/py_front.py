@@ -73,6 +73,17 @@ elif mode == "inflight-global":
         answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
                                  if f.type == capgate.ERROR else f.body.decode())
     print(" ".join(answers[i] for i in ids))
+elif mode == "once":
+    # Three invokes sent back to back on a channel with "once": the first
+    # is still pending at the backend when the other two are decided.
+    ids = [gw._send(capgate.INVOKE, "b:once", b"0.2") for _ in range(3)]
+    answers = {}
+    while len(answers) < 3:
+        f, fds = gw._recv(5)
+        answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
+                                 if f.type == capgate.ERROR else f.body.decode())
+    print(" ".join(answers[i] for i in ids))
+    show(gw.invoke, "b:once", 0)
 elif mode == "flood-no-read":
     gw.on("b:tick", lambda ch, p: None)
     gw.send("b:flood", int(sys.argv[2]))

@@ -41,6 +41,7 @@ be.handle("b:crash", crash)
 be.handle("b:fail", fail)
 be.handle("b:slow", slow)
 be.handle("b:slow2", slow)
+be.handle("b:once", slow)
 be.handle("b:pid", counter)
 be.handle("b:note", lambda data, caller: None)
 

@@ -24,6 +24,9 @@
 #include "audit/query.h"
 #include "common/util.h"
 
+static void print_verdict(FILE *out, const struct cg_audit_verify_result *res,
+    int where);
+
 #define EXIT_USAGE 64
 
 enum opt_id {
@@ -308,15 +311,15 @@ run_verify(struct opts *o)
 	    &res);
 	switch (v) {
 	case CG_AUDIT_INTACT:
-		printf("%s\n", res.msg);
+		print_verdict(stdout, &res, 0);
 		return 0;
 	case CG_AUDIT_UNCLEAN:
-		printf("%s:%llu: %s\n", res.file, (unsigned long long)res.line, res.msg);
+		print_verdict(stdout, &res, 1);
 		return 2;
 	case CG_AUDIT_BAD:
 		break;
 	}
-	printf("%s:%llu: %s\n", res.file, (unsigned long long)res.line, res.msg);
+	print_verdict(stdout, &res, 1);
 	return 1;
 }
 
@@ -328,19 +331,44 @@ struct printer {
 	int header_done;
 };
 
-/* Prints s, at most width columns (0: no limit), padded; control bytes
- * become '?' so a record cannot drive the terminal. */
+/* Prints s to out, at most width bytes (0: no limit), padded; control
+ * characters become '?' so a record cannot drive the terminal: C0 bytes,
+ * DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F), which some
+ * terminals obey as CSI, OSC and ST. */
 static void
-term_str(const char *s, int width, int pad)
+term_put(FILE *out, const char *s, int width, int pad)
 {
 	int col = 0;
 
 	for (; s != NULL && *s != '\0' && (width == 0 || col < width); s++, col++) {
 		unsigned char c = (unsigned char)*s;
-		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+
+		if (c == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		    (unsigned char)s[1] <= 0x9f) {
+			s++;
+			c = '?';
+		}
+		fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
 	}
 	for (; pad && col < width; col++)
-		putchar(' ');
+		fputc(' ', out);
+}
+
+static void
+term_str(const char *s, int width, int pad)
+{
+	term_put(stdout, s, width, pad);
+}
+
+/* A verdict: its message quotes the log (a record's kind, the parser's
+ * view of a bad line), so it goes out as term_str does. */
+static void
+print_verdict(FILE *out, const struct cg_audit_verify_result *res, int where)
+{
+	if (where)
+		fprintf(out, "%s:%llu: ", res->file, (unsigned long long)res->line);
+	term_put(out, res->msg, 0, 0);
+	fputc('\n', out);
 }
 
 static const char *
@@ -630,8 +658,7 @@ follow_lines(struct follower *f)
 		if (audit_verifier_line(f->v, f->buf + start, len, 1, &rec) != 0) {
 			audit_verifier_result(f->v, &res);
 			fflush(stdout);
-			fprintf(stderr, "%s:%llu: %s\n", res.file,
-			    (unsigned long long)res.line, res.msg);
+			print_verdict(stderr, &res, 1);
 			return -1;
 		}
 		if (audit_filter_match(&f->o->f, rec)) {
@@ -692,8 +719,19 @@ follow_loop(struct follower *f, int *fd)
 			/* At the end of what is written: stop if the run being
 			 * written has closed (an earlier run's final seal is
 			 * followed by the next run's records, not by the end). */
-			if (audit_verifier_closed(f->v) && f->len == 0)
-				return 0;
+			if (audit_verifier_closed(f->v) && f->len == 0) {
+				/* closed, but a link before the final seal
+				 * may still be broken (the seal itself is
+				 * authentic): the verdict decides */
+				struct cg_audit_verify_result res;
+
+				if (audit_verifier_result(f->v, &res) ==
+				    CG_AUDIT_INTACT)
+					return 0;
+				fflush(stdout);
+				print_verdict(stderr, &res, 1);
+				return 1;
+			}
 			fflush(stdout);
 			if (!follow_rotated(f, fd))
 				nanosleep(&pause, NULL);

@@ -185,6 +185,10 @@ Test(audit_cli, show_table_on_a_terminal)
 	d.decision = CG_DECISION_DENY;
 	d.reason = "not-granted";
 	cr_assert_eq(audit_append_decision(a, &d), 0);
+	/* C1 controls as UTF-8 (CSI, OSC, ST): valid text, and some
+	 * terminals obey them */
+	d.channel = "c1\xc2\x9b" "2J\xc2\x9d" "0;t\xc2\x9cz";
+	cr_assert_eq(audit_append_decision(a, &d), 0);
 	cr_assert_eq(audit_close(a), 0);
 	pid = forkpty(&master, NULL, NULL, NULL);
 	cr_assert_geq(pid, 0);
@@ -204,6 +208,62 @@ Test(audit_cli, show_table_on_a_terminal)
 	cr_assert(strstr(buf, "\033[32mallow") != NULL, "allow in green");
 	cr_assert(strstr(buf, "x?]0;pwned?y") != NULL, "control bytes shown as ?: %s", buf);
 	cr_assert_null(strstr(buf, "\033]0;"), "an escape sequence from a record reached the terminal");
+	cr_assert(strstr(buf, "c1?2J?0;t?z") != NULL, "C1 controls shown as ?: %s", buf);
+	cr_assert(strstr(buf, "\xc2\x9b") == NULL && strstr(buf, "\xc2\x9d") == NULL,
+	    "a C1 control from a record reached the terminal");
+}
+
+/* verify's and follow's messages quote the log (a record's kind, the
+ * parser's view of a bad line): they must not carry its control bytes. */
+Test(audit_cli, verdicts_do_not_replay_control_bytes_from_the_log)
+{
+	static const char zeros[] = "0000000000000000000000000000000000000000"
+	    "000000000000000000000000";
+	char *out, line[512];
+	struct th_env e;
+	FILE *f;
+
+	th_setup(&e);
+	th_write_log(&e, 2, 5);
+	f = fopen(e.log, "w");
+	cr_assert_not_null(f);
+	snprintf(line, sizeof(line), "{\"n\":0,\"t\":\"x\",\"ev\":\"\\u001b[2J"
+	    "\\u001b]0;owned\\u0007\",\"prev\":\"%s\"}\n", zeros);
+	fputs(line, f);
+	fclose(f);
+	cr_assert_eq(run(&out, "audit", "verify", e.log, "--key", e.pub, NULL), 1,
+	    "%s", out);
+	cr_assert(strchr(out, '\033') == NULL && strchr(out, '\007') == NULL,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 1);
+	cr_assert(strchr(out, '\033') == NULL && strchr(out, '\007') == NULL,
+	    "%s", out);
+	free(out);
+}
+
+/* The final seal is authentic, but the record before it was changed:
+ * follow must not stop at the seal and call it a clean end. */
+Test(audit_cli, follow_fails_when_the_record_before_the_final_seal_was_altered)
+{
+	char *out, *at;
+	struct th_env e;
+	struct th_lines l;
+
+	th_setup(&e);
+	th_write_log(&e, 12, 5);
+	th_read_lines(e.log, &l);
+	at = strstr(l.line[l.n - 2], "\"ev\":\"");
+	cr_assert_not_null(at, "%s", l.line[l.n - 2]);
+	at[6] = 'X';
+	th_write_lines(e.log, &l);
+	th_free_lines(&l);
+	cr_assert_eq(run(&out, "audit", "verify", e.log, "--key", e.pub, NULL), 1,
+	    "%s", out);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 1,
+	    "%s", out);
+	free(out);
 }
 
 Test(audit_cli, stats_counts_per_client_and_channel)

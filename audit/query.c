@@ -91,16 +91,70 @@ audit_filter_match(const struct cg_audit_filter *f, json_t *rec)
 	return 1;
 }
 
+static uint64_t
+row_hash(const char *client, const char *channel)
+{
+	uint64_t h = 14695981039346656037u;    /* FNV-1a over client \0 channel */
+
+	for (const char *p = client;; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+		if (*p == '\0')
+			break;
+	}
+	for (const char *p = channel; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return h;
+}
+
+/* The index slot of (client, channel): its row's, or the empty one where
+ * it would go. */
+static size_t *
+row_slot(struct cg_audit_stats *s, const char *client, const char *channel)
+{
+	size_t mask = s->index_cap - 1, i = (size_t)row_hash(client, channel) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		const struct cg_audit_stats_row *r;
+
+		if (s->index[i] == 0)
+			return &s->index[i];
+		r = &s->rows[s->index[i] - 1];
+		if (strcmp(r->client, client) == 0 && strcmp(r->channel, channel) == 0)
+			return &s->index[i];
+	}
+}
+
+static int
+index_grow(struct cg_audit_stats *s)
+{
+	size_t cap = s->index_cap ? s->index_cap * 2 : 64;
+	size_t *old = s->index;
+
+	s->index = calloc(cap, sizeof(*s->index));
+	if (s->index == NULL) {
+		s->index = old;
+		return -1;
+	}
+	s->index_cap = cap;
+	free(old);
+	for (size_t i = 0; i < s->nrows; i++)
+		*row_slot(s, s->rows[i].client, s->rows[i].channel) = i + 1;
+	return 0;
+}
+
+/* A log of many distinct channels (a client can make them up, and each
+ * denial is a record) is counted in linear time. */
 static struct cg_audit_stats_row *
 find_row(struct cg_audit_stats *s, const char *client, const char *channel)
 {
 	struct cg_audit_stats_row *r;
-	size_t i;
+	size_t *slot;
 
-	for (i = 0; i < s->nrows; i++)
-		if (strcmp(s->rows[i].client, client) == 0 &&
-		    strcmp(s->rows[i].channel, channel) == 0)
-			return &s->rows[i];
+	if ((s->nrows + 1) * 2 > s->index_cap && index_grow(s) != 0)
+		return NULL;
+	slot = row_slot(s, client, channel);
+	if (*slot != 0)
+		return &s->rows[*slot - 1];
 	if (s->nrows == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		r = realloc(s->rows, cap * sizeof(*r));
@@ -118,7 +172,7 @@ find_row(struct cg_audit_stats *s, const char *client, const char *channel)
 		free(r->channel);
 		return NULL;
 	}
-	s->nrows++;
+	*slot = ++s->nrows;
 	return r;
 }
 
@@ -235,6 +289,10 @@ audit_stats_finish(struct cg_audit_stats *s)
 	struct cg_audit_stats_row *r;
 	size_t i;
 
+	/* the rows move: the index is no longer needed */
+	free(s->index);
+	s->index = NULL;
+	s->index_cap = 0;
 	qsort(s->rows, s->nrows, sizeof(*s->rows), cmp_row);
 	for (i = 0; i < s->nrows; i++) {
 		r = &s->rows[i];
@@ -260,5 +318,6 @@ audit_stats_free(struct cg_audit_stats *s)
 		free(s->rows[i].lat_us);
 	}
 	free(s->rows);
+	free(s->index);
 	memset(s, 0, sizeof(*s));
 }

@@ -50,6 +50,8 @@ struct cg_audit_stats_row {
 struct cg_audit_stats {
 	struct cg_audit_stats_row *rows;
 	size_t nrows, cap;
+	size_t *index;      /* open addressing by (client, channel): row + 1 */
+	size_t index_cap;   /* a power of two, at least twice nrows */
 	uint64_t first_ns, last_ns;              /* time span of the decisions */
 	uint64_t decisions;
 };

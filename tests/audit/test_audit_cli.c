@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "audit/query.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -389,4 +391,40 @@ Test(audit_cli, help_and_usage)
 	cr_assert_eq(run(&out, "audit", "verify", "x", "--max-records", "3", NULL), 64,
 	    "follow's options are not verify's");
 	free(out);
+}
+
+/* Stats over many distinct (client, channel) pairs, each seen twice with
+ * the pairs interleaved: the row index finds every repeat through its
+ * growth, and the rows come out sorted, one per pair. */
+Test(audit_cli, stats_rows_over_many_distinct_channels)
+{
+	struct cg_audit_stats s = { 0 };
+	char text[256];
+
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 3000; i++) {
+			json_t *rec;
+
+			snprintf(text, sizeof(text), "{\"ev\":\"decision\","
+			    "\"client\":\"c%d\",\"channel\":\"ch%d\","
+			    "\"decision\":\"deny\",\"reason\":\"r%d\"}", i % 7, i,
+			    round);
+			rec = json_loads(text, 0, NULL);
+			cr_assert_not_null(rec);
+			cr_assert_eq(audit_stats_add(&s, rec), 0);
+			json_decref(rec);
+		}
+	audit_stats_finish(&s);
+	cr_assert_eq(s.nrows, 3000);
+	for (size_t i = 0; i < s.nrows; i++) {
+		cr_assert_eq(s.rows[i].denied, 2, "%s %s", s.rows[i].client,
+		    s.rows[i].channel);
+		cr_assert_eq(s.rows[i].nreasons, 2);
+		if (i > 0) {
+			int c = strcmp(s.rows[i - 1].client, s.rows[i].client);
+			cr_assert(c < 0 || (c == 0 && strcmp(s.rows[i - 1].channel,
+			    s.rows[i].channel) < 0));
+		}
+	}
+	audit_stats_free(&s);
 }

@@ -28,6 +28,18 @@ def show(fn, *a, **kw):
     sys.stdout.flush()
 
 
+def pipelined(channel, body, n):
+    """n invokes sent before any answer is read; their answers (the body,
+    or the error's status name) in the order they were sent."""
+    ids = [gw._send(capgate.INVOKE, channel, body) for _ in range(n)]
+    answers = {}
+    while len(answers) < n:
+        f, fds = gw._recv(5)
+        answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
+                                 if f.type == capgate.ERROR else f.body.decode())
+    return " ".join(answers[i] for i in ids)
+
+
 if mode == "basic":
     show(gw.invoke, "b:echo", {"a": [1, "é"]})
     show(gw.invoke, "b:whoami", None)
@@ -57,32 +69,14 @@ if mode == "basic":
     os.close(m)
 elif mode == "inflight":
     # Three invokes in flight at once on a channel that allows two.
-    ids = [gw._send(capgate.INVOKE, "b:slow", b"0.1") for _ in range(3)]
-    answers = {}
-    while len(answers) < 3:
-        f, fds = gw._recv(5)
-        answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
-                                 if f.type == capgate.ERROR else f.body.decode())
-    print(" ".join(answers[i] for i in ids))
+    print(pipelined("b:slow", b"0.1", 3))
 elif mode == "inflight-global":
     # Ten invokes at once; the policy's limits.inflight is 8.
-    ids = [gw._send(capgate.INVOKE, "b:slow2", b"0.05") for _ in range(10)]
-    answers = {}
-    while len(answers) < 10:
-        f, fds = gw._recv(5)
-        answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
-                                 if f.type == capgate.ERROR else f.body.decode())
-    print(" ".join(answers[i] for i in ids))
+    print(pipelined("b:slow2", b"0.05", 10))
 elif mode == "once":
     # Three invokes sent back to back on a channel with "once": the first
     # is still pending at the backend when the other two are decided.
-    ids = [gw._send(capgate.INVOKE, "b:once", b"0.2") for _ in range(3)]
-    answers = {}
-    while len(answers) < 3:
-        f, fds = gw._recv(5)
-        answers[f.request_id] = (capgate.STATUS_NAMES.get(f.status, "ok")
-                                 if f.type == capgate.ERROR else f.body.decode())
-    print(" ".join(answers[i] for i in ids))
+    print(pipelined("b:once", b"0.2", 3))
     show(gw.invoke, "b:once", 0)
 elif mode == "flood-no-read":
     gw.on("b:tick", lambda ch, p: None)

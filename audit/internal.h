@@ -142,6 +142,15 @@ int audit_put_key_hex_n(struct audit_buf *b, const char *key, size_t key_len,
  */
 int audit_read_line(FILE *f, struct audit_buf *b, int *complete);
 
+/*
+ * Opens a log for reading without blocking on it: a FIFO with no writer
+ * would hold open() forever. Regular files are accepted, and pipes and
+ * FIFOs when streams is set (a log piped in from a decompressor); a
+ * directory or a device is refused (a device can be an endless stream).
+ * Returns a blocking descriptor, or -1 with the reason in why.
+ */
+int audit_open_log(const char *path, int streams, char *why, size_t whylen);
+
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ", caching the part that changes once a
  * second (gmtime is the slowest step of a decision record otherwise). */
 int audit_put_time(struct audit_buf *b, uint64_t wall_ns);

@@ -58,6 +58,42 @@ audit_sync_dir(const char *path)
 	return rc;
 }
 
+/* errno of open_regular for something that is not a regular file */
+#define EFTYPE_LOG EMEDIUMTYPE
+
+/*
+ * Opens a log file (flags plus O_CLOEXEC and O_NOFOLLOW, mode 0600 if it
+ * is created) without blocking on a FIFO, and refuses anything but a
+ * regular file: records written to a device or a pipe would be lost, and
+ * a FIFO could block the gateway.
+ */
+static int
+open_regular(const char *path, int flags)
+{
+	struct stat st;
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EFTYPE_LOG;
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, flags & O_APPEND) != 0)
+		goto fail;
+	return fd;
+fail:
+	{
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return -1;
+}
+
 /* Reads the last min(size, max) bytes; *off is where they start. */
 static int
 read_window(int fd, uint64_t size, size_t max, char **out, size_t *len,
@@ -203,7 +239,7 @@ hash_across_rotation(const struct cg_audit *a,
 	int fd;
 
 	snprintf(path, sizeof(path), "%s.1", a->path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_regular(path, O_RDONLY);
 	if (fd < 0)
 		return 0;
 	/* the last line: in the last 64 KiB, unless it is longer */
@@ -372,10 +408,11 @@ open_log(struct cg_audit *a, struct tail *t, struct cg_error *err)
 	char older[4200];
 	int fd, rc;
 
-	a->fd = open(a->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	a->fd = open_regular(a->path, O_RDWR | O_CREAT | O_APPEND);
 	if (a->fd < 0)
-		return cg_error_set(err, "%s: %s", a->path, strerror(errno));
+		return cg_error_set(err, "%s: %s", a->path, errno == EFTYPE_LOG ?
+		    "not a regular file (the audit log must be one)" :
+		    strerror(errno));
 	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0)
 		return cg_error_set(err, "%s: in use by another writer", a->path);
 	t->resume = "new";
@@ -384,10 +421,10 @@ open_log(struct cg_audit *a, struct tail *t, struct cg_error *err)
 	if (a->n != 0)
 		return 0;
 	snprintf(older, sizeof(older), "%s.1", a->path);
-	fd = open(older, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_regular(older, O_RDONLY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cg_error_set(err, "%s: %s", older,
-		    strerror(errno));
+		    errno == EFTYPE_LOG ? "not a regular file" : strerror(errno));
 	rc = recover_tail(a, fd, 0, t, err);
 	close(fd);
 	a->file_size = 0;

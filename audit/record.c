@@ -8,9 +8,13 @@
  */
 #include "audit/internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -314,4 +318,34 @@ audit_read_line(FILE *f, struct audit_buf *b, int *complete)
 		return -1;
 	b->p[b->len] = '\0';
 	return *complete || b->len > 0 ? 1 : 0;
+}
+
+int
+audit_open_log(const char *path, int streams, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) && !(streams && S_ISFIFO(st.st_mode))) {
+		snprintf(why, whylen, "%s", S_ISDIR(st.st_mode) ?
+		    "is a directory" : streams ? "not a regular file or a pipe" :
+		    "not a regular file");
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, 0) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct cg_audit_verifier {
 	int have_pk;
@@ -462,6 +463,7 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 	}
 	res->verdict = CG_AUDIT_BAD;
 	if (!v->started && !v->torn) {
+		snprintf(res->file, sizeof(res->file), "%s", v->file);
 		snprintf(res->msg, sizeof(res->msg), "the log is empty");
 		return CG_AUDIT_BAD;
 	}
@@ -501,12 +503,18 @@ static int
 feed_file(struct cg_audit_verifier *v, const char *path)
 {
 	struct audit_buf line = { 0 };
-	FILE *f = fopen(path, "re");
+	char why[64];
+	int fd = audit_open_log(path, 1, why, sizeof(why));
 	int complete, got, rc = 0;
+	FILE *f;
 
 	audit_verifier_file(v, path);
-	if (f == NULL)
+	if (fd < 0)
+		return fail_at(v, path, 0, "cannot open: %s", why);
+	if ((f = fdopen(fd, "r")) == NULL) {
+		close(fd);
 		return fail_at(v, path, 0, "cannot open: %s", strerror(errno));
+	}
 	while ((got = audit_read_line(f, &line, &complete)) > 0)
 		if (audit_verifier_line(v, line.p, line.len, complete, NULL) != 0) {
 			rc = -1;

@@ -492,11 +492,15 @@ each_record(struct opts *o, void (*fn)(void *, const char *, size_t, json_t *),
 	int i, got, complete, rc = 0;
 
 	for (i = 0; i < o->nargs; i++) {
-		FILE *f = fopen(o->args[i], "re");
+		char why[64];
+		int fd = audit_open_log(o->args[i], 1, why, sizeof(why));
+		FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 		uint64_t lineno = 0;
 		if (f == NULL) {
 			fprintf(stderr, "capgate audit: %s: %s\n", o->args[i],
-			    strerror(errno));
+			    fd < 0 ? why : strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			rc = 1;
 			continue;
 		}
@@ -681,12 +685,13 @@ static int
 follow_rotated(struct follower *f, int *fd)
 {
 	struct stat a, b;
+	char why[64];
 	int nfd;
 
 	if (f->len != 0 || fstat(*fd, &a) != 0 || stat(f->o->args[0], &b) != 0 ||
 	    (a.st_ino == b.st_ino && a.st_dev == b.st_dev))
 		return 0;
-	nfd = open(f->o->args[0], O_RDONLY | O_CLOEXEC);
+	nfd = audit_open_log(f->o->args[0], 0, why, sizeof(why));
 	if (nfd < 0)
 		return 0;
 	close(*fd);
@@ -749,15 +754,16 @@ run_follow(struct opts *o)
 {
 	unsigned char pk[AUDIT_PUBKEY_LEN];
 	struct follower f;
+	char why[64];
 	int fd, rc;
 
 	memset(&f, 0, sizeof(f));
 	if (o->key != NULL && load_key(o->key, pk) != 0)
 		return 1;
-	fd = open(o->args[0], O_RDONLY | O_CLOEXEC);
+	fd = audit_open_log(o->args[0], 0, why, sizeof(why));
 	if (fd < 0) {
 		fprintf(stderr, "capgate audit follow: %s: %s\n", o->args[0],
-		    strerror(errno));
+		    why);
 		return 1;
 	}
 	f.v = audit_verifier_new(o->key != NULL ? pk : NULL);

@@ -197,6 +197,9 @@ th_run(char *const argv[], char **out)
 		dup2(pipefd[1], 1);
 		close(pipefd[0]);
 		close(pipefd[1]);
+		/* a watchdog, not a time limit on the answer: a tool that blocks
+		 * (on a FIFO, say) is killed and the run counts as failed */
+		alarm(120);
 		execv(argv[0], argv);
 		_exit(127);
 	}

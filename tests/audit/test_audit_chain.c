@@ -466,6 +466,39 @@ Test(audit_chain, two_writers_cannot_share_a_log)
 	cr_assert_eq(audit_close(a), 0);
 }
 
+/* A FIFO would block the writer (or swallow its records), a device would
+ * swallow them: the log, and the rotated file it resumes from, must be
+ * regular files. The timeout turns a writer blocked on the FIFO into a
+ * failure. */
+Test(audit_chain, the_log_must_be_a_regular_file, .timeout = 60)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	char older[320];
+	struct th_env e;
+
+	th_setup(&e);
+	cr_assert_eq(mkfifo(e.log, 0600), 0);
+	cfg = th_config(&e, 10);
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err), "a FIFO was taken as the log");
+	cr_assert(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+	cr_assert_eq(unlink(e.log), 0);
+
+	cfg.path = "/dev/null";
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err), "/dev/null was taken as the log");
+	cr_assert(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+
+	/* no log yet, and a FIFO where the rotated file would be */
+	snprintf(older, sizeof(older), "%s.1", e.log);
+	cr_assert_eq(mkfifo(older, 0600), 0);
+	cfg.path = e.log;
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err));
+	cr_assert(strstr(err.msg, "not a regular file") != NULL, "%s", err.msg);
+}
+
 Test(audit_chain, policy_reload_changes_the_recorded_hash)
 {
 	struct cg_audit_config cfg;

@@ -120,6 +120,51 @@ Test(audit_cli, verify_exit_codes_and_locations)
 	th_free_lines(&l);
 }
 
+/* A FIFO with no writer at the log's path, a device or a directory: the
+ * tools answer at once instead of blocking in open() or reading forever;
+ * a log piped in is read. th_run's watchdog turns a hang into a failure. */
+Test(audit_cli, tools_do_not_block_on_fifos_or_read_devices)
+{
+	char fifo[320], piped[32], *out, *text;
+	struct th_env e;
+	size_t len;
+	int p[2];
+
+	th_setup(&e);
+	th_write_log(&e, 20, 5);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", e.dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(run(&out, "audit", "verify", "--key", e.pub, fifo, NULL), 1);
+	cr_assert(strstr(out, "the log is empty") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", fifo, NULL), 0);
+	cr_assert_str_eq(out, "");
+	free(out);
+	cr_assert_eq(run(&out, "audit", "follow", fifo, NULL), 1);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "verify", "--key", e.pub, "/dev/zero", NULL), 1);
+	cr_assert(strstr(out, "not a regular file or a pipe") != NULL, "%s", out);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "show", "/dev/zero", NULL), 1);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "stats", e.dir, NULL), 1);
+	free(out);
+
+	/* a log that comes through a pipe verifies like the file */
+	cr_assert_eq(cg_read_file(e.log, 1u << 20, &text, &len), 0);
+	cr_assert_lt(len, 65536, "the log must fit in the pipe's buffer");
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], text, len), (ssize_t)len);
+	close(p[1]);
+	free(text);
+	snprintf(piped, sizeof(piped), "/dev/fd/%d", p[0]);
+	cr_assert_eq(run(&out, "audit", "verify", "--key", e.pub, piped, NULL), 0,
+	    "%s", out);
+	cr_assert(strstr(out, "intact") != NULL, "%s", out);
+	free(out);
+	close(p[0]);
+}
+
 Test(audit_cli, show_filters_and_json_lines)
 {
 	char *out, *line, *save;

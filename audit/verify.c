@@ -64,6 +64,8 @@ struct cg_audit_verifier {
 	int unclean;                 /* an earlier run ended without final seal */
 	char unclean_file[256];
 	uint64_t unclean_line;
+	char unclean_signed_file[256]; /* that run's last signed line */
+	uint64_t unclean_signed_line;
 	char last_file[256];         /* where the previous line was */
 	uint64_t last_line;
 };
@@ -190,6 +192,9 @@ mark_unclean(struct cg_audit_verifier *v, const char *file, uint64_t line)
 	v->unclean = 1;
 	snprintf(v->unclean_file, sizeof(v->unclean_file), "%s", file);
 	v->unclean_line = line;
+	snprintf(v->unclean_signed_file, sizeof(v->unclean_signed_file), "%s",
+	    v->res.sealed_file);
+	v->unclean_signed_line = v->res.sealed_line;
 }
 
 /* Whose key signs this open record: for the log's first, BASENAME.pub's
@@ -480,10 +485,22 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 		return unclean(res, v->last_file, v->last_line, "the log ended "
 		    "uncleanly: no clean-shutdown seal (crash, still being "
 		    "written, or truncated)");
+	if (v->unclean && (v->unclean_signed_line != v->unclean_line ||
+	    strcmp(v->unclean_signed_file, v->unclean_file) != 0)) {
+		/* The later seals cover those records as they stood when the
+		 * log resumed; whoever could write the log while no writer held
+		 * it could have changed them, so they are named, not vouched. */
+		char what[sizeof(res->msg) / 2];
+		snprintf(what, sizeof(what), "a run ended uncleanly here (crash "
+		    "or truncation) before the next run resumed the log; it "
+		    "never signed its records after %s:%llu", v->unclean_signed_file,
+		    (unsigned long long)v->unclean_signed_line);
+		return unclean(res, v->unclean_file, v->unclean_line, what);
+	}
 	if (v->unclean)
 		return unclean(res, v->unclean_file, v->unclean_line, "a run "
-		    "ended uncleanly here (crash or truncation) before the next "
-		    "run resumed the log");
+		    "ended uncleanly here (crash or truncation), right after its "
+		    "last seal, before the next run resumed the log");
 	if (!v->have_pk) {
 		snprintf(res->msg, sizeof(res->msg), "no public key: the first "
 		    "epoch's key was taken on trust");

@@ -112,6 +112,84 @@ Test(audit_crash, next_run_resumes_after_a_crash)
 	th_free_lines(&l);
 }
 
+/* A writer that stops without closing after `count` decisions, sealing
+ * every `every`: what a crash between two records leaves. */
+static void
+write_and_stop(const struct th_env *e, int count, uint32_t every)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct cg_audit_config cfg = th_config(e, every);
+		struct cg_error err;
+		struct cg_audit *a = audit_open(&cfg, "00ff", &err);
+
+		if (a == NULL)
+			_exit(1);
+		th_decisions(a, count, 1);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* The last line holding needle, counted from 1; 0 if none. */
+static size_t
+last_line_with(const struct th_lines *l, const char *needle)
+{
+	size_t i;
+
+	for (i = l->n; i > 0; i--)
+		if (strstr(l->line[i - 1], needle) != NULL)
+			return i;
+	return 0;
+}
+
+/*
+ * Records a crashed run wrote after its last seal were never signed by it:
+ * a later run's seals cover them as they stood when it resumed, and anyone
+ * who could write the log in between could have changed them. The verdict
+ * names that stretch instead of reading "sealed up to" the end alone; a
+ * run that stopped right after a seal has no such stretch.
+ */
+Test(audit_crash, unsigned_records_of_a_crashed_run_are_named)
+{
+	struct cg_audit_verify_result res;
+	char want[400];
+	struct th_env e;
+	struct th_lines l;
+	size_t seal, last;
+
+	th_setup(&e);
+	write_and_stop(&e, 23, 10);
+	th_read_lines(e.log, &l);
+	seal = last_line_with(&l, "\"ev\":\"seal\"");
+	last = l.n;
+	th_free_lines(&l);
+	cr_assert(seal > 0 && seal + 3 == last, "seal at %zu, last %zu", seal, last);
+	th_write_log(&e, 5, 10);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%d: %s", res.verdict,
+	    res.msg);
+	cr_assert_eq(res.line, last, "%s", res.msg);
+	snprintf(want, sizeof(want), "never signed its records after %s:%zu;",
+	    e.log, seal);
+	cr_assert(strstr(res.msg, want) != NULL, "%s", res.msg);
+
+	th_setup(&e);
+	write_and_stop(&e, 20, 10);
+	th_read_lines(e.log, &l);
+	last = l.n;
+	cr_assert_eq(last_line_with(&l, "\"ev\":\"seal\""), last);
+	th_free_lines(&l);
+	th_write_log(&e, 5, 10);
+	cr_assert_eq(th_verify(&e, &res), CG_AUDIT_UNCLEAN, "%s", res.msg);
+	cr_assert_eq(res.line, last, "%s", res.msg);
+	cr_assert(strstr(res.msg, "right after its last seal") != NULL, "%s",
+	    res.msg);
+}
+
 /*
  * The writer checks the last 64 KiB of a log first and reads a mebibyte
  * only when those hold no open or seal record (audit/open.c,

@@ -218,10 +218,13 @@ struct cg_audit_verify_result {
 };
 
 /* An incremental verifier, fed one line at a time (audit follow). With
- * pk == NULL only the hash chain is checked, and the result is never
- * CG_AUDIT_INTACT. */
+ * pk == NULL the first epoch's key is taken from the log's first record,
+ * everything else is checked as with a key, and the result is never
+ * CG_AUDIT_INTACT unless audit_verifier_trust_first_key() was called (the
+ * verdict then says the key was taken on trust). */
 struct cg_audit_verifier;
 struct cg_audit_verifier *audit_verifier_new(const unsigned char *pk);
+void audit_verifier_trust_first_key(struct cg_audit_verifier *v);
 void audit_verifier_free(struct cg_audit_verifier *v);
 /* Names the file the next lines come from (line numbers restart at 1). */
 void audit_verifier_file(struct cg_audit_verifier *v, const char *name);

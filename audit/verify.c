@@ -29,6 +29,7 @@
 
 struct cg_audit_verifier {
 	int have_pk;
+	int trust_first_key;         /* without pk, a pass may still be given */
 	unsigned char pk[AUDIT_PUBKEY_LEN];
 	char file[256];
 	uint64_t line;               /* line number in the current file */
@@ -91,6 +92,12 @@ void
 audit_verifier_free(struct cg_audit_verifier *v)
 {
 	free(v);
+}
+
+void
+audit_verifier_trust_first_key(struct cg_audit_verifier *v)
+{
+	v->trust_first_key = 1;
 }
 
 void
@@ -501,7 +508,7 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 		return unclean(res, v->unclean_file, v->unclean_line, "a run "
 		    "ended uncleanly here (crash or truncation), right after its "
 		    "last seal, before the next run resumed the log");
-	if (!v->have_pk) {
+	if (!v->have_pk && !v->trust_first_key) {
 		snprintf(res->msg, sizeof(res->msg), "no public key: the first "
 		    "epoch's key was taken on trust");
 		return CG_AUDIT_BAD;
@@ -510,8 +517,10 @@ audit_verifier_result(const struct cg_audit_verifier *v,
 	snprintf(res->file, sizeof(res->file), "%s", v->last_file);
 	res->line = v->last_line;
 	snprintf(res->msg, sizeof(res->msg), "intact: %llu records, %llu "
-	    "runs, %llu seals", (unsigned long long)res->records,
-	    (unsigned long long)res->segments, (unsigned long long)res->seals);
+	    "runs, %llu seals%s", (unsigned long long)res->records,
+	    (unsigned long long)res->segments, (unsigned long long)res->seals,
+	    v->have_pk ? "" : " (the first epoch's key was taken from the log, "
+	    "not checked against a public key)");
 	return CG_AUDIT_INTACT;
 }
 

@@ -113,7 +113,9 @@ static const struct subcmd subcmds[] = {
 	  "chain and the epoch seals as it goes (from the first epoch's key with\n"
 	  "--key, else trusting the key the log starts with).\n"
 	  "Exits 0 at the log's clean-shutdown seal or after --max-records, 1 at\n"
-	  "the first bad record.", 1, 1, run_follow },
+	  "the first bad record (or when lines already read are truncated away),\n"
+	  "2 at the clean-shutdown seal of a log in which an earlier run ended\n"
+	  "uncleanly.", 1, 1, run_follow },
 };
 
 static const struct subcmd keygen_cmd = {
@@ -642,8 +644,9 @@ struct follower {
 	struct printer p;
 	struct opts *o;
 	uint64_t printed;
-	char *buf;
+	char *buf;                   /* read, not yet a complete line */
 	size_t len, cap;
+	uint64_t off;                /* the file offset of buf[0] */
 };
 
 /* Feeds the complete lines in f->buf to the verifier. 1 after
@@ -676,7 +679,56 @@ follow_lines(struct follower *f)
 	}
 	memmove(f->buf, f->buf + start, f->len - start);
 	f->len -= start;
+	f->off += start;
 	return 0;
+}
+
+/*
+ * Whether the bytes in f->buf are still the file's at f->off. They are not
+ * when a writer that crashed mid-record is followed by the next run, which
+ * cuts the torn record off and writes its open record in its place: the
+ * buffered part is then dropped and reading starts again at f->off (the
+ * open record says how many bytes were dropped; the verifier counts the
+ * run as unclean). 1 if they were dropped, 0 if they stand, -1 if the
+ * file lost lines that were already read (truncated in place).
+ */
+static int
+follow_recheck(struct follower *f, int fd)
+{
+	char cmp[4096];
+	struct stat st;
+	size_t done = 0;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0)
+		return 0;
+	if ((uint64_t)st.st_size < f->off)
+		return -1;
+	while (done < f->len) {
+		size_t want = f->len - done < sizeof(cmp) ? f->len - done : sizeof(cmp);
+		n = pread(fd, cmp, want, (off_t)(f->off + done));
+		if (n <= 0 || memcmp(cmp, f->buf + done, (size_t)n) != 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done == f->len)
+		return 0;
+	f->len = 0;
+	return lseek(fd, (off_t)f->off, SEEK_SET) < 0 ? -1 : 1;
+}
+
+/* The verdict at the end of a closed run: 0 intact, 2 unclean, 1 bad. */
+static int
+follow_verdict(struct follower *f)
+{
+	struct cg_audit_verify_result res;
+	enum cg_audit_verdict v = audit_verifier_result(f->v, &res);
+
+	if (v == CG_AUDIT_INTACT)
+		return 0;
+	fflush(stdout);
+	print_verdict(stderr, &res, 1);
+	return v == CG_AUDIT_UNCLEAN ? 2 : 1;
 }
 
 /* After a rotation the name points at a new file: continue there once
@@ -696,6 +748,7 @@ follow_rotated(struct follower *f, int *fd)
 		return 0;
 	close(*fd);
 	*fd = nfd;
+	f->off = 0;
 	audit_verifier_file(f->v, f->o->args[0]);
 	return 1;
 }
@@ -704,6 +757,7 @@ static int
 follow_loop(struct follower *f, int *fd)
 {
 	struct timespec pause = { 0, 100 * 1000000L };
+	size_t partial;
 	ssize_t n;
 	int rc;
 
@@ -715,28 +769,34 @@ follow_loop(struct follower *f, int *fd)
 			f->buf = p;
 			f->cap += 65536;
 		}
+		partial = f->len;
 		n = read(*fd, f->buf + f->len, f->cap - f->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return 1;
+		/* a line begun in an earlier read: was its start cut off since? */
+		if (partial != 0 || n == 0) {
+			f->len = partial;
+			rc = follow_recheck(f, *fd);
+			if (rc < 0) {
+				fflush(stdout);
+				fprintf(stderr, "%s: the file was truncated below what "
+				    "was already read (lines were removed in place)\n",
+				    f->o->args[0]);
+				return 1;
+			}
+			if (rc > 0)
+				continue;
+		}
 		if (n == 0) {
 			/* At the end of what is written: stop if the run being
 			 * written has closed (an earlier run's final seal is
-			 * followed by the next run's records, not by the end). */
-			if (audit_verifier_closed(f->v) && f->len == 0) {
-				/* closed, but a link before the final seal
-				 * may still be broken (the seal itself is
-				 * authentic): the verdict decides */
-				struct cg_audit_verify_result res;
-
-				if (audit_verifier_result(f->v, &res) ==
-				    CG_AUDIT_INTACT)
-					return 0;
-				fflush(stdout);
-				print_verdict(stderr, &res, 1);
-				return 1;
-			}
+			 * followed by the next run's records, not by the end).
+			 * The seal is authentic, but a link before it may be
+			 * broken, or an earlier run unclean: the verdict says. */
+			if (audit_verifier_closed(f->v) && f->len == 0)
+				return follow_verdict(f);
 			fflush(stdout);
 			if (!follow_rotated(f, fd))
 				nanosleep(&pause, NULL);
@@ -773,6 +833,8 @@ run_follow(struct opts *o)
 		close(fd);
 		return 1;
 	}
+	if (o->key == NULL)
+		audit_verifier_trust_first_key(f.v);
 	audit_verifier_file(f.v, o->args[0]);
 	rc = follow_loop(&f, &fd);
 	fflush(stdout);

@@ -199,7 +199,7 @@ th_run(char *const argv[], char **out)
 		close(pipefd[1]);
 		/* a watchdog, not a time limit on the answer: a tool that blocks
 		 * (on a FIFO, say) is killed and the run counts as failed */
-		alarm(120);
+		alarm(60);
 		execv(argv[0], argv);
 		_exit(127);
 	}

@@ -49,7 +49,7 @@ size_t th_find(const struct th_lines *l, const char *needle, size_t from);
 enum cg_audit_verdict th_verify(const struct th_env *e,
     struct cg_audit_verify_result *res);
 
-/* Runs a command (argv, NULL-terminated), killed if it runs past 120 s;
+/* Runs a command (argv, NULL-terminated), killed if it runs past 60 s;
  * stdout into out (malloc'd). Returns
  * the exit status, or -1 when killed. */
 int th_run(char *const argv[], char **out);

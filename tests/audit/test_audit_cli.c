@@ -413,6 +413,146 @@ Test(audit_cli, follow_a_growing_log)
 	cr_assert_eq(count_lines(buf), 13, "%s", buf);
 }
 
+/* `audit follow` in the background; its stdout is the returned fd. */
+static pid_t
+follow_start(const struct th_env *e, int *out_fd)
+{
+	int pipefd[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(pipefd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		alarm(60);      /* a watchdog: a follower that never ends fails */
+		execl(tool(), tool(), "audit", "follow", e->log, "--key", e->pub,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	*out_fd = pipefd[0];
+	return pid;
+}
+
+/* Reads the follower's output until it has printed `lines` lines. */
+static void
+follow_wait_lines(int fd, size_t lines)
+{
+	size_t seen = 0;
+	char c;
+
+	while (seen < lines) {
+		cr_assert_eq(read(fd, &c, 1), 1, "the follower ended after %zu "
+		    "lines", seen);
+		seen += c == '\n';
+	}
+}
+
+/* The rest of the follower's output, and its exit status. */
+static int
+follow_finish(pid_t pid, int fd, size_t *lines)
+{
+	char buf[4096];
+	ssize_t n;
+	int status;
+
+	*lines = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			*lines += buf[i] == '\n';
+	close(fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "the follower was killed");
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A writer died mid-record while followed; the next run cuts the torn
+ * bytes off and writes its open record where they were. The follower had
+ * read those bytes: it must drop them and read the open record, not glue
+ * the two into a line that fails, and end as verify does: 2, unclean.
+ */
+Test(audit_cli, follow_across_a_torn_record_cut_by_the_next_run)
+{
+	struct th_env e;
+	size_t rest;
+	char *out;
+	pid_t pid;
+	FILE *f;
+	int fd;
+
+	th_setup(&e);
+	th_write_log(&e, 5, 10);
+	f = fopen(e.log, "a");
+	fputs("{\"n\":7,\"t\":\"2026-", f);   /* a record cut short */
+	fclose(f);
+	pid = follow_start(&e, &fd);
+	/* header, 5 records, the final seal: the read that got them got the
+	 * torn bytes too */
+	follow_wait_lines(fd, 7);
+	th_write_log(&e, 2, 10);
+	cr_assert_eq(follow_finish(pid, fd, &rest), 2);
+	cr_assert_eq(rest, 1 + 2 + 1, "the second run's lines");
+	cr_assert_eq(run(&out, "audit", "verify", e.log, "--key", e.pub, NULL), 2,
+	    "%s", out);
+	free(out);
+}
+
+/* Lines already read and checked, then removed in place: the follower
+ * says so and fails instead of reading on from a stale offset. */
+Test(audit_cli, follow_fails_when_read_lines_are_truncated_away)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	struct stat st;
+	size_t rest;
+	pid_t pid;
+	int fd;
+
+	th_setup(&e);
+	cfg = th_config(&e, 100);
+	cg_error_clear(&err);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a, "%s", err.msg);
+	th_decisions(a, 10, 1);
+	pid = follow_start(&e, &fd);
+	follow_wait_lines(fd, 11);
+	cr_assert_eq(stat(e.log, &st), 0);
+	cr_assert_eq(truncate(e.log, st.st_size / 2), 0);
+	cr_assert_eq(follow_finish(pid, fd, &rest), 1);
+	cr_assert_eq(audit_close(a), 0);
+}
+
+/* Without --key the first key is taken from the log: an intact log ends
+ * with 0 (the verdict says the key was trusted); an earlier unclean run
+ * ends with 2, as with verify. */
+Test(audit_cli, follow_exit_codes_match_verify)
+{
+	struct th_env e;
+	char *out;
+	FILE *f;
+
+	th_setup(&e);
+	th_write_log(&e, 6, 4);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, NULL), 0, "%s", out);
+	free(out);
+	f = fopen(e.log, "a");
+	fputs("{\"n\":", f);
+	fclose(f);
+	th_write_log(&e, 2, 4);
+	cr_assert_eq(run(&out, "audit", "verify", e.log, "--key", e.pub, NULL), 2);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, "--key", e.pub, NULL), 2);
+	free(out);
+	cr_assert_eq(run(&out, "audit", "follow", e.log, NULL), 2);
+	free(out);
+}
+
 Test(audit_cli, help_and_usage)
 {
 	static const char *const subs[] = { "verify", "show", "stats", "follow" };

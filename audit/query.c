@@ -182,11 +182,20 @@ count_reason(struct cg_audit_stats_row *r, const char *reason)
 	struct cg_audit_reason_count *rc;
 	size_t i;
 
-	for (i = 0; i < r->nreasons; i++)
-		if (strcmp(r->reasons[i].reason, reason) == 0) {
-			r->reasons[i].count++;
-			return 0;
-		}
+	/* The gateway has a score of reasons; a log written by someone else
+	 * may have a new one on every line. Past the bound they are counted
+	 * together, so a record costs at most that many comparisons. */
+	for (;;) {
+		for (i = 0; i < r->nreasons; i++)
+			if (strcmp(r->reasons[i].reason, reason) == 0) {
+				r->reasons[i].count++;
+				return 0;
+			}
+		if (r->nreasons < AUDIT_STATS_REASONS_MAX - 1 ||
+		    strcmp(reason, AUDIT_STATS_OTHER_REASONS) == 0)
+			break;
+		reason = AUDIT_STATS_OTHER_REASONS;
+	}
 	rc = realloc(r->reasons, (r->nreasons + 1) * sizeof(*rc));
 	if (rc == NULL)
 		return -1;

@@ -36,11 +36,16 @@ struct cg_audit_reason_count {
 	uint64_t count;
 };
 
+#define AUDIT_STATS_REASONS_MAX 64
+#define AUDIT_STATS_OTHER_REASONS "(other reasons)"
+
 struct cg_audit_stats_row {
 	char *client;
 	char *channel;
 	uint64_t allowed, denied, errors;
-	struct cg_audit_reason_count *reasons;   /* denials by reason */
+	struct cg_audit_reason_count *reasons;   /* denials by reason: at
+	   most AUDIT_STATS_REASONS_MAX - 1 of them, then the rest together
+	   under AUDIT_STATS_OTHER_REASONS */
 	size_t nreasons;
 	double *lat_us;                          /* latency samples */
 	size_t nlat, lat_cap;

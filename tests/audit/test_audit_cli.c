@@ -581,6 +581,43 @@ Test(audit_cli, help_and_usage)
 /* Stats over many distinct (client, channel) pairs, each seen twice with
  * the pairs interleaved: the row index finds every repeat through its
  * growth, and the rows come out sorted, one per pair. */
+/* A log with a new denial reason on every line: the first ones are
+ * counted each, the rest together, and every denial is counted once. */
+Test(audit_cli, stats_bounds_the_reasons_of_a_row)
+{
+	struct cg_audit_stats s = { 0 };
+	uint64_t total = 0, other = 0;
+	char text[256];
+
+	for (int i = 0; i < 5000; i++) {
+		json_t *rec;
+
+		snprintf(text, sizeof(text), "{\"ev\":\"decision\",\"client\":"
+		    "\"c\",\"channel\":\"ch\",\"decision\":\"deny\","
+		    "\"reason\":\"r%d\"}", i < 100 ? i % 10 : i);
+		rec = json_loads(text, 0, NULL);
+		cr_assert_not_null(rec);
+		cr_assert_eq(audit_stats_add(&s, rec), 0);
+		json_decref(rec);
+	}
+	audit_stats_finish(&s);
+	cr_assert_eq(s.nrows, 1);
+	cr_assert_eq(s.rows[0].denied, 5000);
+	cr_assert_eq(s.rows[0].nreasons, AUDIT_STATS_REASONS_MAX);
+	for (size_t j = 0; j < s.rows[0].nreasons; j++) {
+		total += s.rows[0].reasons[j].count;
+		if (strcmp(s.rows[0].reasons[j].reason, "r3") == 0)
+			cr_assert_eq(s.rows[0].reasons[j].count, 10);
+		if (strcmp(s.rows[0].reasons[j].reason,
+		    AUDIT_STATS_OTHER_REASONS) == 0)
+			other = s.rows[0].reasons[j].count;
+	}
+	cr_assert_eq(total, 5000);
+	/* r0..r9 ten times each, then r100.. r152 once each, then the rest */
+	cr_assert_eq(other, 5000 - 100 - (AUDIT_STATS_REASONS_MAX - 1 - 10));
+	audit_stats_free(&s);
+}
+
 Test(audit_cli, stats_rows_over_many_distinct_channels)
 {
 	struct cg_audit_stats s = { 0 };

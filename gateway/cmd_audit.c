@@ -329,6 +329,7 @@ run_verify(struct opts *o)
 
 struct printer {
 	int table;
+	int tty;                     /* stdout is a terminal */
 	int colour;
 	int header_done;
 };
@@ -467,11 +468,37 @@ print_table_row(struct printer *p, json_t *rec)
 	putchar('\n');
 }
 
+/*
+ * A record's line as JSON that cannot drive a terminal. A line that parsed
+ * has no raw control bytes in its strings, but it may have DEL and the C1
+ * controls there (valid JSON; some terminals act on U+009B as CSI), which
+ * become \u escapes of the same characters, and tabs or carriage returns
+ * between its tokens, which become spaces.
+ */
+static void
+put_json_for_terminal(const char *line, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+			printf("\\u%04x", s[++i]);
+		else if (s[i] == 0x7f)
+			fputs("\\u007f", stdout);
+		else
+			putchar(s[i] < 0x20 ? ' ' : s[i]);
+	}
+	putchar('\n');
+}
+
 static void
 print_record(struct printer *p, const char *line, size_t len, json_t *rec)
 {
 	if (p->table)
 		print_table_row(p, rec);
+	else if (p->tty)
+		put_json_for_terminal(line, len);
 	else
 		printf("%.*s\n", (int)len, line);
 }
@@ -480,7 +507,8 @@ static void
 printer_init(struct printer *p, const struct opts *o)
 {
 	memset(p, 0, sizeof(*p));
-	p->table = !o->json && (o->table || isatty(STDOUT_FILENO));
+	p->tty = isatty(STDOUT_FILENO);
+	p->table = !o->json && (o->table || p->tty);
 	p->colour = p->table && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 }
 

@@ -260,6 +260,70 @@ Test(audit_cli, show_table_on_a_terminal)
 	    "a C1 control from a record reached the terminal");
 }
 
+/* Output of a tool on a pseudo-terminal (argv after the tool's path). */
+static void
+run_on_pty(char *buf, size_t cap, const char *a1, const char *a2,
+    const char *a3, const char *a4, const char *a5, const char *a6)
+{
+	size_t len = 0;
+	ssize_t n;
+	int master, status;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		alarm(60);
+		execl(tool(), tool(), a1, a2, a3, a4, a5, a6, (char *)NULL);
+		_exit(127);
+	}
+	while (len < cap - 1 && (n = read(master, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(master);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", buf);
+}
+
+/* --json on a terminal: the records are JSON with the same meaning, but
+ * DEL and the C1 controls are \u escapes and a carriage return between
+ * tokens (a forged line can have one) is a space. */
+Test(audit_cli, json_lines_on_a_terminal_carry_no_controls)
+{
+	struct cg_audit_config cfg;
+	struct cg_audit_decision d;
+	struct cg_error err;
+	struct cg_audit *a;
+	struct th_env e;
+	char buf[65536], *p;
+	FILE *f;
+
+	th_setup(&e);
+	cfg = th_config(&e, 100);
+	a = audit_open(&cfg, "aa", &err);
+	cr_assert_not_null(a);
+	memset(&d, 0, sizeof(d));
+	d.client = "evil";
+	d.channel = "c1\xc2\x9b" "2J\x7f" "z";
+	d.decision = CG_DECISION_DENY;
+	d.reason = "not-granted";
+	cr_assert_eq(audit_append_decision(a, &d), 0);
+	cr_assert_eq(audit_close(a), 0);
+	run_on_pty(buf, sizeof(buf), "audit", "follow", e.log, "--json",
+	    "--key", e.pub);
+	cr_assert(strstr(buf, "\"c1\\u009b2J\\u007fz\"") != NULL, "%s", buf);
+	f = fopen(e.log, "a");
+	fputs("{\"n\":9,\r\"ev\":\"x\",\"channel\":\"\xc2\x9d\"}\n", f);
+	fclose(f);
+	run_on_pty(buf, sizeof(buf), "audit", "show", e.log, "--json", NULL, NULL);
+	cr_assert(strstr(buf, "\"c1\\u009b2J\\u007fz\"") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "{\"n\":9, \"ev\":\"x\",\"channel\":\"\\u009d\"}")
+	    != NULL, "%s", buf);
+	cr_assert(strstr(buf, "\xc2\x9b") == NULL && strstr(buf, "\x7f") == NULL &&
+	    strstr(buf, "\xc2\x9d") == NULL, "a control reached the terminal");
+	for (p = buf; (p = strchr(p, '\r')) != NULL; p++)
+		cr_assert_eq(p[1], '\n', "a carriage return reached the terminal");
+}
+
 /* verify's and follow's messages quote the log (a record's kind, the
  * parser's view of a bad line): they must not carry its control bytes. */
 Test(audit_cli, verdicts_do_not_replay_control_bytes_from_the_log)

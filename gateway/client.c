@@ -54,6 +54,8 @@ client_free(struct cg_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->gw != NULL && c->gw->ahead == c)
+		c->gw->ahead = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->child.pidfd >= 0)
@@ -288,6 +290,7 @@ receive_batch(struct cg_client *c)
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 	rx_adapt(c, want, n);
+	c->gw->turn_reads += (unsigned)n;
 	for (int i = 0; i < n; i++) {
 		/* A zero-length datagram is the peer's end of file. */
 		if (mm[i].msg_len == 0)
@@ -295,6 +298,19 @@ receive_batch(struct cg_client *c)
 		handle_datagram(c, iov[i].iov_base, mm[i].msg_len, &mm[i].msg_hdr);
 	}
 	return n == 0 ? -1 : n;
+}
+
+int
+client_read_ahead(struct cg_client *c)
+{
+	int n;
+
+	if (c->state == CG_CLIENT_CLOSED || c->fd < 0)
+		return 0;
+	n = receive_batch(c);
+	if (n < 0)
+		client_close(c, "connection-closed");
+	return n;
 }
 
 void

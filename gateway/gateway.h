@@ -156,6 +156,16 @@ struct cg_gateway {
 	size_t nretired;
 	struct cg_pending *spare;    /* finished backend requests, for reuse */
 	unsigned nspare;
+	/* Reading ahead (loop.c, turn): the one connection the last turn
+	 * sent to, read before waiting; whether the last wait allows it; how
+	 * many turns in a row did so; and
+	 * how many turns to wait before trying again after a read found
+	 * nothing (doubling up to a bound, reset by a read that found one). */
+	struct cg_client *ahead;
+	bool ahead_alone;            /* the last wait found one source ready */
+	unsigned turn_reads;         /* datagrams read in this turn */
+	unsigned ahead_run;
+	unsigned ahead_skip, ahead_backoff;
 };
 
 /* Violations a client survives under on_violation "deny". */
@@ -181,6 +191,9 @@ struct cg_client *client_new(struct cg_gateway *gw,
 void client_free(struct cg_client *c);
 int client_watch(struct cg_client *c);
 void client_handle_readable(struct cg_client *c);
+/* Reads what c has sent, if anything, without waiting: the datagrams
+ * handled (closing c at its end of file), 0 if there were none. */
+int client_read_ahead(struct cg_client *c);
 void client_handle_writable(struct cg_client *c);
 void client_handle_exit(struct cg_client *c);
 void client_close(struct cg_client *c, const char *reason);

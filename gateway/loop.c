@@ -36,12 +36,17 @@ gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c)
 	gw->flush_list = c;
 }
 
+/* Sends the turn's replies; the connection to read ahead is the one they
+ * went to when the turn read one datagram and sent to one connection: one
+ * exchange of a peer that waits for each answer (see turn). */
 static void
 flush_all(struct cg_gateway *gw)
 {
 	struct cg_client *c = gw->flush_list;
 
 	gw->flush_list = NULL;
+	gw->ahead = c != NULL && c->next_flush == NULL && gw->turn_reads == 1 ?
+	    c : NULL;
 	while (c != NULL) {
 		struct cg_client *next = c->next_flush;
 		c->out_pending = false;
@@ -49,6 +54,56 @@ flush_all(struct cg_gateway *gw)
 		client_flush(c);
 		c = next;
 	}
+	if (gw->ahead != NULL && (gw->ahead->state == CG_CLIENT_CLOSED ||
+	    gw->ahead->fd < 0))
+		gw->ahead = NULL;
+}
+
+/*
+ * Reading ahead. When a turn read one datagram and sent to one connection
+ * only (a client's answer, or a request forwarded to a backend: one
+ * exchange with a peer that waits for each answer), that peer has often
+ * answered before the gateway waits again: on one CPU the woken peer runs
+ * at once, and the next epoll_wait would return its connection without
+ * sleeping. The next turn reads that connection first, and waits only if
+ * nothing was there. A read that finds nothing (the peer runs on the other
+ * CPU and has not answered yet) costs one system call; after one, reading
+ * ahead pauses for a number of turns that doubles with each miss (up to
+ * AHEAD_BACKOFF_MAX), so where it does not pay it stops costing. At most
+ * AHEAD_RUN_MAX turns in a row read ahead before one waits, so the other
+ * connections, the signals and the timers are never more than that many
+ * turns behind; and only while the last wait found a single source ready.
+ * A client that sends in batches is read as before, once per turn.
+ */
+#define AHEAD_RUN_MAX 8
+#define AHEAD_BACKOFF_MAX 1024
+
+static bool
+read_ahead(struct cg_gateway *gw)
+{
+	struct cg_client *c = gw->ahead;
+
+	gw->ahead = NULL;
+	if (c == NULL || !gw->ahead_alone || gw->ahead_run >= AHEAD_RUN_MAX) {
+		gw->ahead_run = 0;
+		return false;
+	}
+	if (gw->ahead_skip > 0) {
+		gw->ahead_skip--;
+		return false;
+	}
+	gw->now_ns = cg_now_ns();
+	if (client_read_ahead(c) > 0) {
+		gw->ahead_backoff = 0;
+		gw->ahead_run++;
+		return true;
+	}
+	gw->ahead_backoff = gw->ahead_backoff == 0 ? 1 :
+	    gw->ahead_backoff >= AHEAD_BACKOFF_MAX ? AHEAD_BACKOFF_MAX :
+	    2 * gw->ahead_backoff;
+	gw->ahead_skip = gw->ahead_backoff;
+	gw->ahead_run = 0;
+	return false;
 }
 
 static void
@@ -339,13 +394,17 @@ static int
 turn(struct cg_gateway *gw, bool nowait)
 {
 	struct epoll_event evs[EVENTS_MAX];
-	int n;
+	int n = 0;
 
-	n = cg_sys_epoll_wait(gw->epfd, evs, EVENTS_MAX,
-	    nowait ? 0 : wait_timeout(gw));
-	gw->now_ns = cg_now_ns();
 	gw->turn_gen++;
 	gw->turn_open = true;
+	gw->turn_reads = 0;
+	if (nowait || !read_ahead(gw)) {
+		n = cg_sys_epoll_wait(gw->epfd, evs, EVENTS_MAX,
+		    nowait ? 0 : wait_timeout(gw));
+		gw->now_ns = cg_now_ns();
+		gw->ahead_alone = n == 1;
+	}
 
 	if (n < 0 && errno != EINTR) {
 		log_warn("epoll_wait: %s", strerror(errno));

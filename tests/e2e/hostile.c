@@ -469,6 +469,18 @@ main(int argc, char **argv)
 		printf("sent all\n");
 		return 0;
 	}
+	if (strcmp(m, "pipeline-forever") == 0) {
+		/* n invokes always outstanding: the gateway finds this
+		 * connection readable at every turn, until it is stopped */
+		struct cg_frame in;
+
+		handshake();
+		for (int i = 0; i < n; i++)
+			send_frame(CG_MSG_INVOKE, "echo", "\"again\"");
+		while (recv_frame(&in) > 0)
+			send_frame(CG_MSG_INVOKE, "echo", "\"again\"");
+		return 0;
+	}
 	if (strcmp(m, "flood-send") == 0)
 		return mode_flood_send(n);
 	if (strcmp(m, "rate") == 0)

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -498,4 +499,54 @@ Test(e2e, a_second_exec_is_refused_and_recorded)
 	cr_assert_eq(r.status, 0, "status %d out %s", r.status, r.out);
 	cr_assert_str_eq(r.out, "exec refused: Operation not permitted\n");
 	cr_assert_eq(audit_lines_count(audit, "\"ev\":\"exec\"", "execve", NULL), 1);
+}
+
+/*
+ * The gateway reads a connection ahead of waiting when its last turn read
+ * one datagram and sent to that connection only (gateway/loop.c): a peer
+ * on the same CPU has usually answered by then. A flooder that keeps two
+ * requests outstanding, so that each read finds one and the next is
+ * already there, tries to keep the loop reading it ahead; another
+ * client's request must still be read and answered, or the harness's
+ * watchdog fails the run. Two bounds stop such a streak: at most 8 turns
+ * read ahead in a row, and a connection read one datagram at a time is
+ * read in batches after 8 such reads (which ends reading ahead). Without
+ * the cap this run still passes here, the ramp ending every streak; an
+ * earlier version that read ahead after batches too, without the cap,
+ * never answered "main" in six runs of seven on one CPU, which is why
+ * the run is pinned.
+ */
+Test(e2e, a_client_with_requests_always_waiting_does_not_starve_another)
+{
+	char policy[600];
+	const char *argv[] = { e2e_hostile, "calls", "sleep", "300", "invoke",
+	    "echo", "\"late\"", NULL };
+	cpu_set_t one, all;
+	FILE *f;
+
+	snprintf(policy, sizeof(policy), "%s/pipeline-forever.json", e2e_tmpdir());
+	f = fopen(policy, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"capgate\": 1,\n"
+	    " \"clients\": {\n"
+	    "  \"main\": { \"grants\": [\"echo\", \"ping\"] },\n"
+	    "  \"flooder\": { \"grants\": [\"echo\"],\n"
+	    "               \"exec\": [\"%s\", \"pipeline-forever\", \"2\"] } },\n"
+	    " \"channels\": {\n"
+	    "  \"echo\": { \"kind\": \"invoke\", \"to\": \"builtin:echo\" },\n"
+	    "  \"ping\": { \"kind\": \"invoke\", \"to\": \"builtin:echo\" } } }\n",
+	    e2e_hostile);
+	cr_assert_eq(fclose(f), 0);
+	/* on one CPU, where reading ahead finds the flooder's next requests */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	cr_assert_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	e2e_run(policy, e2e_audit_path("pipeline-forever"), NULL, argv, 30, &r);
+	cr_assert_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_assert_str_eq(r.out, "ok \"late\"\nok null\n");
+	/* the flooder was served all along, and was stopped with main */
+	cr_assert_gt(audit_lines_count(e2e_audit_path("pipeline-forever"),
+	    "\"client\":\"flooder\"", "\"decision\":\"allow\"", NULL), 1000);
 }

@@ -368,21 +368,6 @@ record_done(struct cg_audit *a)
 	return 0;
 }
 
-static const char *
-decision_name(enum cg_decision d)
-{
-	switch (d) {
-	case CG_DECISION_ALLOW:
-		return "allow";
-	case CG_DECISION_DENY:
-	case CG_DECISION_NOTFOUND:
-		return "deny";
-	case CG_DECISION_ERROR:
-		return "error";
-	}
-	return "error";
-}
-
 /* Ends the record with "policy" naming hash instead of the current
  * policy; NULL: the current. */
 static int
@@ -440,7 +425,6 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 {
 	static const size_t opt_room = CAPPED_ROOM(sizeof("decision"), FIELD_MAX);
 	struct audit_buf *b = &a->buf;
-	const char *reason = d->reason;
 	size_t chan_len = d->channel == NULL ? 0 : d->channel_len ? d->channel_len :
 	    strnlen(d->channel, FIELD_MAX + 1);
 	size_t pay_len = d->payload == NULL ? 0 :
@@ -448,9 +432,6 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	unsigned frac = (unsigned)(d->latency_ns % 1000u);
 	char *o;
 
-	if (reason == NULL)
-		reason = d->decision == CG_DECISION_NOTFOUND ? "not-found" :
-		    d->decision == CG_DECISION_ALLOW ? "ok" : "unspecified";
 	/* the record's start; pid, req, us, 20 digits each at most; the keys
 	 * and punctuation; six optional strings; the channel, digest, payload */
 	a->rec_start = b->len;
@@ -468,8 +449,28 @@ format_decision(struct cg_audit *a, const struct cg_audit_decision *d)
 	o = W_OPT(o, "kind", d->kind);
 	o = W_LIT(o, ",\"req\":");
 	o = audit_w_u64(o, d->request_id);
-	o = W_OPT(o, "decision", decision_name(d->decision));
-	o = W_OPT(o, "reason", reason);
+	/* the decision, and the reason the writer supplies, are literals */
+	switch (d->decision) {
+	case CG_DECISION_ALLOW:
+		o = W_LIT(o, ",\"decision\":\"allow\"");
+		break;
+	case CG_DECISION_DENY:
+	case CG_DECISION_NOTFOUND:
+		o = W_LIT(o, ",\"decision\":\"deny\"");
+		break;
+	case CG_DECISION_ERROR:
+	default:
+		o = W_LIT(o, ",\"decision\":\"error\"");
+		break;
+	}
+	if (d->reason != NULL)
+		o = W_OPT(o, "reason", d->reason);
+	else if (d->decision == CG_DECISION_NOTFOUND)
+		o = W_LIT(o, ",\"reason\":\"not-found\"");
+	else if (d->decision == CG_DECISION_ALLOW)
+		o = W_LIT(o, ",\"reason\":\"ok\"");
+	else
+		o = W_LIT(o, ",\"reason\":\"unspecified\"");
 	o = W_OPT(o, "pointer", d->pointer);
 	o = W_OPT(o, "detail", d->detail);
 	o = W_LIT(o, ",\"us\":");

@@ -37,6 +37,10 @@ struct tail {
 	uint64_t dropped;            /* bytes of a torn last line cut off */
 	int has_epoch;               /* the tail says which epoch the log is in */
 	uint64_t epoch;
+	/* the key the anchor names for that epoch: a seal's "next", an open
+	 * record's "pk" (has_pk = 0 if it names none) */
+	int has_pk;
+	unsigned char pk[AUDIT_PUBKEY_LEN];
 	int anchored;                /* the window holds an open or seal record */
 	uint64_t lines;              /* complete lines the window holds */
 };
@@ -210,15 +214,25 @@ tail_epoch(json_t *rec, struct tail *t)
 	const char *ev = json_string_value(json_object_get(rec, "ev"));
 	json_t *e = json_object_get(rec, "epoch");
 
+	const char *key = NULL, *hex;
+	size_t bin_len = 0;
+
 	if (ev == NULL || !json_is_integer(e) || json_integer_value(e) < 0)
 		return;
 	if (strcmp(ev, "seal") == 0) {
 		t->has_epoch = 1;
 		t->epoch = (uint64_t)json_integer_value(e) + 1;
+		key = "next";
 	} else if (strcmp(ev, "open") == 0) {
 		t->has_epoch = 1;
 		t->epoch = (uint64_t)json_integer_value(e);
+		key = "pk";
 	}
+	if (key == NULL)
+		return;
+	hex = json_string_value(json_object_get(rec, key));
+	t->has_pk = hex != NULL && sodium_hex2bin(t->pk, sizeof(t->pk), hex,
+	    strlen(hex), NULL, &bin_len, NULL) == 0 && bin_len == sizeof(t->pk);
 }
 
 /* The hash under which the last line of PATH.1 (the file rotation moved
@@ -374,7 +388,7 @@ recover_tail(struct cg_audit *a, int fd, int current, struct tail *t,
 		start = 0;
 		if (off != 0 && (nl = memchr(buf, '\n', len)) != NULL)
 			start = (size_t)(nl - buf) + 1;   /* skip a partial first line */
-		t->has_epoch = t->anchored = 0;
+		t->has_epoch = t->anchored = t->has_pk = 0;
 		t->lines = 0;
 		rc = len == 0 ? 0 : chain_window(a, buf + start, len - start, t, err);
 		/* A tail that does not chain here does not in a larger window. */
@@ -459,6 +473,17 @@ sync_ratchet(struct cg_audit *a, uint64_t key_epoch, const struct tail *t,
 		audit_ratchet_next(a->sec->seed);
 	a->epoch = log_epoch;
 	audit_epoch_keypair(a->sec->seed, a->sec->pk, a->sec->sk);
+	/* The last seal certified the key of the epoch the log is in (an
+	 * open record names it): if that is not this key's, the tail was
+	 * forged or the key belongs to another log; continuing would sign
+	 * after records no seal of this key vouches for. */
+	if (t->has_epoch && t->has_pk &&
+	    sodium_memcmp(t->pk, a->sec->pk, AUDIT_PUBKEY_LEN) != 0)
+		return cg_error_set(err, "%s: the log's last seal or open record "
+		    "names a key for epoch %llu that is not this key's: the log "
+		    "was altered, or the key belongs to another log; run "
+		    "`capgate audit verify`", a->path,
+		    (unsigned long long)log_epoch);
 	a->key_pending = 1;    /* store the synced state with the open record */
 	a->seal_due_ns = cg_now_ns() +
 	    (uint64_t)a->checkpoint_interval_ms * 1000000u;

@@ -254,6 +254,45 @@ Test(audit_chain, key_is_bound_to_one_log)
 	cr_assert(strstr(err.msg, "another log") != NULL, "%s", err.msg);
 }
 
+/*
+ * The other way round: a key that never sealed this log, ratcheted to the
+ * log's epoch, is not the key the log's last seal certified, and an
+ * altered last seal certifies some other key: in both cases the writer
+ * refuses to sign after records no seal of its key vouches for.
+ */
+Test(audit_chain, another_key_cannot_continue_a_log)
+{
+	struct cg_audit_config cfg;
+	struct cg_error err;
+	struct th_env e;
+	struct th_lines l;
+	char base[320], key[330], *next;
+
+	th_setup(&e);
+	th_write_log(&e, 25, 10);
+	snprintf(base, sizeof(base), "%s/fresh", e.dir);
+	snprintf(key, sizeof(key), "%s.key", base);
+	cg_error_clear(&err);
+	cr_assert_eq(audit_keygen(base, &err), 0, "%s", err.msg);
+	cfg = th_config(&e, 10);
+	cfg.key_path = key;
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err), "a fresh key continued the log");
+	cr_assert(strstr(err.msg, "not this key's") != NULL, "%s", err.msg);
+
+	/* the log's own key, after its last seal's "next" was changed */
+	th_read_lines(e.log, &l);
+	next = strstr(l.line[l.n - 1], "\"next\":\"");
+	cr_assert_not_null(next, "%s", l.line[l.n - 1]);
+	next[8] = next[8] == '0' ? '1' : '0';
+	th_write_lines(e.log, &l);
+	th_free_lines(&l);
+	cfg.key_path = e.key;
+	cg_error_clear(&err);
+	cr_assert_null(audit_open(&cfg, "aa", &err), "continued after an altered seal");
+	cr_assert(strstr(err.msg, "not this key's") != NULL, "%s", err.msg);
+}
+
 /* A log cut back past a seal cannot be continued: its key has moved on. */
 Test(audit_chain, truncated_log_cannot_be_continued)
 {

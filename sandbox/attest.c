@@ -42,6 +42,7 @@ rlimit_name(int resource)
 	case RLIMIT_NOFILE: return "open_files";
 	case RLIMIT_FSIZE: return "file_size";
 	case RLIMIT_CPU: return "cpu_seconds";
+	case RLIMIT_STACK: return "stack";
 	case RLIMIT_CORE: return "core";
 	case RLIMIT_MEMLOCK: return "memlock";
 	default: return "other";

@@ -225,6 +225,7 @@ static const struct {
 	{ "open_files", offsetof(struct cg_sandbox_limits, open_files), 1u << 20 },
 	{ "file_size_mb", offsetof(struct cg_sandbox_limits, file_size_mb), 1u << 30 },
 	{ "cpu_seconds", offsetof(struct cg_sandbox_limits, cpu_seconds), 1u << 30 },
+	{ "stack_mb", offsetof(struct cg_sandbox_limits, stack_mb), 1u << 20 },
 };
 
 static int
@@ -286,6 +287,7 @@ config_defaults(struct cg_sandbox_config *cfg)
 	cfg->limits.processes = 64;
 	cfg->limits.open_files = 256;
 	cfg->limits.file_size_mb = 64;
+	cfg->limits.stack_mb = 8;
 }
 
 static int

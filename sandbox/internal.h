@@ -69,6 +69,7 @@ struct cg_sandbox_limits {
 	uint64_t open_files;
 	uint64_t file_size_mb;
 	uint64_t cpu_seconds;
+	uint64_t stack_mb;
 };
 
 struct cg_sandbox_config {
@@ -184,7 +185,7 @@ struct cg_sandbox_plan {
 	bool drop_groups;           /* gateway is root: setgroups(0) in child */
 
 	/* rlimits, and a cgroup where one can be had */
-	struct cg_rlimit_item rlimits[8];
+	struct cg_rlimit_item rlimits[10];
 	size_t n_rlimits;
 	struct cg_cgroup_dir cgroups[CG_CGROUPS_MAX]; /* v2: one; v1: memory, pids */
 	size_t n_cgroups;

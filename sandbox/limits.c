@@ -4,13 +4,17 @@
  * private writable memory a process can have: heap and anonymous maps)
  * rather than the address space, because JIT runtimes reserve large
  * PROT_NONE regions they never touch; address_space_mb sets RLIMIT_AS for
- * policies that want it. RLIMIT_NPROC is counted per user namespace on
- * this kernel generation (5.14 and later), so "processes" bounds the
- * sandbox, not every process of the invoking user. Core dumps are off.
+ * policies that want it. stack_mb sets RLIMIT_STACK (8 MB unless the
+ * policy says otherwise): the main stack is not data, and a gateway started
+ * with an unlimited stack would otherwise pass that on. RLIMIT_NPROC is
+ * counted per user namespace on this kernel generation (5.14 and later),
+ * so "processes" bounds the sandbox, not every process of the invoking
+ * user. Core dumps are off.
  *
  * A limit that the gateway itself cannot grant (above its own hard limit)
  * fails sandbox_prepare with the policy pointer, before anything runs.
- * cgroups are not used yet: the attestation says so ("cgroup": false).
+ * These bound each process; where a cgroup can be had, cgroup.c bounds the
+ * sandbox as a whole (memory of all its processes together, their number).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +63,7 @@ sandbox_limits_prepare(const struct cg_sandbox_config *cfg,
 	    (l->file_size_mb && add_limit(plan, RLIMIT_FSIZE, l->file_size_mb * mb,
 	    "file_size_mb", err)) ||
 	    (l->cpu_seconds && add_limit(plan, RLIMIT_CPU, l->cpu_seconds, "cpu_seconds", err)) ||
+	    (l->stack_mb && add_limit(plan, RLIMIT_STACK, l->stack_mb * mb, "stack_mb", err)) ||
 	    add_limit(plan, RLIMIT_CORE, 0, "core", err) ||
 	    add_limit(plan, RLIMIT_MEMLOCK, 0, "memlock", err))
 		return -1;

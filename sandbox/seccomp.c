@@ -60,7 +60,7 @@ static const char *const never_names[] = {
 static const char *const base_names[] = {
 	"read", "write", "readv", "writev", "close", "exit", "exit_group",
 	"sendmsg", "recvmsg", "rt_sigreturn", "rt_sigaction", "rt_sigprocmask",
-	"sigaltstack", "brk", "mmap", "munmap", "mprotect", "madvise", "futex",
+	"sigaltstack", "brk", "munmap", "mprotect", "madvise", "futex",
 	"restart_syscall", "getpid", "gettid",
 };
 
@@ -201,6 +201,36 @@ add_mode_checks(scmp_filter_ctx ctx)
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, 0));
 }
 
+/*
+ * mmap, in every profile, never with MAP_GROWSDOWN: the kernel counts such
+ * a mapping as stack, which RLIMIT_DATA (memory_mb) does not bound and
+ * RLIMIT_STACK bounds only for the main stack, so one mmap of a growsdown
+ * region could hold any amount of memory when no cgroup bounds the sandbox.
+ * strict also has no shared anonymous memory (MAP_SHARED, or any type but
+ * MAP_PRIVATE, with MAP_ANONYMOUS): it is shmem, which RLIMIT_DATA does not
+ * count either. File mappings stay (the loader maps libraries; strict opens
+ * files read-only, and its view has no writable or memory-backed file).
+ * runtime keeps shared anonymous memory and memfd, which interpreters use:
+ * there only a cgroup bounds them (docs/SANDBOX.md, known limits).
+ */
+#define MAP_TYPE_BITS 0x0f
+
+static int
+add_mmap_checks(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
+{
+	int rc;
+
+	if (profile != CG_PROFILE_STRICT)
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+		    SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_GROWSDOWN, 0));
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_GROWSDOWN | MAP_ANONYMOUS, 0))) != 0)
+		return rc;
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_GROWSDOWN | MAP_ANONYMOUS | MAP_TYPE_BITS,
+	    MAP_ANONYMOUS | MAP_PRIVATE));
+}
+
 static bool
 is_mode_checked(int nr)
 {
@@ -292,6 +322,9 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
 		    nr == SCMP_SYS(fcntl);
 
+		if (nr == SCMP_SYS(mmap))
+			continue;       /* in every filter, with its checks */
+
 		if (checked && cfg->profile != CG_PROFILE_CUSTOM)
 			continue;       /* already present, with their checks */
 		if (checked)
@@ -348,6 +381,8 @@ build_rules(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 {
 	if (allow_names(ctx, base_names, CG_ARRAY_LEN(base_names), err) != 0)
 		return -1;
+	if (add_mmap_checks(ctx, cfg->profile) != 0)
+		return cg_error_set(err, "seccomp: adding the mmap checks failed");
 	if (cfg->profile != CG_PROFILE_CUSTOM &&
 	    allow_names(ctx, strict_names, CG_ARRAY_LEN(strict_names), err) != 0)
 		return -1;

@@ -265,6 +265,70 @@ eat_memory(void)
 	return report("ALLOWED", "%zu MB", total >> 20);
 }
 
+/*
+ * Memory RLIMIT_DATA does not count, each mapped at 256 MB and touched up
+ * to 128 MB, twice the tests' memory_mb: a stack made with MAP_GROWSDOWN,
+ * and shared anonymous memory (shmem).
+ */
+static int
+eat_unaccounted(int flags)
+{
+	size_t len = 256u << 20, want = 128u << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return report("BLOCKED", "mmap: %s", strerror(errno));
+	touch(p + len - want, want);
+	return report("ALLOWED", "%zu MB touched", want >> 20);
+}
+
+/* 64 KiB a frame, touched; the sum is returned so that no frame can be
+ * folded into its caller. */
+static unsigned long
+recurse(unsigned depth)
+{
+	volatile char frame[64 * 1024];
+
+	for (size_t i = 0; i < sizeof(frame); i += 4096)
+		frame[i] = (char)depth;
+	return depth == 0 ? 0 : recurse(depth - 1) + (unsigned char)frame[0];
+}
+
+/* 32 MB of main stack, in a child, so the parent can say how it ended:
+ * an 8 MB RLIMIT_STACK stops it with SIGSEGV. */
+static int
+deep_stack(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return report("FAIL", "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(recurse(512) == 0 ? 3 : 0);
+	if (waitpid(pid, &status, 0) != pid)
+		return report("FAIL", "waitpid: %s", strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return report("ALLOWED", "32 MB of stack");
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
+		return report("BLOCKED", "stack overflow stopped by SIGSEGV");
+	return report("FAIL", "child ended with status %#x", status);
+}
+
+/* Memory the policy still grants: private anonymous and, under runtime,
+ * a small shared anonymous mapping (interpreters use them). */
+static int
+control_mmap(const char *kind)
+{
+	int flags = kind != NULL && strcmp(kind, "shared") == 0 ? MAP_SHARED : MAP_PRIVATE;
+	char *p = mmap(NULL, 1u << 20, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return report("FAIL", "mmap: %s", strerror(errno));
+	touch(p, 1u << 20);
+	return report("OK", "1 MB mapped");
+}
+
 /* Four processes of 48 MB each: within a per-process limit of 64 MB,
  * beyond a 64 MB limit on the sandbox as a whole. */
 static int
@@ -694,6 +758,10 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "fork-bomb")) return fork_bomb();
 	if (!strcmp(a, "memory")) return eat_memory();
 	if (!strcmp(a, "memory-family")) return memory_family();
+	if (!strcmp(a, "mmap-growsdown")) return eat_unaccounted(MAP_PRIVATE | MAP_GROWSDOWN);
+	if (!strcmp(a, "mmap-shared-anon")) return eat_unaccounted(MAP_SHARED);
+	if (!strcmp(a, "stack-deep")) return deep_stack();
+	if (!strcmp(a, "mmap")) return control_mmap(arg);
 	if (!strcmp(a, "big-file")) return big_file(arg);
 	if (!strcmp(a, "stdout")) return report("OK", "hello from the sandbox");
 	if (!strcmp(a, "compute")) return control_compute();

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -487,6 +488,41 @@ Test(escape, leaked_fds) {
 Test(escape, leaked_env) { expect_blocked("leaked-env", NULL, NULL, NULL); }
 Test(escape, fork_bomb) { expect_blocked("fork-bomb", NULL, NULL, NULL); }
 Test(escape, exhaust_memory) { expect_blocked("memory", NULL, NULL, NULL); }
+/*
+ * Memory that RLIMIT_DATA does not count: a MAP_GROWSDOWN region (any
+ * profile) and shared anonymous memory (strict) are stopped by the filter
+ * at the mmap, cgroup or not. The main stack is bounded by stack_mb (8 MB
+ * by default) even when the gateway itself runs with an unlimited stack.
+ */
+Test(escape, memory_rlimit_data_does_not_count) {
+	struct rlimit saved, unlimited;
+
+	expect_killed("mmap-growsdown", NULL, "mmap");
+	for (size_t i = 0; i < 2; i++)
+		expect_blocked_in(STRICT, probes[i], "mmap-shared-anon", NULL, "mmap");
+	cr_assert_eq(getrlimit(RLIMIT_STACK, &saved), 0);
+	unlimited = saved;
+	unlimited.rlim_cur = saved.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_STACK, &unlimited), 0);
+	expect_blocked("stack-deep", NULL, NULL, NULL);
+	cr_assert_eq(setrlimit(RLIMIT_STACK, &saved), 0);
+}
+
+/* A custom list that names mmap does not lift its check. */
+Test(escape, custom_mmap_keeps_its_check, .init = setup, .fini = teardown) {
+	struct harness_result r;
+	const struct cg_sandbox_event *ev;
+
+	run_probe("{\"profile\":\"custom\",\"syscalls\":[\"mmap\",\"arch_prctl\","
+	    "\"set_tid_address\",\"set_robust_list\",\"rseq\",\"prlimit64\","
+	    "\"readlink\",\"getrandom\",\"newfstatat\"]}", "probe-static",
+	    "mmap-growsdown", NULL, &r);
+	ev = violation(&r);
+	cr_expect(!printed(&r, "mmap-growsdown", "ALLOWED"), "%s", r.out);
+	cr_assert_not_null(ev, "no violation: out=\"%s\" signal=%d", r.out, r.signal);
+	cr_expect_str_eq(ev->name, "mmap");
+}
+
 Test(escape, huge_file) {
 	for (size_t i = 0; i < 2; i++)
 		expect_blocked_in(RUNTIME, probes[i], "big-file", write_dir, NULL);
@@ -550,6 +586,18 @@ Test(control, clocks_and_sleep) { require_kernel(); make_write_dir(); expect_ok(
 Test(control, fork_within_limits) { require_kernel(); make_write_dir(); expect_ok("fork"); teardown(); }
 Test(control, threads) { require_kernel(); make_write_dir(); expect_ok("threads"); teardown(); }
 Test(control, gateway_fd3) { require_kernel(); make_write_dir(); expect_ok("gateway"); teardown(); }
+Test(control, private_memory_maps) { require_kernel(); make_write_dir(); expect_ok("mmap"); teardown(); }
+Test(control, shared_memory_under_runtime, .init = setup, .fini = teardown) {
+	struct harness_result r;
+	char section[512];
+
+	section_for(RUNTIME, section, sizeof(section));
+	for (size_t i = 0; i < 2; i++) {
+		run_probe(section, probes[i], "mmap", "shared", &r);
+		cr_expect(printed(&r, "mmap", "OK"), "[runtime/%s] %s", probes[i], r.out);
+		cr_expect_eq(r.n_events, 0);
+	}
+}
 /* A writable directory inside a read-only one, and a granted symlink. */
 Test(control, nested_grants, .init = setup, .fini = teardown) {
 	struct harness_result r;

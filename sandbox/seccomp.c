@@ -77,7 +77,7 @@ static const char *const strict_names[] = {
 	"ppoll", "select", "pselect6", "epoll_create", "epoll_create1",
 	"epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
 	"kill", "tgkill", "tkill", "getcwd", "sendto", "recvfrom", "sendmmsg",
-	"recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
+	"recvmmsg", "shutdown", "getsockname", "getpeername",
 	"wait4", "waitid", "membarrier", "timerfd_create", "timerfd_settime",
 	"timerfd_gettime", "alarm", "setitimer", "getitimer", "rt_sigtimedwait",
 	"rt_sigsuspend", "pause", "sysinfo", "getrusage", "times",
@@ -114,6 +114,22 @@ static const unsigned long fcntl_allowed[] = {
 	F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GETLK,
 	F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_ADD_SEALS,
 	F_GET_SEALS, F_GETPIPE_SZ, F_SETPIPE_SZ,
+};
+
+/* getsockopt at SOL_SOCKET: what a socket's user asks of it (its type,
+ * error, buffers, timeouts, peer's credentials). Not SO_PEERPIDFD, which on
+ * fd 3 would hand the client a pidfd of the gateway, nor SO_PEERSEC, nor
+ * other levels: the profiles' sockets are AF_UNIX, where those only answer
+ * errors. Level and name are ints: compared on their low 32 bits, as the
+ * kernel reads them. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+static const unsigned long sockopt_allowed[] = {
+	SO_TYPE, SO_ERROR, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN, SO_RCVBUF,
+	SO_SNDBUF, SO_RCVLOWAT, SO_SNDLOWAT, SO_RCVTIMEO_OLD, SO_RCVTIMEO_NEW,
+	SO_SNDTIMEO_OLD, SO_SNDTIMEO_NEW, SO_PASSCRED, SO_PEERCRED, SO_KEEPALIVE,
+	SO_LINGER, SO_REUSEADDR, SO_PEEK_OFF, SO_COOKIE,
 };
 
 static const unsigned long prctl_strict[] = { PR_SET_NAME, PR_GET_NAME };
@@ -164,6 +180,23 @@ allow_arg_in(scmp_filter_ctx ctx, int nr, unsigned arg,
 		struct scmp_arg_cmp cmp = { arg, SCMP_CMP_MASKED_EQ, 0xffffffffu,
 		    values[i] & 0xffffffffu };
 		int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+allow_sockopts(scmp_filter_ctx ctx)
+{
+	for (size_t i = 0; i < CG_ARRAY_LEN(sockopt_allowed); i++) {
+		struct scmp_arg_cmp cmp[2] = {
+			{ 1, SCMP_CMP_MASKED_EQ, 0xffffffffu, SOL_SOCKET },
+			{ 2, SCMP_CMP_MASKED_EQ, 0xffffffffu, sockopt_allowed[i] },
+		};
+		int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(getsockopt), 2, cmp);
 
 		if (rc != 0)
 			return rc;
@@ -264,6 +297,7 @@ add_checked(scmp_filter_ctx ctx, enum cg_sandbox_profile profile)
 	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO_OLD));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
 	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET), SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO_NEW));
+	rc |= allow_sockopts(ctx);
 	if (profile == CG_PROFILE_STRICT) {
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_WRITE_FLAGS, 0));

@@ -758,6 +758,15 @@ run(const char *a, const char *arg)
 	if (!strcmp(a, "fork-bomb")) return fork_bomb();
 	if (!strcmp(a, "memory")) return eat_memory();
 	if (!strcmp(a, "memory-family")) return memory_family();
+	if (!strcmp(a, "peer-pidfd")) {
+		int pfd = -1;
+		socklen_t len = sizeof(pfd);
+
+		/* SO_PEERPIDFD (77): a pidfd of whoever holds the other end of
+		 * fd 3, the gateway; the high bits of the level are ignored by
+		 * the kernel and must not get it past the filter either */
+		RC(syscall(SYS_getsockopt, 3, (long)SOL_SOCKET | (1L << 32), 77L, &pfd, &len));
+	}
 	if (!strcmp(a, "mmap-growsdown")) return eat_unaccounted(MAP_PRIVATE | MAP_GROWSDOWN);
 	if (!strcmp(a, "mmap-shared-anon")) return eat_unaccounted(MAP_SHARED);
 	if (!strcmp(a, "stack-deep")) return deep_stack();

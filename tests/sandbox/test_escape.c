@@ -508,6 +508,9 @@ Test(escape, memory_rlimit_data_does_not_count) {
 	cr_assert_eq(setrlimit(RLIMIT_STACK, &saved), 0);
 }
 
+/* No pidfd of the gateway through its connection. */
+Test(escape, gateway_pidfd) { expect_killed("peer-pidfd", NULL, "getsockopt"); }
+
 /* A custom list that names mmap does not lift its check. */
 Test(escape, custom_mmap_keeps_its_check, .init = setup, .fini = teardown) {
 	struct harness_result r;

@@ -15,6 +15,9 @@
  *   - a schema keyword that draft-07 does not know ("maxLenght",
  *     "additionalProperty"): JSON Schema ignores it, so the limit the
  *     author wrote is silently not there;
+ *   - a "format" capgate does not check (a typo such as "date_time", or
+ *     "idn-hostname"), and "contentMediaType" / "contentEncoding": both are
+ *     annotations, so any string passes;
  *   - a definition that no "$ref" uses;
  *   - a channel that no client is granted (with a "clients" section): it
  *     can never be used, which is usually a grant with a typo.
@@ -28,6 +31,7 @@
 #include "common/util.h"
 #include "policy/jsonpos.h"
 #include "policy/policy.h"
+#include "policy/schema_internal.h"
 
 #define LINT_FILE_MAX (16u * 1024u * 1024u)
 #define LINT_SCHEMA_DEPTH 64
@@ -139,9 +143,17 @@ lint_keywords(struct lint *l, const json_t *s, const char *at)
 	char sub[1024];
 
 	json_object_foreach((json_t *)(uintptr_t)s, key, v) {
+		join(sub, sizeof(sub), at, key);
+		if (strcmp(key, "format") == 0 && json_is_string(v) &&
+		    sch_format_lookup(json_string_value(v)) == SCH_F_UNKNOWN)
+			lint_warn(l, sub, "format \"%s\" is not checked: any string "
+			    "passes", json_string_value(v));
+		else if (strcmp(key, "contentMediaType") == 0 ||
+		    strcmp(key, "contentEncoding") == 0)
+			lint_warn(l, sub, "\"%s\" is an annotation, not checked: any "
+			    "string passes", key);
 		if (known_keyword(key))
 			continue;
-		join(sub, sizeof(sub), at, key);
 		lint_warn(l, sub, "\"%s\" is not a JSON Schema draft-07 keyword: "
 		    "it is ignored", key);
 	}

@@ -24,6 +24,9 @@ static const char *const format_names[] = {
 	[SCH_F_REGEX] = "regex",
 	[SCH_F_JSON_POINTER] = "json-pointer",
 	[SCH_F_RELATIVE_JSON_POINTER] = "relative-json-pointer",
+	[SCH_F_IRI] = "iri",
+	[SCH_F_IRI_REFERENCE] = "iri-reference",
+	[SCH_F_URI_TEMPLATE] = "uri-template",
 };
 
 int
@@ -252,10 +255,51 @@ check_uuid(const char *s, size_t len)
 	return true;
 }
 
-/* --- RFC 3986 syntax ----------------------------------------------------- */
+/* --- RFC 3986 and RFC 3987 syntax ---------------------------------------- */
+
+/* The code point of the UTF-8 sequence at s[*i] (jansson's strings are valid
+ * UTF-8), *i moved past it; 0 for a malformed sequence. */
+static unsigned long
+utf8_next(const char *s, size_t len, size_t *i)
+{
+	const unsigned char *u = (const unsigned char *)s + *i;
+	size_t n = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : u[0] >= 0xc0 ? 2 : 0;
+	unsigned long cp;
+
+	if (n == 0 || *i + n > len)
+		return 0;
+	cp = u[0] & (0x7fu >> n);
+	for (size_t k = 1; k < n; k++) {
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[k] & 0x3f);
+	}
+	*i += n;
+	return cp;
+}
+
+/* RFC 3987 ucschar, and iprivate where the query allows it. */
+static bool
+iri_code_point_ok(unsigned long cp, bool private_ok)
+{
+	if ((cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xf900 && cp <= 0xfdcf) ||
+	    (cp >= 0xfdf0 && cp <= 0xffef))
+		return true;
+	if (cp >= 0x10000 && cp <= 0xdfffd && (cp & 0xffff) <= 0xfffd)
+		return true;
+	if (cp >= 0xe1000 && cp <= 0xefffd)
+		return true;
+	return private_ok && ((cp >= 0xe000 && cp <= 0xf8ff) ||
+	    (cp >= 0xf0000 && cp <= 0xffffd) || (cp >= 0x100000 && cp <= 0x10fffd));
+}
+
+/* How non-ASCII characters are taken: not at all (a URI), as ucschar (an
+ * IRI), or also as iprivate (an IRI's query). */
+enum uri_kind { URI_ASCII, URI_IRI, URI_IRI_QUERY };
 
 static bool
-uri_char_ok(const char *s, size_t len, size_t *i, const char *extra)
+uri_char_ok(const char *s, size_t len, size_t *i, const char *extra,
+    enum uri_kind kind)
 {
 	static const char unreserved_sub[] = "-._~!$&'()*+,;=";
 	unsigned char c = (unsigned char)s[*i];
@@ -267,6 +311,9 @@ uri_char_ok(const char *s, size_t len, size_t *i, const char *extra)
 		*i += 3;
 		return true;
 	}
+	if (c >= 0x80)
+		return kind != URI_ASCII &&
+		    iri_code_point_ok(utf8_next(s, len, i), kind == URI_IRI_QUERY);
 	if (isalnum(c) || (c != '\0' && (strchr(unreserved_sub, c) ||
 	    strchr(extra, c)))) {
 		(*i)++;
@@ -277,16 +324,16 @@ uri_char_ok(const char *s, size_t len, size_t *i, const char *extra)
 
 static bool
 uri_part(const char *s, size_t len, size_t *i, const char *stop,
-    const char *extra)
+    const char *extra, enum uri_kind kind)
 {
 	while (*i < len && strchr(stop, s[*i]) == NULL)
-		if (!uri_char_ok(s, len, i, extra))
+		if (!uri_char_ok(s, len, i, extra, kind))
 			return false;
 	return true;
 }
 
 static bool
-check_authority(const char *s, size_t len)
+check_authority(const char *s, size_t len, enum uri_kind kind)
 {
 	size_t i = 0;
 	const char *at = memchr(s, '@', len);
@@ -294,7 +341,7 @@ check_authority(const char *s, size_t len)
 	if (at != NULL) {
 		size_t ulen = (size_t)(at - s);
 
-		if (!uri_part(s, ulen, &i, "", ":"))
+		if (!uri_part(s, ulen, &i, "", ":", kind))
 			return false;
 		i = ulen + 1;
 	}
@@ -305,7 +352,7 @@ check_authority(const char *s, size_t len)
 		    (size_t)(close - s - (ptrdiff_t)i - 1)))
 			return false;
 		i = (size_t)(close - s) + 1;
-	} else if (!uri_part(s, len, &i, ":", "")) {
+	} else if (!uri_part(s, len, &i, ":", "", kind)) {
 		return false;
 	}
 	if (i < len && s[i] == ':') {
@@ -318,7 +365,7 @@ check_authority(const char *s, size_t len)
 
 /* relative-ref or the part of a URI after "scheme:" */
 static bool
-check_hier(const char *s, size_t len)
+check_hier(const char *s, size_t len, enum uri_kind kind)
 {
 	size_t i = 0;
 
@@ -327,20 +374,21 @@ check_hier(const char *s, size_t len)
 
 		while (2 + alen < len && strchr("/?#", s[2 + alen]) == NULL)
 			alen++;
-		if (!check_authority(s + 2, alen))
+		if (!check_authority(s + 2, alen, kind))
 			return false;
 		i = 2 + alen;
 	}
-	if (!uri_part(s, len, &i, "?#", ":@/"))
+	if (!uri_part(s, len, &i, "?#", ":@/", kind))
 		return false;
 	if (i < len && s[i] == '?') {
 		i++;
-		if (!uri_part(s, len, &i, "#", ":@/?"))
+		if (!uri_part(s, len, &i, "#", ":@/?",
+		    kind == URI_ASCII ? URI_ASCII : URI_IRI_QUERY))
 			return false;
 	}
 	if (i < len && s[i] == '#') {
 		i++;
-		if (!uri_part(s, len, &i, "", ":@/?"))
+		if (!uri_part(s, len, &i, "", ":@/?", kind))
 			return false;
 	}
 	return i == len;
@@ -360,25 +408,99 @@ scheme_len(const char *s, size_t len)
 }
 
 static bool
-check_uri(const char *s, size_t len)
+check_uri(const char *s, size_t len, enum uri_kind kind)
 {
 	size_t n = scheme_len(s, len);
 
-	return n > 0 && check_hier(s + n + 1, len - n - 1);
+	return n > 0 && check_hier(s + n + 1, len - n - 1, kind);
 }
 
 static bool
-check_uri_reference(const char *s, size_t len)
+check_uri_reference(const char *s, size_t len, enum uri_kind kind)
 {
 	size_t n = scheme_len(s, len);
 
 	if (n > 0)
-		return check_hier(s + n + 1, len - n - 1);
+		return check_hier(s + n + 1, len - n - 1, kind);
 	/* a relative-path reference's first segment has no ':' */
 	for (size_t i = 0; i < len && strchr("/?#", s[i]) == NULL; i++)
 		if (s[i] == ':')
 			return false;
-	return check_hier(s, len);
+	return check_hier(s, len, kind);
+}
+
+/*
+ * RFC 6570 level 4: literals (any character but controls, space and
+ * "\"'%<>\\^`{|}", or a percent-encoding) and expressions "{" [operator]
+ * varspec *("," varspec) "}", a varspec being a name of ALPHA, DIGIT, "_"
+ * and percent-encodings, dots between them, then ":" and a length of 1 to
+ * 9999 or "*".
+ */
+static bool
+check_uri_template(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '%') {
+			if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]))
+				return false;
+			i += 3;
+			continue;
+		}
+		if (c != '{') {
+			if (c <= 0x20 || c == 0x7f || strchr("\"'<>\\^`|}", c) != NULL)
+				return false;
+			i++;
+			continue;
+		}
+		if (++i < len && s[i] != '\0' && strchr("+#./;?&=,!@|", s[i]) != NULL)
+			i++;
+		for (;;) {
+			size_t start = i;
+
+			while (i < len) {
+				if (s[i] == '%') {
+					if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+					    !isxdigit((unsigned char)s[i + 2]))
+						return false;
+					i += 3;
+				} else if (isalnum((unsigned char)s[i]) || s[i] == '_') {
+					i++;
+				} else if (s[i] == '.' && i > start && i + 1 < len &&
+				    s[i - 1] != '.' && s[i + 1] != '.') {
+					i++;
+				} else {
+					break;
+				}
+			}
+			if (i == start || s[i - 1] == '.')
+				return false;
+			if (i < len && s[i] == '*') {
+				i++;
+			} else if (i < len && s[i] == ':') {
+				size_t d = ++i;
+
+				while (i < len && isdigit((unsigned char)s[i]) && i - d < 4)
+					i++;
+				if (i == d || s[d] == '0')
+					return false;
+			}
+			if (i < len && s[i] == ',') {
+				i++;
+				continue;
+			}
+			if (i < len && s[i] == '}') {
+				i++;
+				break;
+			}
+			return false;
+		}
+	}
+	return true;
 }
 
 static bool
@@ -427,9 +549,15 @@ sch_format_check(int format, const char *s, size_t len)
 	case SCH_F_IPV6:
 		return check_ipv6(s, len);
 	case SCH_F_URI:
-		return check_uri(s, len);
+		return check_uri(s, len, URI_ASCII);
 	case SCH_F_URI_REFERENCE:
-		return check_uri_reference(s, len);
+		return check_uri_reference(s, len, URI_ASCII);
+	case SCH_F_IRI:
+		return check_uri(s, len, URI_IRI);
+	case SCH_F_IRI_REFERENCE:
+		return check_uri_reference(s, len, URI_IRI);
+	case SCH_F_URI_TEMPLATE:
+		return check_uri_template(s, len);
 	case SCH_F_UUID:
 		return check_uuid(s, len);
 	case SCH_F_REGEX:

@@ -223,6 +223,9 @@ enum sch_format {
 	SCH_F_REGEX,
 	SCH_F_JSON_POINTER,
 	SCH_F_RELATIVE_JSON_POINTER,
+	SCH_F_IRI,
+	SCH_F_IRI_REFERENCE,
+	SCH_F_URI_TEMPLATE,
 };
 int sch_format_lookup(const char *name);
 const char *sch_format_name(int format);

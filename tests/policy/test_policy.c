@@ -447,6 +447,7 @@ Test(policy, warnings_name_their_position)
 	check_warnings("clean");
 	check_warnings("unknown-keywords");
 	check_warnings("ungranted");
+	check_warnings("unchecked-formats");
 }
 
 static int

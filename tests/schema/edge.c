@@ -318,6 +318,38 @@ Test(schema_strings, formats)
 	expect("{\"format\": \"date\"}", "\"2026-01-01\\u0000\"", false);
 }
 
+/* IRIs: URIs with non-ASCII characters (RFC 3987 ucschar; iprivate only in
+ * the query), and RFC 6570 URI templates. */
+Test(schema_strings, iri_and_uri_template_formats)
+{
+	expect("{\"format\": \"iri\"}", "\"http://\\u00e9x\\u00e2mple.org/r\\u00e9sum\\u00e9?q=\\u00fc#f\\u00fc\"", true);
+	expect("{\"format\": \"iri\"}", "\"http://example.org/\\ud83d\\ude00\"", true);
+	expect("{\"format\": \"uri\"}", "\"http://example.org/r\\u00e9sum\\u00e9\"", false);
+	expect("{\"format\": \"iri\"}", "\"/relative\"", false);
+	expect("{\"format\": \"iri\"}", "\"http://example.org/a b\"", false);
+	expect("{\"format\": \"iri\"}", "\"http://example.org/\\u0085\"", false);     /* C1 control */
+	expect("{\"format\": \"iri\"}", "\"http://example.org/\\ue000\"", false);     /* iprivate in a path */
+	expect("{\"format\": \"iri\"}", "\"http://example.org/?\\ue000\"", true);     /* ... allowed in a query */
+	expect("{\"format\": \"iri\"}", "\"http://example.org/\\uffff\"", false);     /* noncharacter */
+	expect("{\"format\": \"iri\"}", "\"http://example.org/\\u0000\"", false);
+	expect("{\"format\": \"iri-reference\"}", "\"//\\u00e9x.org/\\u00e9?\\u00e9#\\u00e9\"", true);
+	expect("{\"format\": \"iri-reference\"}", "\"\\u00e9:x\"", false);
+	expect("{\"format\": \"iri-reference\"}", "\"#\\u00e9\\\\\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"http://example.org/{user}/{+path}{?q,lang:2}{&x*}\"", true);
+	expect("{\"format\": \"uri-template\"}", "\"/{a.b}/{%41b}\"", true);
+	expect("{\"format\": \"uri-template\"}", "\"/{a\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{a..b}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{a.}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{a:0}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{a:10000}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{a:9999}\"", true);
+	expect("{\"format\": \"uri-template\"}", "\"/a}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/a b\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/{\\u0000}\"", false);
+	expect("{\"format\": \"uri-template\"}", "\"/%zz\"", false);
+}
+
 /* --- objects ------------------------------------------------------------- */
 
 Test(schema_objects, unicode_property_names)

@@ -293,6 +293,17 @@ iri_code_point_ok(unsigned long cp, bool private_ok)
 	    (cp >= 0xf0000 && cp <= 0xffffd) || (cp >= 0x100000 && cp <= 0x10fffd));
 }
 
+/* A percent-encoding at s[*i] ("%" and two hex digits), *i moved past it. */
+static bool
+pct_encoded(const char *s, size_t len, size_t *i)
+{
+	if (*i + 2 >= len || !isxdigit((unsigned char)s[*i + 1]) ||
+	    !isxdigit((unsigned char)s[*i + 2]))
+		return false;
+	*i += 3;
+	return true;
+}
+
 /* How non-ASCII characters are taken: not at all (a URI), as ucschar (an
  * IRI), or also as iprivate (an IRI's query). */
 enum uri_kind { URI_ASCII, URI_IRI, URI_IRI_QUERY };
@@ -304,13 +315,8 @@ uri_char_ok(const char *s, size_t len, size_t *i, const char *extra,
 	static const char unreserved_sub[] = "-._~!$&'()*+,;=";
 	unsigned char c = (unsigned char)s[*i];
 
-	if (c == '%') {
-		if (*i + 2 >= len || !isxdigit((unsigned char)s[*i + 1]) ||
-		    !isxdigit((unsigned char)s[*i + 2]))
-			return false;
-		*i += 3;
-		return true;
-	}
+	if (c == '%')
+		return pct_encoded(s, len, i);
 	if (c >= 0x80)
 		return kind != URI_ASCII &&
 		    iri_code_point_ok(utf8_next(s, len, i), kind == URI_IRI_QUERY);
@@ -445,10 +451,8 @@ check_uri_template(const char *s, size_t len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
-			    !isxdigit((unsigned char)s[i + 2]))
+			if (!pct_encoded(s, len, &i))
 				return false;
-			i += 3;
 			continue;
 		}
 		if (c != '{') {
@@ -464,10 +468,8 @@ check_uri_template(const char *s, size_t len)
 
 			while (i < len) {
 				if (s[i] == '%') {
-					if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
-					    !isxdigit((unsigned char)s[i + 2]))
+					if (!pct_encoded(s, len, &i))
 						return false;
-					i += 3;
 				} else if (isalnum((unsigned char)s[i]) || s[i] == '_') {
 					i++;
 				} else if (s[i] == '.' && i > start && i + 1 < len &&

@@ -430,7 +430,7 @@ forward_frame(struct cg_client *c, const struct cg_frame *f, int channel,
 	/* A backend slower than its clients: the request is refused, not
 	 * queued. client_queue() would end the connection whose queue is full,
 	 * and that is the backend's, which every client shares. */
-	if (!client_queue_has_room(b->conn, f->channel_len + len)) {
+	if (!client_queue_has_room(b->conn, f->channel_len + len, nfds)) {
 		*reason = "backend-queue-full";
 		return CG_STATUS_LIMITED;
 	}
@@ -492,9 +492,13 @@ backend_hello(struct cg_client *conn, const struct cg_frame *f)
 		client_kill(conn, "backend-bad-hello");
 		return;
 	}
+	/* frame_max: what the backend's own frames are held to (its answers
+	 * go on to clients, whose frames have the policy's limit); the
+	 * requests it receives may be larger, up to CG_FRAME_MAX, since the
+	 * envelope wraps a client's payload. */
 	snprintf(body, sizeof(body), "{\"version\":%d,\"backend\":\"%s\","
 	    "\"frame_max\":%u}", CG_PROTO_VERSION, conn->backend->pol->name,
-	    (unsigned)CG_FRAME_MAX);
+	    (unsigned)conn->gw->policy->limits.frame_max);
 	w.type = CG_MSG_WELCOME;
 	w.request_id = f->request_id;
 	w.body = body;
@@ -651,6 +655,12 @@ expire_pending(struct cg_backend *b, uint64_t now)
 		pending_remove(b, p);
 		dispatch_finish(p, NULL, NULL, 0, CG_STATUS_TIMEOUT, "deadline");
 	}
+}
+
+struct cg_client *
+backend_conn(const struct cg_gateway *gw, size_t i)
+{
+	return i < gw->nbackends ? gw->backends[i]->conn : NULL;
 }
 
 void

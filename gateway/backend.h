@@ -61,6 +61,8 @@ void backend_exited(struct cg_client *conn);
  * UINT64_MAX; and the work due at now. */
 uint64_t backend_next_deadline(const struct cg_gateway *gw);
 void backend_tick(struct cg_gateway *gw, uint64_t now);
+/* Backend i's current connection, or NULL. */
+struct cg_client *backend_conn(const struct cg_gateway *gw, size_t i);
 
 /* gateway/backend_spawn.c: starts bp's process on conn (fills conn->fd,
  * conn->sess and, when sandboxed, conn->plan) and *child. 0, or -1 with

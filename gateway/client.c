@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -102,6 +104,19 @@ close_fds(int *fds, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+}
+
+/* The fds of a queued record, which sit at any alignment in the queue. */
+static void
+close_stored_fds(const unsigned char *at, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int fd;
+
+		memcpy(&fd, at + i * sizeof(int), sizeof(fd));
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 /*
@@ -292,8 +307,12 @@ receive_batch(struct cg_client *c)
 	rx_adapt(c, want, n);
 	c->gw->turn_reads += (unsigned)n;
 	for (int i = 0; i < n; i++) {
-		/* A zero-length datagram is the peer's end of file. */
-		if (mm[i].msg_len == 0)
+		/* End of file: no datagram, so no credentials (SO_PASSCRED
+		 * gives every datagram them). An empty datagram, which has
+		 * them, is a frame too short to open: handle_datagram records
+		 * it and closes any fds it carried, and the entries after it
+		 * are read. */
+		if (mm[i].msg_len == 0 && mm[i].msg_hdr.msg_controllen == 0)
 			return -1;
 		handle_datagram(c, iov[i].iov_base, mm[i].msg_len, &mm[i].msg_hdr);
 	}
@@ -333,10 +352,11 @@ queued_in_open_turn(const struct cg_client *c)
 /* Room for one more datagram with a body of len bytes in c's output
  * queue, without the kill that client_queue() applies when it is full. */
 bool
-client_queue_has_room(const struct cg_client *c, size_t len)
+client_queue_has_room(const struct cg_client *c, size_t len, unsigned nfds)
 {
 	return c->out.len - c->out.head + len + CG_FRAME_HEADER_LEN +
-	    CG_CHANNEL_MAX <= c->gw->policy->limits.queue_bytes;
+	    CG_CHANNEL_MAX <= c->gw->policy->limits.queue_bytes &&
+	    c->out.nfds + nfds <= CG_QUEUE_FDS_MAX;
 }
 
 int
@@ -353,7 +373,7 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 		return -1;
 	}
 	if (o->len - o->head + need > c->gw->policy->limits.queue_bytes +
-	    need) {
+	    need || o->nfds + nfds > CG_QUEUE_FDS_MAX) {
 		close_fds((int *)(uintptr_t)fds, nfds);
 		client_kill(c, "output-queue-full");
 		return -1;
@@ -390,11 +410,23 @@ client_queue(struct cg_client *c, const struct cg_frame *f, const int *fds,
 	if (nfds > 0)
 		memcpy(o->data + o->len + 2 * sizeof(uint32_t), fds,
 		    nfds * sizeof(int));
+	o->nfds += nfds;
 	o->len += OUT_REC_HDR + len;
 	gateway_schedule_flush(c->gw, c);
 	return 0;
 }
 
+/* Whether the peer has CG_FDS_OUTQ_MAX bytes or more of ours unread. */
+static bool
+peer_reads_slowly(const struct cg_client *c)
+{
+	int unread = 0;
+
+	return ioctl(c->fd, SIOCOUTQ, &unread) == 0 && unread >= CG_FDS_OUTQ_MAX;
+}
+
+/* 1 sent, 0 would block, 2 held (a record with fds for a peer that reads
+ * slowly), -1 the peer is gone. */
 static int
 send_record(struct cg_client *c, const unsigned char *rec)
 {
@@ -418,6 +450,8 @@ send_record(struct cg_client *c, const unsigned char *rec)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		return 1;
 	}
+	if (peer_reads_slowly(c))
+		return 2;
 	iov.iov_base = (void *)(uintptr_t)(rec + OUT_REC_HDR);
 	iov.iov_len = len;
 	mh.msg_iov = &iov;
@@ -428,7 +462,8 @@ send_record(struct cg_client *c, const unsigned char *rec)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	close_fds((int *)(uintptr_t)(rec + 2 * sizeof(uint32_t)), nfds);
+	close_stored_fds(rec + 2 * sizeof(uint32_t), nfds);
+	c->out.nfds -= nfds;
 	return 1;
 }
 
@@ -465,9 +500,21 @@ client_flush(struct cg_client *c)
 			set_want_write(c, true);
 			return;
 		}
+		if (r == 2) {
+			/* EPOLLOUT would fire at once: a timer tries again */
+			c->fds_held = true;
+			c->fds_backoff_ms = c->fds_backoff_ms == 0 ? 1 :
+			    c->fds_backoff_ms >= CG_FDS_RETRY_MS_MAX ?
+			    CG_FDS_RETRY_MS_MAX : c->fds_backoff_ms * 2;
+			gateway_fds_retry_at(c->gw, cg_now_ns() +
+			    c->fds_backoff_ms * 1000000ull);
+			set_want_write(c, false);
+			return;
+		}
+		c->fds_backoff_ms = 0;
 		if (r < 0) {
-			/* The client went away without reading its replies. */
-			o->head = o->len;
+			/* The client went away without reading its replies:
+			 * client_close drops the queue and closes its fds. */
 			client_close(c, "peer-gone");
 			return;
 		}
@@ -555,11 +602,11 @@ drop_queue(struct cg_client *c)
 		uint32_t len, nfds;
 		memcpy(&len, o->data + o->head, sizeof(len));
 		memcpy(&nfds, o->data + o->head + sizeof(len), sizeof(nfds));
-		close_fds((int *)(uintptr_t)(o->data + o->head +
-		    2 * sizeof(uint32_t)), nfds);
+		close_stored_fds(o->data + o->head + 2 * sizeof(uint32_t), nfds);
 		o->head += OUT_REC_HDR + len;
 	}
 	o->head = o->len = o->turn = 0;
+	o->nfds = 0;
 }
 
 /* Stops serving the connection; keep_fd leaves the socket open (unread)

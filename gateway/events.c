@@ -28,7 +28,7 @@ push(struct cg_client *c, const struct cg_frame *f)
 {
 	struct cg_frame e = { 0 };
 
-	if (!client_queue_has_room(c, f->body_len))
+	if (!client_queue_has_room(c, f->body_len, 0))
 		return 0;
 	e.type = CG_MSG_EVENT;
 	e.channel = f->channel;

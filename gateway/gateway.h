@@ -42,7 +42,24 @@ struct cg_outbuf {
 	size_t turn;             /* first record queued in loop turn turn_gen */
 	uint64_t turn_seq;       /* send_seq before that record */
 	uint64_t turn_gen;       /* the turn that set turn and turn_seq */
+	unsigned nfds;           /* descriptors held by the queued records */
 };
+
+/* Descriptors a connection's queue may hold (each queued record keeps its
+ * fds open until sent): a client that asks for fds and never reads its
+ * answers would otherwise fill the gateway's descriptor table, and every
+ * other client's requests would fail for want of one. Past it the client
+ * is ended as for queue_bytes; a backend's request is refused. */
+#define CG_QUEUE_FDS_MAX 64
+
+/* A record with fds is sent only while the peer has fewer than this many
+ * bytes unread (SIOCOUTQ): fds in a socket's receive queue are charged to
+ * the sending user, and with clients under the gateway's own uid a client
+ * that never reads would otherwise keep hundreds in flight and make every
+ * other client's fd passing fail (ETOOMANYREFS). The record waits in the
+ * queue (counted above) and is tried again after 1, 2, 4 ... 128 ms. */
+#define CG_FDS_OUTQ_MAX (16 * 1024)
+#define CG_FDS_RETRY_MS_MAX 128
 
 enum cg_client_state {
 	CG_CLIENT_HANDSHAKE = 0,
@@ -97,6 +114,8 @@ struct cg_client {
 	struct cg_outbuf out;
 	bool out_pending;        /* on the gateway's flush list */
 	bool want_write;         /* EPOLLOUT armed */
+	bool fds_held;           /* a record with fds waits for the peer to read */
+	unsigned fds_backoff_ms; /* the wait before its next try */
 	struct cg_client *next_flush;
 	uint64_t handshake_deadline_ns;
 	bool exited;
@@ -150,6 +169,9 @@ struct cg_gateway {
 	/* no client's handshake deadline is earlier (a deadline that has
 	 * gone may leave it early: one scan of the clients then) */
 	uint64_t handshake_next_ns;
+	/* when connections holding a record with fds try again (client.c,
+	 * send_record); 0 or past: at the next turn */
+	uint64_t fds_retry_ns;
 	bool primary_exited;     /* the command-line client has exited */
 	int stop_signal;
 	struct cg_policy **retired;  /* replaced by a reload, not yet freed */
@@ -198,7 +220,8 @@ void client_handle_writable(struct cg_client *c);
 void client_handle_exit(struct cg_client *c);
 void client_close(struct cg_client *c, const char *reason);
 void client_kill(struct cg_client *c, const char *reason);
-bool client_queue_has_room(const struct cg_client *c, size_t len);
+bool client_queue_has_room(const struct cg_client *c, size_t len,
+    unsigned nfds);
 int client_queue(struct cg_client *c, const struct cg_frame *f,
     const int *fds, unsigned nfds);
 void client_flush(struct cg_client *c);
@@ -231,6 +254,7 @@ void gateway_handshake_deadline(struct cg_gateway *gw, struct cg_client *c,
     uint64_t when);
 /* Closes the loop's deadline timer (made by the first turn). */
 void gateway_timer_close(struct cg_gateway *gw);
+void gateway_fds_retry_at(struct cg_gateway *gw, uint64_t when);
 void gateway_schedule_flush(struct cg_gateway *gw, struct cg_client *c);
 
 /* gateway/reload.c: SIGHUP. Loads the policy again from its path and

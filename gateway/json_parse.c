@@ -424,19 +424,6 @@ literal(struct body_parser *s, const char *word, size_t n)
 	return 1;
 }
 
-/*
- * jansson's lexer reads one byte past a number or a literal and pushes it
- * back; a pushed-back NUL is lost, so "1\0" and "[true\0]" parse there.
- * Accepting exactly what jansson accepts means skipping that one NUL too.
- */
-static json_t *
-skip_pushed_back_nul(struct body_parser *s, json_t *v)
-{
-	if (v != NULL && s->p < s->end && *s->p == '\0')
-		s->p++;
-	return v;
-}
-
 /* A string, number or literal at s->p (which is not at the end). */
 static json_t *
 parse_scalar(struct body_parser *s)
@@ -453,18 +440,15 @@ parse_scalar(struct body_parser *s)
 			return NULL;
 		return json_stringn_nocheck(str, n);
 	case 't':
-		return skip_pushed_back_nul(s,
-		    literal(s, "true", 4) ? json_true() : NULL);
+		return literal(s, "true", 4) ? json_true() : NULL;
 	case 'f':
-		return skip_pushed_back_nul(s,
-		    literal(s, "false", 5) ? json_false() : NULL);
+		return literal(s, "false", 5) ? json_false() : NULL;
 	case 'n':
-		return skip_pushed_back_nul(s,
-		    literal(s, "null", 4) ? json_null() : NULL);
+		return literal(s, "null", 4) ? json_null() : NULL;
 	default:
 		if (*s->p != '-' && (*s->p < '0' || *s->p > '9'))
 			return NULL;
-		return skip_pushed_back_nul(s, parse_number(s));
+		return parse_number(s);
 	}
 }
 

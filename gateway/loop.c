@@ -236,6 +236,8 @@ next_deadline(struct cg_gateway *gw)
 		next = backend_next_deadline(gw);
 	if (gw->handshake_next_ns < next)
 		next = gw->handshake_next_ns;
+	if (gw->fds_retry_ns < next)
+		next = gw->fds_retry_ns;
 	return next;
 }
 
@@ -372,6 +374,35 @@ gateway_handshake_deadline(struct cg_gateway *gw, struct cg_client *c,
 		gw->handshake_next_ns = when;
 }
 
+void
+gateway_fds_retry_at(struct cg_gateway *gw, uint64_t when)
+{
+	if (when < gw->fds_retry_ns)
+		gw->fds_retry_ns = when;
+}
+
+/* Connections holding a record with fds try to send it again (flush_all,
+ * later in the turn); one still held sets the next time. Rare: only a
+ * peer that does not read its answers holds one. */
+static void
+retry_held(struct cg_gateway *gw, struct cg_client *c)
+{
+	if (c != NULL && c->fds_held) {
+		c->fds_held = false;
+		gateway_schedule_flush(gw, c);
+	}
+}
+
+static void
+retry_held_fds(struct cg_gateway *gw)
+{
+	gw->fds_retry_ns = UINT64_MAX;
+	for (size_t i = 0; i < gw->nclients; i++)
+		retry_held(gw, gw->clients[i]);
+	for (size_t i = 0; i < gw->nbackends; i++)
+		retry_held(gw, backend_conn(gw, i));
+}
+
 static void
 handle_deadlines(struct cg_gateway *gw, uint64_t now)
 {
@@ -383,6 +414,8 @@ handle_deadlines(struct cg_gateway *gw, uint64_t now)
 	}
 	if (now >= gw->handshake_next_ns)
 		expire_handshakes(gw, now);
+	if (now >= gw->fds_retry_ns)
+		retry_held_fds(gw);
 	backend_tick(gw, now);
 	if (audit_next_due_ns(gw->audit) <= now)
 		audit_tick(gw->audit);

@@ -464,10 +464,15 @@ class Backend(_Session):
             return False
         if f.type not in (INVOKE, SEND):
             raise TransportError("unexpected frame type %d" % f.type)
-        env = json.loads(f.body)
         fn = self._handlers.get(f.channel)
         self.request_id = f.request_id
         try:
+            # The gateway sends only JSON it has checked; a body that does
+            # not decode answers "failed" rather than ending the backend,
+            # which every client shares.
+            env = json.loads(f.body)
+            if not isinstance(env, dict):
+                raise BackendError("failed")
             if fn is None:
                 raise BackendError("unavailable")
             result = fn(env.get("data"), env.get("caller"))

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,65 @@ invoke(const char *channel, const char *body)
 		printf("transport %d\n", t);
 	fflush(stdout);
 	return t == CG_MSG_ERROR ? f.status : t == CG_MSG_REPLY ? 0 : -1;
+}
+
+/*
+ * An empty datagram carrying the write end of a pipe, which is then closed
+ * here: the pipe reads end of file only once the gateway has closed the
+ * copy it received. Prints "released" or "held" (after 3 s), then invokes
+ * echo.
+ */
+static int
+mode_empty_with_fd(void)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)"", 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	struct pollfd pf;
+	int p[2];
+	char c;
+
+	handshake();
+	if (pipe(p) != 0)
+		die("pipe");
+	memset(&u, 0, sizeof(u));
+	if ((cm = CMSG_FIRSTHDR(&mh)) == NULL)
+		die("cmsg");
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &p[1], sizeof(int));
+	if (sendmsg(GW_FD, &mh, MSG_NOSIGNAL) != 0)
+		die("sendmsg");
+	close(p[1]);
+	pf.fd = p[0];
+	pf.events = POLLIN;
+	pf.revents = 0;
+	if (poll(&pf, 1, 3000) == 1 && read(p[0], &c, 1) == 0)
+		printf("released\n");
+	else
+		printf("held\n");
+	/* the connection goes on (on_violation "deny") */
+	return invoke("echo", "\"after\"") == 0 ? 0 : 1;
+}
+
+/* n invokes of a channel that answers with an fd, none of the answers
+ * read; then waits to be ended. */
+static int
+mode_fds_no_read(const char *channel, const char *body, int n)
+{
+	handshake();
+	for (int i = 0; i < n; i++)
+		send_frame(CG_MSG_INVOKE, channel, body);
+	printf("sent all\n");
+	fflush(stdout);
+	sleep(10);
+	return 0;
 }
 
 static void
@@ -481,6 +541,10 @@ main(int argc, char **argv)
 			send_frame(CG_MSG_INVOKE, "echo", "\"again\"");
 		return 0;
 	}
+	if (strcmp(m, "empty-with-fd") == 0)
+		return mode_empty_with_fd();
+	if (strcmp(m, "fds-no-read") == 0 && argc == 5)
+		return mode_fds_no_read(argv[2], argv[3], atoi(argv[4]));
 	if (strcmp(m, "flood-send") == 0)
 		return mode_flood_send(n);
 	if (strcmp(m, "rate") == 0)

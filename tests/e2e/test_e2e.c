@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,6 +129,60 @@ Test(e2e, client_that_floods_without_reading_is_dropped)
 	 * than grow */
 	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s", r.status, r.err);
 	cr_assert_eq(audit_lines_count(audit, "\"reason\":\"output-queue-full\"", NULL), 1);
+}
+
+/* An empty datagram is a frame too short to open, not the end of the
+ * connection: it is recorded as such, the fds it carried are closed (the
+ * client's pipe reads end of file), and under on_violation "deny" the
+ * connection goes on. */
+Test(e2e, an_empty_datagram_with_fds_is_refused_and_its_fds_closed)
+{
+	const char *audit = e2e_audit_path("emptyfd");
+	const char *argv[] = { e2e_hostile, "empty-with-fd", NULL };
+
+	e2e_run(POLICY("lenient.json"), audit, NULL, argv, 20, &r);
+	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_expect_str_eq(r.out, "released\nok \"after\"\n");
+	cr_expect_eq(audit_lines_count(audit, "\"reason\":\"frame-short\"", NULL), 1);
+}
+
+/* Each answer of fs.open carries an fd, which stays open while the answer
+ * waits in the client's queue: a client that never reads must be ended
+ * before it holds the gateway's descriptor table, long before queue_bytes
+ * (4 MiB here) would, and must not keep hundreds of fds in flight. */
+Test(e2e, a_client_that_collects_fds_without_reading_is_ended)
+{
+	const char *audit = e2e_audit_path("fdqueue");
+	const char *argv[] = { e2e_hostile, "fds-no-read", "file:open",
+	    "{\"path\":\"f.txt\"}", "2000", NULL };
+	char policy[600], data[600], file[700];
+	FILE *f;
+	int ok;
+
+	snprintf(data, sizeof(data), "%s/fdq-%d", e2e_tmpdir(), (int)getpid());
+	cr_assert_eq(mkdir(data, 0755), 0);
+	snprintf(file, sizeof(file), "%s/f.txt", data);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fputs("text\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(file, 0644), 0);
+	snprintf(policy, sizeof(policy), "%s/fdq-%d.json", e2e_tmpdir(), (int)getpid());
+	f = fopen(policy, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"capgate\":1,\"channels\":{\"file:open\":{\"kind\":\"invoke\","
+	    "\"to\":\"builtin:fs.open\",\"scope\":{\"root\":\"%s\"}}}}\n", data);
+	fclose(f);
+	cr_assert_eq(chmod(policy, 0644), 0);
+	e2e_run(policy, audit, NULL, argv, 40, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s %s", r.status, r.out, r.err);
+	cr_expect_eq(audit_lines_count(audit, "\"reason\":\"output-queue-full\"", NULL), 1);
+	ok = audit_lines_count(audit, "\"channel\":\"file:open\"", "\"decision\":\"allow\"", NULL);
+	/* 64 fds queued at most, and on top the answers sent before the
+	 * client had CG_FDS_OUTQ_MAX bytes unread (about 20): not the
+	 * hundreds its socket buffer would take, each fd in flight charged
+	 * to the user every client shares when run unprivileged */
+	cr_expect(ok >= 64 && ok <= 128, "%d opens answered before the end", ok);
 }
 
 Test(e2e, send_flood_is_mediated_and_gateway_stays_responsive)

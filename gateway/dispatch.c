@@ -100,6 +100,32 @@ record_payload(const struct cg_audit *a, const struct cg_channel *ch,
 	return text;
 }
 
+/*
+ * Counts a denial against the client's budget (a token bucket of
+ * CG_DENIALS_BURST, refilled at CG_DENIALS_PER_S); false once it is spent.
+ * The bucket starts full: denials_at_ns 0 means never denied.
+ */
+static bool
+denial_allowed(struct cg_client *c, uint64_t now)
+{
+	uint64_t refill;
+
+	if (c->denials_at_ns == 0) {
+		c->denials_left = CG_DENIALS_BURST;
+		c->denials_at_ns = now;
+	}
+	refill = (now - c->denials_at_ns) * CG_DENIALS_PER_S / 1000000000u;
+	if (refill > 0) {
+		c->denials_left = refill >= CG_DENIALS_BURST - c->denials_left ?
+		    CG_DENIALS_BURST : c->denials_left + (uint32_t)refill;
+		c->denials_at_ns += refill * 1000000000u / CG_DENIALS_PER_S;
+	}
+	if (c->denials_left == 0)
+		return false;
+	c->denials_left--;
+	return true;
+}
+
 static void
 audit_decision(struct cg_client *c, const struct cg_frame *f,
     const struct cg_channel *ch, json_t *args, const struct decision *d,
@@ -135,6 +161,12 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 		    "says on_failure: allow)" : "denying every request");
 	}
 	free(text);
+	/* backends' connections are not clients: their answers' errors are
+	 * recorded elsewhere */
+	if ((d->decision == CG_DECISION_DENY || d->decision == CG_DECISION_NOTFOUND) &&
+	    c->backend == NULL && !audit_failed(c->gw->audit) &&
+	    !denial_allowed(c, end_ns))
+		client_kill(c, "too-many-denials");
 }
 
 static void

@@ -121,6 +121,8 @@ struct cg_client {
 	bool exited;
 	int exit_status;         /* shell-style: code, or 128 + signal */
 	unsigned violations;
+	uint32_t denials_left;   /* of CG_DENIALS_BURST, at denials_at_ns */
+	uint64_t denials_at_ns;
 	struct cg_sandbox_plan *plan;
 	struct cg_backend *backend;  /* set when this connection is a backend's */
 	bool primary;            /* the command-line client: its exit ends the run */
@@ -192,6 +194,13 @@ struct cg_gateway {
 
 /* Violations a client survives under on_violation "deny". */
 #define CG_VIOLATIONS_MAX 64
+
+/* Denied requests (not found, not granted, invalid, rate, ...) are each
+ * recorded, so a client denied at socket speed would grow the audit log at
+ * socket speed: a client gets CG_DENIALS_BURST denials, refilled at
+ * CG_DENIALS_PER_S, and is ended (too-many-denials) past them. */
+#define CG_DENIALS_BURST 1024
+#define CG_DENIALS_PER_S 128
 
 /* Datagrams read from one client per loop turn (one recvmmsg). */
 #define CG_GATEWAY_RX_BATCH 32

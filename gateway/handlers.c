@@ -7,7 +7,9 @@
  * returns what it was given; time reveals only the clock, which the client
  * can read anyway; log writes a bounded, escaped line into the audit log
  * under the verified client's name, so a client can neither forge another
- * client's line nor grow the log faster than its channel's rate allows.
+ * client's line nor log more lines than its channel's rate allows (each
+ * line that passes also has its decision record; sends past the rate are
+ * denials, and denials are bounded per client: CG_DENIALS_BURST).
  */
 #include "gateway/handlers.h"
 

@@ -541,6 +541,14 @@ main(int argc, char **argv)
 			send_frame(CG_MSG_INVOKE, "echo", "\"again\"");
 		return 0;
 	}
+	if (strcmp(m, "flood-denied") == 0) {
+		/* sends the gateway must deny (no such channel), n of them,
+		 * then an invoke that is allowed */
+		handshake();
+		for (int i = 0; i < n; i++)
+			send_frame(CG_MSG_SEND, "no:such-channel", "1");
+		return invoke("echo", "\"after\"") == 0 ? 0 : 1;
+	}
 	if (strcmp(m, "empty-with-fd") == 0)
 		return mode_empty_with_fd();
 	if (strcmp(m, "fds-no-read") == 0 && argc == 5)

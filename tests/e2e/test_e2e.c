@@ -185,6 +185,28 @@ Test(e2e, a_client_that_collects_fds_without_reading_is_ended)
 	cr_expect(ok >= 64 && ok <= 128, "%d opens answered before the end", ok);
 }
 
+/* Each denial is recorded: a client denied at socket speed is ended once
+ * its budget (CG_DENIALS_BURST, refilled at CG_DENIALS_PER_S) is spent,
+ * rather than grow the log at that speed; one within it carries on. */
+Test(e2e, a_client_denied_at_socket_speed_is_ended)
+{
+	const char *audit = e2e_audit_path("denied");
+	const char *argv[] = { e2e_hostile, "flood-denied", "200000", NULL };
+	const char *within[] = { e2e_hostile, "flood-denied", "500", NULL };
+	int n;
+
+	e2e_run(POLICY("lenient.json"), audit, NULL, argv, 40, &r);
+	cr_assert_eq(r.status, 128 + SIGKILL, "status %d: %s %s", r.status, r.out, r.err);
+	n = audit_lines_count(audit, "\"reason\":\"not-found\"", NULL);
+	cr_expect(n >= 1024 && n <= 1024 + 1000, "%d denials recorded", n);
+	cr_expect_eq(audit_lines_count(audit, "\"reason\":\"too-many-denials\"", NULL), 1);
+	audit = e2e_audit_path("denied-within");
+	e2e_run(POLICY("lenient.json"), audit, NULL, within, 40, &r);
+	cr_assert_eq(r.status, 0, "status %d: %s %s", r.status, r.out, r.err);
+	cr_expect_str_eq(r.out, "ok \"after\"\n");
+	cr_expect_eq(audit_lines_count(audit, "\"reason\":\"not-found\"", NULL), 500);
+}
+
 Test(e2e, send_flood_is_mediated_and_gateway_stays_responsive)
 {
 	const char *audit = e2e_audit_path("sendflood");

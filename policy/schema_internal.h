@@ -21,6 +21,18 @@
 /* Nested evaluations allowed during one validation; deeper instances are
  * rejected (the frame parser already caps instances at 32-64 levels). */
 #define SCH_MAX_DEPTH 512
+/*
+ * The work one validation may do, beyond which it fails closed: subschema
+ * evaluations (a recursive schema under anyOf/oneOf can need exponentially
+ * many in the instance's depth: 2^26 for a 500-byte expression tree), and
+ * time (regular expressions: each match is bounded by PCRE2's limits, but a
+ * message can hold thousands of keys, each tested against each pattern).
+ * The clock is read at every regex match and every SCH_CLOCK_EVERY steps.
+ * A legitimate message of the frame's size needs a small fraction of both.
+ */
+#define SCH_MAX_STEPS (1u << 20)
+#define SCH_MAX_NS (50u * 1000u * 1000u)
+#define SCH_CLOCK_EVERY 4096u
 /* $ref -> $ref hops followed at compile time before giving up. */
 #define SCH_MAX_REF_CHAIN 64
 /* Nesting of schema documents walked at compile time. */

@@ -12,6 +12,7 @@
 #include "policy/schema_internal.h"
 
 #include <math.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ struct vctx {
 	int depth;
 	bool have_err;
 	bool fatal;
+	uint32_t steps;         /* subschema evaluations so far */
+	uint64_t start_ns;      /* 0 until the clock is first needed */
 	int npath;
 	struct vseg path[SCH_MAX_DEPTH + 1];
 };
@@ -111,6 +114,43 @@ fail_fatal(struct vctx *ctx, const char *keyword, const char *fmt, ...)
 
 static bool v_node(struct vctx *ctx, const struct sch_node *node,
     const json_t *inst);
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the validation is still within SCH_MAX_NS (fails it if not). */
+static bool
+within_time(struct vctx *ctx)
+{
+	uint64_t now = now_ns();
+
+	if (ctx->start_ns == 0)
+		ctx->start_ns = now;
+	else if (now - ctx->start_ns > SCH_MAX_NS)
+		return fail_fatal(ctx, "", "validation took longer than its "
+		    "budget (%u ms): the value is refused", SCH_MAX_NS / 1000000u);
+	return true;
+}
+
+/* A regular expression match, within the validation's time budget. */
+static int
+match(struct vctx *ctx, struct sch_regex *re, const char *s, size_t len)
+{
+	int rc;
+
+	if (!within_time(ctx))
+		return -2;
+	rc = sch_regex_match(re, s, len);
+	if (rc >= 0 && !within_time(ctx))
+		return -2;
+	return rc;
+}
 
 static bool
 v_child(struct vctx *ctx, const struct sch_node *node, const json_t *inst,
@@ -340,9 +380,11 @@ v_length(struct vctx *ctx, const struct sch_kw *kw, const json_t *inst)
 static bool
 v_pattern(struct vctx *ctx, const struct sch_kw *kw, const json_t *inst)
 {
-	int rc = sch_regex_match(kw->u.re, json_string_value(inst),
+	int rc = match(ctx, kw->u.re, json_string_value(inst),
 	    json_string_length(inst));
 
+	if (rc == -2)
+		return false;
 	if (rc < 0)
 		return fail_fatal(ctx, "pattern", "pattern match exceeded its "
 		    "resource limit");
@@ -497,8 +539,10 @@ v_member(struct vctx *ctx, const struct sch_props *p, const char *key,
 		}
 	}
 	for (size_t i = 0; i < p->npatterns; i++) {
-		int rc = sch_regex_match(p->patterns[i].re, key, klen);
+		int rc = match(ctx, p->patterns[i].re, key, klen);
 
+		if (rc == -2)
+			return false;
 		if (rc < 0)
 			return fail_fatal(ctx, "patternProperties", "pattern match "
 			    "exceeded its resource limit");
@@ -707,6 +751,14 @@ v_node(struct vctx *ctx, const struct sch_node *node, const json_t *inst)
 	if (ctx->depth >= SCH_MAX_DEPTH)
 		return fail_fatal(ctx, "", "instance nested too deeply: "
 		    "validation stops at depth %d", SCH_MAX_DEPTH);
+	if (++ctx->steps % SCH_CLOCK_EVERY == 0) {
+		if (ctx->steps > SCH_MAX_STEPS)
+			return fail_fatal(ctx, "", "validation needs more than %u "
+			    "subschema evaluations: the value is refused",
+			    SCH_MAX_STEPS);
+		if (!within_time(ctx))
+			return false;
+	}
 	ctx->depth++;
 	cls = class_of(inst);
 	/* type, const and enum come first in the generic list: cheap checks
@@ -728,6 +780,8 @@ schema_validate(const struct cg_schema *schema, const json_t *instance,
 	ctx.depth = 0;
 	ctx.have_err = false;
 	ctx.fatal = false;
+	ctx.steps = 0;
+	ctx.start_ns = 0;
 	ctx.npath = 0;
 	if (schema == NULL || instance == NULL) {
 		cg_error_set(err, "no schema or no instance");

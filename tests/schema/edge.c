@@ -261,6 +261,76 @@ Test(schema_strings, pathological_regex_returns_promptly)
 	}
 }
 
+/*
+ * A recursive schema under oneOf evaluates every branch at every level:
+ * 2^depth subschema evaluations for an instance whose members put the
+ * recursion before the discriminating "op". Validation stops at
+ * SCH_MAX_STEPS and fails closed, under "not" too.
+ */
+Test(schema_refs, exponential_recursion_fails_closed)
+{
+	static const char schema[] =
+	    "{\"definitions\":{\"e\":{\"oneOf\":[{\"type\":\"number\"},"
+	    "{\"type\":\"object\",\"required\":[\"op\",\"arg\"],"
+	    "\"properties\":{\"op\":{\"const\":\"neg\"},\"arg\":{\"$ref\":\"#/definitions/e\"}}},"
+	    "{\"type\":\"object\",\"required\":[\"op\",\"arg\"],"
+	    "\"properties\":{\"op\":{\"const\":\"abs\"},\"arg\":{\"$ref\":\"#/definitions/e\"}}}]}},"
+	    "\"$ref\":\"#/definitions/e\"}";
+	char text[2048] = "1";
+	struct cg_schema *s = compile(schema), *n;
+	struct cg_error err;
+	json_t *inst, *not_doc;
+
+	for (int i = 0; i < 26; i++) {
+		char next[2048];
+
+		snprintf(next, sizeof(next), "{\"arg\":%s,\"op\":\"neg\"}", text);
+		memcpy(text, next, sizeof(text));
+	}
+	inst = parse(text);
+	cr_expect_eq(check(s, inst, &err), -1);
+	cr_expect(strstr(err.msg, "subschema evaluations") != NULL, "%s", err.msg);
+	not_doc = parse(schema);
+	json_object_set_new(not_doc, "not", json_pack("{s:s}", "$ref", "#/definitions/e"));
+	json_object_del(not_doc, "$ref");
+	n = schema_compile(not_doc, NULL, &err);
+	cr_assert_not_null(n);
+	cr_expect_eq(check(n, inst, &err), -1, "fails closed under not");
+	schema_free(n);
+	json_decref(not_doc);
+	json_decref(inst);
+	schema_free(s);
+	/* a shallow tree is still judged on its merits */
+	expect(schema, "{\"arg\":{\"arg\":2,\"op\":\"abs\"},\"op\":\"neg\"}", true);
+	expect(schema, "{\"arg\":{\"arg\":2,\"op\":\"sqrt\"},\"op\":\"neg\"}", false);
+}
+
+/* Each match is bounded by PCRE2's limits; a message with thousands of
+ * keys, each just under them, is bounded by the validation's time budget
+ * (SCH_MAX_NS) and fails closed. */
+Test(schema_strings, many_costly_matches_fail_closed)
+{
+	json_t *schema = parse("{\"patternProperties\":{\"^([a-z]+)+$\":{\"type\":\"string\"}},"
+	    "\"additionalProperties\":{\"type\":\"integer\"}}");
+	json_t *inst = json_object();
+	struct cg_schema *s;
+	struct cg_error err;
+	char key[64];
+
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "aaaaaaaaaaaaaaaaaa-%d", i);
+		json_object_set_new(inst, key, json_integer(0));
+	}
+	s = schema_compile(schema, NULL, &err);
+	cr_assert_not_null(s);
+	cr_expect_eq(check(s, inst, &err), -1);
+	cr_expect(strstr(err.msg, "budget") != NULL,
+	    "%s", err.msg);
+	schema_free(s);
+	json_decref(schema);
+	json_decref(inst);
+}
+
 /* Repeated groups over long strings outgrow PCRE2's JIT stack; they must
  * still match (through the bounded interpreter), not fail as a limit. */
 Test(schema_strings, long_strings_with_repeated_groups)

@@ -4,6 +4,9 @@
  * Unicode-aware \s, "$" only at the very end, unanchored search, \uXXXX
  * escapes (PCRE2_ALT_BSUX, which also makes \x take exactly two hex
  * digits, as ECMA does), "[^]", and no PCRE-only escapes such as \Z or \A.
+ * Outside a class "." excludes every ECMA line terminator (PCRE2's only
+ * "\n"), \v is U+000B alone (PCRE2's is a class), and inside a class "["
+ * is a literal, as ECMA reads it, not the start of a POSIX class.
  * Every pattern is compiled once, with its match data, when the schema
  * compiles; matching is bounded by PCRE2's match, depth and
  * heap limits so a pathological pattern cannot stall the gateway.
@@ -29,6 +32,9 @@ struct sch_regex {
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 };
+
+/* ECMA-262 "." outside a class: anything but a LineTerminator. */
+#define ECMA_DOT "[^\\n\\r\\u2028\\u2029]"
 
 /* ECMA-262 WhiteSpace and LineTerminator code points. */
 #define ECMA_SPACE_CHARS "\\t\\n\\u000b\\f\\r \\u00a0\\u1680\\u2000-\\u200a" \
@@ -66,8 +72,10 @@ ecma_escape(char e)
 	return strchr("bBdDfnrsStvwWcxukpP", e) != NULL;
 }
 
-/* Rewrites the escapes whose meaning differs between ECMA-262 and PCRE2;
- * NULL with *bad set for an escape ECMA does not have. */
+/* Rewrites what means something else in ECMA-262 and PCRE2; NULL with
+ * *bad set for an escape ECMA does not have, or 'S' for \S inside a class
+ * (ECMA's is Unicode-aware, and a negated class cannot be written inside
+ * another: (?:[...]|\S) says it). */
 static char *
 translate(const char *pat, size_t len, size_t *outlen, char *bad)
 {
@@ -81,10 +89,12 @@ translate(const char *pat, size_t len, size_t *outlen, char *bad)
 		if (ch == '\\' && i + 1 < len) {
 			char e = pat[++i];
 
-			if (!ecma_escape(e)) {
+			if (!ecma_escape(e) || (e == 'S' && in_class)) {
 				*bad = e;
 				rc = -1;
-			} else if (e == 's')
+			} else if (e == 'v')
+				rc = put(&b, "\\x0b", 4);
+			else if (e == 's')
 				rc = in_class ? put(&b, ECMA_SPACE_CHARS,
 				    strlen(ECMA_SPACE_CHARS)) :
 				    put(&b, "[" ECMA_SPACE_CHARS "]",
@@ -94,6 +104,14 @@ translate(const char *pat, size_t len, size_t *outlen, char *bad)
 				    strlen(ECMA_SPACE_CHARS) + 3);
 			else
 				rc = put(&b, pat + i - 1, 2);
+			continue;
+		}
+		if (ch == '.' && !in_class) {
+			rc = put(&b, ECMA_DOT, strlen(ECMA_DOT));
+			continue;
+		}
+		if (ch == '[' && in_class) {
+			rc = put(&b, "\\[", 2);
 			continue;
 		}
 		if (ch == '[' && !in_class)
@@ -138,7 +156,10 @@ compile_code(const char *pattern, size_t len, char *errbuf, size_t errlen)
 		return NULL;
 	}
 	if ((t = translate(pattern, len, &tlen, &bad)) == NULL) {
-		if (bad != '\0')
+		if (bad == 'S')
+			snprintf(errbuf, errlen, "\\S inside a character class is "
+			    "not supported: write (?:[...]|\\S)");
+		else if (bad != '\0')
 			snprintf(errbuf, errlen, "\\%c is not an ECMA-262 escape",
 			    bad);
 		else

@@ -219,6 +219,23 @@ Test(schema_strings, pattern_is_ecma_like)
 	expect_compile_error("{\"pattern\": \"^(abc\"}", NULL, "/pattern", NULL);
 	expect_compile_error("{\"pattern\": \"a\\\\Z\"}", NULL, "/pattern", "ECMA");
 	expect_compile_error("{\"pattern\": 5}", NULL, "/pattern", NULL);
+	/* "." stops at every ECMA line terminator, not only at "\n": a
+	 * "single line" pattern must not let a CR or U+2028 through */
+	expect("{\"pattern\": \"^.{1,64}$\"}", "\"a\\rb\"", false);
+	expect("{\"pattern\": \"^.{1,64}$\"}", "\"a\\u2028b\"", false);
+	expect("{\"pattern\": \"^.{1,64}$\"}", "\"a\\u2029b\"", false);
+	expect("{\"pattern\": \"^.{1,64}$\"}", "\"a\\u0085b\\u000bc\"", true);
+	expect("{\"pattern\": \"^a\\\\.b$\"}", "\"axb\"", false);
+	expect("{\"pattern\": \"^[.]$\"}", "\"x\"", false);
+	/* \v is U+000B alone */
+	expect("{\"pattern\": \"^\\\\v$\"}", "\"\\u000b\"", true);
+	expect("{\"pattern\": \"^\\\\v$\"}", "\"\\n\"", false);
+	expect("{\"pattern\": \"^\\\\v$\"}", "\"\\u2028\"", false);
+	/* "[" in a class is a literal, not a POSIX class */
+	expect("{\"pattern\": \"^[[:alpha:]]$\"}", "\"a\"", false);
+	expect("{\"pattern\": \"^[[:alpha:]]$\"}", "\"a]\"", true);
+	/* ECMA's \S is Unicode-aware; inside a class it cannot be said */
+	expect_compile_error("{\"pattern\": \"^[\\\\S]$\"}", NULL, "/pattern", "(?:[...]|");
 }
 
 Test(schema_strings, pathological_regex_returns_promptly)

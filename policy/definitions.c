@@ -176,6 +176,109 @@ schema_root(struct pol_ctx *c, const char *chan, const char *key,
 	return view;
 }
 
+/*
+ * In a policy "#" is the policy file, not the schema a "$ref" sits in: the
+ * usual recursion idiom "$ref": "#" names the file's root, which compiles
+ * as a schema without keywords and accepts anything, and a "definitions"
+ * block inside a schema is not what "#/definitions/NAME" finds (the
+ * top-level one is). Both are errors; a local reference must name a
+ * definition or a channel's request, response or payload schema.
+ */
+static bool
+ref_target_ok(const char *ref)
+{
+	const char *p = ref + 1, *seg;
+
+	if (ref[0] != '#' || (p[0] != '/' && p[0] != '\0'))
+		return true;    /* a URI, or a plain-name fragment ($id) */
+	if (strncmp(p, "/definitions/", 13) == 0 && p[13] != '\0' && p[13] != '/')
+		return true;
+	if (strncmp(p, "/channels/", 10) != 0 || (seg = strchr(p + 10, '/')) == NULL ||
+	    seg == p + 10)
+		return false;
+	seg++;
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const keys[] = { "request", "response", "payload" };
+		size_t n = strlen(keys[i]);
+
+		if (strncmp(seg, keys[i], n) == 0 && (seg[n] == '\0' || seg[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+static int check_schema_refs(struct pol_ctx *c, const json_t *s,
+    const char *at, int depth);
+
+static int
+check_members(struct pol_ctx *c, const json_t *v, const char *at, int depth)
+{
+	char sub[520];
+	const char *key;
+	json_t *m;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m) {
+			snprintf(sub, sizeof(sub), "%s/%zu", at, i);
+			if (check_schema_refs(c, m, sub, depth + 1) != 0)
+				return -1;
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)(uintptr_t)v, key, m) {
+			pol_pointer(sub, sizeof(sub), at, key);
+			if (check_schema_refs(c, m, sub, depth + 1) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_schema_refs(struct pol_ctx *c, const json_t *s, const char *at, int depth)
+{
+	static const char *const single[] = { "additionalProperties",
+	    "additionalItems", "items", "contains", "propertyNames", "not",
+	    "if", "then", "else", NULL };
+	static const char *const multi[] = { "properties", "patternProperties",
+	    "dependencies", "allOf", "anyOf", "oneOf", "items", NULL };
+	const json_t *ref = json_object_get(s, "$ref");
+	char sub[520];
+
+	if (!json_is_object(s) || depth > SCHEMA_VIEW_DEPTH)
+		return 0;
+	if (json_is_string(ref) && !ref_target_ok(json_string_value(ref))) {
+		pol_pointer(sub, sizeof(sub), at, "$ref");
+		return pol_fail(c, sub, "\"$ref\": \"%s\" does not name a schema: in "
+		    "a policy \"#\" is the whole file; refer to \"#/definitions/NAME\"",
+		    json_string_value(ref));
+	}
+	if (json_object_get(s, "definitions") != NULL) {
+		pol_pointer(sub, sizeof(sub), at, "definitions");
+		return pol_fail(c, sub, "\"definitions\" inside a schema are not what "
+		    "\"#/definitions/NAME\" refers to (in a policy \"#\" is the whole "
+		    "file): move them to the policy's top-level \"definitions\"");
+	}
+	for (size_t i = 0; single[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, single[i]);
+
+		pol_pointer(sub, sizeof(sub), at, single[i]);
+		if (json_is_object(v) && check_schema_refs(c, v, sub, depth + 1) != 0)
+			return -1;
+	}
+	for (size_t i = 0; multi[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, multi[i]);
+
+		if (v == NULL || (strcmp(multi[i], "items") == 0 && !json_is_array(v)) ||
+		    (strcmp(multi[i], "dependencies") == 0 && !json_is_object(v)))
+			continue;
+		pol_pointer(sub, sizeof(sub), at, multi[i]);
+		if (check_members(c, v, sub, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 pol_compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
     const char *chan, const char *key, struct cg_schema **out)
@@ -190,6 +293,8 @@ pol_compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 	pol_pointer(sat, sizeof(sat), at, key);
 	if (!json_is_object(s) && !json_is_boolean(s))
 		return pol_fail(c, sat, "a schema must be an object or a boolean");
+	if (check_schema_refs(c, s, sat, 0) != 0)
+		return -1;
 	opts.root = schema_root(c, chan, key, s);
 	opts.pointer = sat;
 	opts.assert_format = true;

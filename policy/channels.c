@@ -3,6 +3,7 @@
  * limits. Schemas are compiled in definitions.c, phases resolved in
  * phases.c, grants expanded in grants.c.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,9 @@ parse_rate(struct pol_ctx *c, json_t *ch, const char *at,
 	if (v == NULL)
 		return 0;
 	snprintf(rat, sizeof(rat), "%s/rate", at);
-	if (!json_is_string(v) ||
+	/* %lu alone would take " 5/s", "+5/s" and "-18446744073709551615/s"
+	 * (which wraps to 1): the count must start with a digit */
+	if (!json_is_string(v) || !isdigit((unsigned char)json_string_value(v)[0]) ||
 	    sscanf(json_string_value(v), "%lu/%7[a-z]%n", &n, unit, &used) != 2 ||
 	    json_string_value(v)[used] != '\0' || n == 0 || n > 10000000)
 		return pol_fail(c, rat, "expected a rate such as \"20/s\", "

@@ -202,7 +202,10 @@ check_ipv6(const char *s, size_t len)
 	char buf[64];
 	unsigned char addr[16];
 
-	if (len == 0 || len >= sizeof(buf) || memchr(s, '%', len) != NULL)
+	/* inet_pton reads up to a NUL: one inside the string would hide
+	 * whatever follows it */
+	if (len == 0 || len >= sizeof(buf) || memchr(s, '%', len) != NULL ||
+	    memchr(s, '\0', len) != NULL)
 		return false;
 	memcpy(buf, s, len);
 	buf[len] = '\0';

@@ -403,6 +403,8 @@ Test(schema_strings, formats)
 	expect("{\"format\": \"no-such-format\"}", "\"anything\"", true);
 	expect("{\"format\": \"ipv4\"}", "12", true);  /* applies to strings only */
 	expect("{\"format\": \"date\"}", "\"2026-01-01\\u0000\"", false);
+	expect("{\"format\": \"ipv6\"}", "\"::1\\u0000 evil\"", false);
+	expect("{\"format\": \"ipv6\"}", "\"::1\"", true);
 }
 
 /* IRIs: URIs with non-ASCII characters (RFC 3987 ucschar; iprivate only in

@@ -15,7 +15,7 @@ struct cg_error {
 	char file[256];     /* file being read, or "" */
 	int line;           /* 1-based; 0 when unknown */
 	int column;         /* 1-based; 0 when unknown */
-	char pointer[256];  /* JSON pointer of the failing location, or "" */
+	char pointer[2048]; /* JSON pointer of the failing location, or "" */
 	char keyword[32];   /* schema keyword that failed, or "" */
 	char msg[512];      /* what was wrong and what was expected */
 };

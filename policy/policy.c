@@ -58,6 +58,15 @@ locate(struct cg_jsonpos **pos, struct cg_error *err, const char *text,
 		err->line = 1;
 		err->column = 1;
 	}
+	/* A pointer that filled its buffer was cut: the position found is an
+	 * enclosing value's, and the message says so rather than mislead. */
+	if (strlen(err->pointer) == sizeof(err->pointer) - 1) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n, " (the position is "
+		    "that of an enclosing value: the location's JSON pointer is "
+		    "longer than %zu bytes)", sizeof(err->pointer) - 1);
+	}
 }
 
 int

@@ -207,46 +207,81 @@ ref_target_ok(const char *ref)
 	return false;
 }
 
-static int check_schema_refs(struct pol_ctx *c, const json_t *s,
-    const char *at, int depth);
-
 static int
-check_members(struct pol_ctx *c, const json_t *v, const char *at, int depth)
+walk_members(const json_t *v, const char *at, int depth, int max_depth,
+    pol_schema_visit_fn *visit, void *ctx)
 {
-	char sub[520];
+	char sub[1024];
 	const char *key;
 	json_t *m;
 	size_t i;
+	int rc = 0;
 
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, m) {
 			snprintf(sub, sizeof(sub), "%s/%zu", at, i);
-			if (check_schema_refs(c, m, sub, depth + 1) != 0)
-				return -1;
+			if ((rc = pol_walk_schema(m, sub, depth, max_depth, visit, ctx)) != 0)
+				return rc;
 		}
 	} else if (json_is_object(v)) {
 		json_object_foreach((json_t *)(uintptr_t)v, key, m) {
 			pol_pointer(sub, sizeof(sub), at, key);
-			if (check_schema_refs(c, m, sub, depth + 1) != 0)
-				return -1;
+			if ((rc = pol_walk_schema(m, sub, depth, max_depth, visit, ctx)) != 0)
+				return rc;
 		}
 	}
 	return 0;
 }
 
-static int
-check_schema_refs(struct pol_ctx *c, const json_t *s, const char *at, int depth)
+int
+pol_walk_schema(const json_t *s, const char *at, int depth, int max_depth,
+    pol_schema_visit_fn *visit, void *ctx)
 {
 	static const char *const single[] = { "additionalProperties",
 	    "additionalItems", "items", "contains", "propertyNames", "not",
 	    "if", "then", "else", NULL };
 	static const char *const multi[] = { "properties", "patternProperties",
-	    "dependencies", "allOf", "anyOf", "oneOf", "items", NULL };
-	const json_t *ref = json_object_get(s, "$ref");
-	char sub[520];
+	    "definitions", "dependencies", "allOf", "anyOf", "oneOf", "items",
+	    NULL };
+	char sub[1024];
+	int rc;
 
-	if (!json_is_object(s) || depth > SCHEMA_VIEW_DEPTH)
+	if (!json_is_object(s) || depth > max_depth)
 		return 0;
+	if ((rc = visit(ctx, s, at)) != 0)
+		return rc;
+	/* In draft-07 a "$ref" makes its siblings inert. */
+	if (json_object_get(s, "$ref") != NULL)
+		return 0;
+	for (size_t i = 0; single[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, single[i]);
+
+		if (!json_is_object(v))
+			continue;
+		pol_pointer(sub, sizeof(sub), at, single[i]);
+		if ((rc = pol_walk_schema(v, sub, depth + 1, max_depth, visit, ctx)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; multi[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, multi[i]);
+
+		if (v == NULL || (strcmp(multi[i], "items") == 0 && !json_is_array(v)))
+			continue;
+		pol_pointer(sub, sizeof(sub), at, multi[i]);
+		if ((rc = walk_members(v, sub, depth + 1, max_depth, visit, ctx)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* pol_walk_schema visitor: the checks of ref_target_ok and definitions. */
+static int
+check_schema_refs(void *ctx, const json_t *s, const char *at)
+{
+	struct pol_ctx *c = ctx;
+	const json_t *ref = json_object_get(s, "$ref");
+	char sub[1024];
+
 	if (json_is_string(ref) && !ref_target_ok(json_string_value(ref))) {
 		pol_pointer(sub, sizeof(sub), at, "$ref");
 		return pol_fail(c, sub, "\"$ref\": \"%s\" does not name a schema: in "
@@ -258,23 +293,6 @@ check_schema_refs(struct pol_ctx *c, const json_t *s, const char *at, int depth)
 		return pol_fail(c, sub, "\"definitions\" inside a schema are not what "
 		    "\"#/definitions/NAME\" refers to (in a policy \"#\" is the whole "
 		    "file): move them to the policy's top-level \"definitions\"");
-	}
-	for (size_t i = 0; single[i] != NULL; i++) {
-		const json_t *v = json_object_get(s, single[i]);
-
-		pol_pointer(sub, sizeof(sub), at, single[i]);
-		if (json_is_object(v) && check_schema_refs(c, v, sub, depth + 1) != 0)
-			return -1;
-	}
-	for (size_t i = 0; multi[i] != NULL; i++) {
-		const json_t *v = json_object_get(s, multi[i]);
-
-		if (v == NULL || (strcmp(multi[i], "items") == 0 && !json_is_array(v)) ||
-		    (strcmp(multi[i], "dependencies") == 0 && !json_is_object(v)))
-			continue;
-		pol_pointer(sub, sizeof(sub), at, multi[i]);
-		if (check_members(c, v, sub, depth + 1) != 0)
-			return -1;
 	}
 	return 0;
 }
@@ -293,7 +311,7 @@ pol_compile_schema(struct pol_ctx *c, json_t *ch, const char *at,
 	pol_pointer(sat, sizeof(sat), at, key);
 	if (!json_is_object(s) && !json_is_boolean(s))
 		return pol_fail(c, sat, "a schema must be an object or a boolean");
-	if (check_schema_refs(c, s, sat, 0) != 0)
+	if (pol_walk_schema(s, sat, 0, SCHEMA_VIEW_DEPTH, check_schema_refs, c) != 0)
 		return -1;
 	opts.root = schema_root(c, chan, key, s);
 	opts.pointer = sat;

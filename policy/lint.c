@@ -31,6 +31,7 @@
 #include "common/util.h"
 #include "policy/jsonpos.h"
 #include "policy/policy.h"
+#include "policy/policy_internal.h"
 #include "policy/schema_internal.h"
 
 #define LINT_FILE_MAX (16u * 1024u * 1024u)
@@ -64,23 +65,6 @@ lint_warn(struct lint *l, const char *pointer, const char *fmt, ...)
 	l->count++;
 }
 
-/* base + "/" + token, escaped as a JSON pointer segment. */
-static void
-join(char *out, size_t len, const char *base, const char *token)
-{
-	size_t n = (size_t)snprintf(out, len, "%s/", base);
-
-	for (const char *s = token; *s != '\0' && n + 3 < len; s++) {
-		if (*s == '~' || *s == '/') {
-			out[n++] = '~';
-			out[n++] = *s == '~' ? '0' : '1';
-		} else {
-			out[n++] = *s;
-		}
-	}
-	out[n < len ? n : len - 1] = '\0';
-}
-
 static bool
 is_object_schema(const json_t *s)
 {
@@ -112,8 +96,6 @@ is_open(const json_t *s)
 	return json_is_object(ap) && json_object_size(ap) == 0;
 }
 
-static void walk_schema(struct lint *l, const json_t *s, const char *at,
-    int depth);
 
 static bool
 known_keyword(const char *k)
@@ -143,7 +125,7 @@ lint_keywords(struct lint *l, const json_t *s, const char *at)
 	char sub[1024];
 
 	json_object_foreach((json_t *)(uintptr_t)s, key, v) {
-		join(sub, sizeof(sub), at, key);
+		pol_pointer(sub, sizeof(sub), at, key);
 		if (strcmp(key, "format") == 0 && json_is_string(v) &&
 		    sch_format_lookup(json_string_value(v)) == SCH_F_UNKNOWN)
 			lint_warn(l, sub, "format \"%s\" is not checked: any string "
@@ -159,63 +141,25 @@ lint_keywords(struct lint *l, const json_t *s, const char *at)
 	}
 }
 
-static void
-walk_members(struct lint *l, const json_t *v, const char *at, int depth)
+/* pol_walk_schema visitor: every subschema (not data inside "enum" or
+ * "const"); below a "$ref" nothing, its target is checked where it is
+ * defined. */
+static int
+lint_schema(void *ctx, const json_t *s, const char *at)
 {
-	char sub[1024];
-	const char *key;
-	json_t *m;
-	size_t i;
+	struct lint *l = ctx;
 
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, m) {
-			snprintf(sub, sizeof(sub), "%s/%zu", at, i);
-			walk_schema(l, m, sub, depth);
-		}
-	} else if (json_is_object(v)) {
-		json_object_foreach((json_t *)(uintptr_t)v, key, m) {
-			join(sub, sizeof(sub), at, key);
-			walk_schema(l, m, sub, depth);
-		}
-	}
+	lint_keywords(l, s, at);
+	if (json_object_get(s, "$ref") == NULL && is_object_schema(s) && is_open(s))
+		lint_warn(l, at, "object schema allows members it does not list "
+		    "(add \"additionalProperties\": false)");
+	return 0;
 }
 
-/* Visits every subschema (not data inside "enum"/"const"). */
 static void
 walk_schema(struct lint *l, const json_t *s, const char *at, int depth)
 {
-	static const char *const single[] = { "additionalProperties",
-	    "additionalItems", "items", "contains", "propertyNames", "not",
-	    "if", "then", "else", NULL };
-	static const char *const multi[] = { "properties", "patternProperties",
-	    "definitions", "dependencies", "allOf", "anyOf", "oneOf", "items",
-	    NULL };
-	char sub[1024];
-
-	if (!json_is_object(s) || depth > LINT_SCHEMA_DEPTH)
-		return;
-	lint_keywords(l, s, at);
-	/* In draft-07 a "$ref" makes its siblings inert: its target is
-	 * checked where it is defined. */
-	if (json_object_get(s, "$ref") != NULL)
-		return;
-	if (is_object_schema(s) && is_open(s))
-		lint_warn(l, at, "object schema allows members it does not list "
-		    "(add \"additionalProperties\": false)");
-	for (size_t i = 0; single[i] != NULL; i++) {
-		const json_t *v = json_object_get(s, single[i]);
-		if (!json_is_object(v))
-			continue;
-		join(sub, sizeof(sub), at, single[i]);
-		walk_schema(l, v, sub, depth + 1);
-	}
-	for (size_t i = 0; multi[i] != NULL; i++) {
-		const json_t *v = json_object_get(s, multi[i]);
-		if (strcmp(multi[i], "items") == 0 && !json_is_array(v))
-			continue;
-		join(sub, sizeof(sub), at, multi[i]);
-		walk_members(l, v, sub, depth + 1);
-	}
+	(void)pol_walk_schema(s, at, depth, LINT_SCHEMA_DEPTH, lint_schema, l);
 }
 
 static void
@@ -226,7 +170,7 @@ lint_channel(struct lint *l, const struct cg_channel *ch)
 	const char *want = ch->kind == CG_CHAN_EVENT ? "payload" : "request";
 	char at[512], sub[1024];
 
-	join(at, sizeof(at), "/channels", ch->name);
+	pol_pointer(at, sizeof(at), "/channels", ch->name);
 	if (ch->kind != CG_CHAN_EVENT && !ch->has_max_bytes)
 		lint_warn(l, at, "channel \"%s\" has no \"max_bytes\": it accepts "
 		    "frames up to the global cap (%u bytes)", ch->name,
@@ -236,7 +180,7 @@ lint_channel(struct lint *l, const struct cg_channel *ch)
 		    "value %s", ch->name, want, ch->kind == CG_CHAN_EVENT ?
 		    "is pushed to the client" : "reaches its handler");
 	for (size_t i = 0; schemas[i] != NULL; i++) {
-		join(sub, sizeof(sub), at, schemas[i]);
+		pol_pointer(sub, sizeof(sub), at, schemas[i]);
 		walk_schema(l, json_object_get(ch->config, schemas[i]), sub, 0);
 	}
 }
@@ -255,7 +199,7 @@ lint_ungranted(struct lint *l)
 			granted = p->clients[k].slot[i] >= 0;
 		if (granted)
 			continue;
-		join(at, sizeof(at), "/channels", p->channels[i].name);
+		pol_pointer(at, sizeof(at), "/channels", p->channels[i].name);
 		lint_warn(l, at, "channel \"%s\" is granted to no client: it can "
 		    "never be used", p->channels[i].name);
 	}
@@ -300,7 +244,7 @@ lint_definitions(struct lint *l)
 	collect_used(json_object_get(l->p->doc, "channels"), used, 0);
 	collect_used(defs, used, 0);
 	json_object_foreach((json_t *)(uintptr_t)defs, name, v) {
-		join(at, sizeof(at), "/definitions", name);
+		pol_pointer(at, sizeof(at), "/definitions", name);
 		walk_schema(l, v, at, 0);
 		if (json_object_get(used, name) == NULL)
 			lint_warn(l, at, "definition \"%s\" is not used by any "

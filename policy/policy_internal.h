@@ -38,6 +38,15 @@ int pol_fail(struct pol_ctx *c, const char *pointer, const char *fmt, ...)
  * so the caller goes on with the next item; otherwise returns -1 (stop).
  */
 int pol_next(struct pol_ctx *c);
+/*
+ * Calls visit(ctx, schema, pointer) for s and every subschema below it
+ * (not data inside "const", "enum" or "default"; not below a "$ref", whose
+ * siblings draft-07 ignores), depth-first to max_depth; returns the first
+ * nonzero result of visit, or 0.
+ */
+typedef int pol_schema_visit_fn(void *ctx, const json_t *s, const char *at);
+int pol_walk_schema(const json_t *s, const char *at, int depth, int max_depth,
+    pol_schema_visit_fn *visit, void *ctx);
 /* base + "/" + token, with token escaped as a JSON pointer segment. */
 void pol_pointer(char *out, size_t len, const char *base, const char *token);
 /* Fails on the first key of obj not in the NULL-terminated allowed list. */

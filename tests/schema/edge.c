@@ -306,7 +306,10 @@ Test(schema_refs, exponential_recursion_fails_closed)
 	}
 	inst = parse(text);
 	cr_expect_eq(check(s, inst, &err), -1);
-	cr_expect(strstr(err.msg, "subschema evaluations") != NULL, "%s", err.msg);
+	/* the evaluation count stops it first in an optimised build; under
+	 * the sanitizers the clock may */
+	cr_expect(strstr(err.msg, "subschema evaluations") != NULL ||
+	    strstr(err.msg, "budget") != NULL, "%s", err.msg);
 	not_doc = parse(schema);
 	json_object_set_new(not_doc, "not", json_pack("{s:s}", "$ref", "#/definitions/e"));
 	json_object_del(not_doc, "$ref");

@@ -11,6 +11,7 @@
 
 #include "policy/policy_internal.h"
 #include "policy/schema.h"
+#include "policy/schema_internal.h"
 
 #define SCHEMA_VIEW_DEPTH 256
 #define SCHEMA_VIEW_MIN_DEFS 8
@@ -176,35 +177,83 @@ schema_root(struct pol_ctx *c, const char *chan, const char *key,
 	return view;
 }
 
+/* Keywords whose value is one schema, and keywords whose value holds
+ * schemas by name or index ("items" is either). */
+static const char *const one_schema[] = { "additionalProperties",
+    "additionalItems", "items", "contains", "propertyNames", "not", "if",
+    "then", "else", NULL };
+static const char *const schemas_by_key[] = { "properties",
+    "patternProperties", "definitions", "dependencies", "allOf", "anyOf",
+    "oneOf", "items", NULL };
+
+static bool
+listed(const char *const *list, const char *seg, size_t n)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strlen(list[i]) == n && memcmp(list[i], seg, n) == 0)
+			return true;
+	return false;
+}
+
 /*
  * In a policy "#" is the policy file, not the schema a "$ref" sits in: the
  * usual recursion idiom "$ref": "#" names the file's root, which compiles
- * as a schema without keywords and accepts anything, and a "definitions"
- * block inside a schema is not what "#/definitions/NAME" finds (the
- * top-level one is). Both are errors; a local reference must name a
- * definition or a channel's request, response or payload schema.
+ * as a schema without keywords and accepts anything, and so does any
+ * pointer to something that is not a schema ("#/limits",
+ * "#/definitions/a/properties", "#/definitions/a/enum"). A local reference
+ * must name a schema: a definition or a channel's request, response or
+ * payload, then keywords that hold schemas. References by URI or by a
+ * plain-name fragment ($id) are resolved by the schema compiler.
  */
 static bool
-ref_target_ok(const char *ref)
+ref_names_schema(const char *ref)
 {
-	const char *p = ref + 1, *seg;
+	enum { ROOT, DEFINITION, CHANNEL, CHANNEL_KEY, SCHEMA, MEMBER } at = ROOT;
+	char *ptr, *seg;
+	bool ok;
 
-	if (ref[0] != '#' || (p[0] != '/' && p[0] != '\0'))
-		return true;    /* a URI, or a plain-name fragment ($id) */
-	if (strncmp(p, "/definitions/", 13) == 0 && p[13] != '\0' && p[13] != '/')
+	if (ref[0] != '#' || (ref[1] != '/' && ref[1] != '\0'))
 		return true;
-	if (strncmp(p, "/channels/", 10) != 0 || (seg = strchr(p + 10, '/')) == NULL ||
-	    seg == p + 10)
+	if ((ptr = sch_percent_decode(ref + 1, strlen(ref + 1))) == NULL)
 		return false;
-	seg++;
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const keys[] = { "request", "response", "payload" };
-		size_t n = strlen(keys[i]);
+	for (seg = ptr; *seg == '/'; ) {
+		size_t n = strcspn(++seg, "/");
 
-		if (strncmp(seg, keys[i], n) == 0 && (seg[n] == '\0' || seg[n] == '/'))
-			return true;
+		switch (at) {
+		case ROOT:
+			at = n == 11 && memcmp(seg, "definitions", 11) == 0 ? DEFINITION :
+			    n == 8 && memcmp(seg, "channels", 8) == 0 ? CHANNEL : ROOT;
+			break;
+		case DEFINITION:
+		case MEMBER:
+			at = SCHEMA;
+			break;
+		case CHANNEL:
+			at = CHANNEL_KEY;
+			break;
+		case CHANNEL_KEY: {
+			static const char *const keys[] = { "request", "response",
+			    "payload", NULL };
+			at = listed(keys, seg, n) ? SCHEMA : ROOT;
+			break;
+		}
+		case SCHEMA:
+			/* "items" followed by an index is its array form */
+			if (listed(schemas_by_key, seg, n) && seg[n] == '/' &&
+			    (n != 5 || memcmp(seg, "items", 5) != 0 ||
+			    strspn(seg + n + 1, "0123456789") > 0))
+				at = MEMBER;
+			else
+				at = listed(one_schema, seg, n) ? SCHEMA : ROOT;
+			break;
+		}
+		if (at == ROOT)
+			break;
+		seg += n;
 	}
-	return false;
+	ok = at == SCHEMA;
+	free(ptr);
+	return ok;
 }
 
 static int
@@ -237,12 +286,6 @@ int
 pol_walk_schema(const json_t *s, const char *at, int depth, int max_depth,
     pol_schema_visit_fn *visit, void *ctx)
 {
-	static const char *const single[] = { "additionalProperties",
-	    "additionalItems", "items", "contains", "propertyNames", "not",
-	    "if", "then", "else", NULL };
-	static const char *const multi[] = { "properties", "patternProperties",
-	    "definitions", "dependencies", "allOf", "anyOf", "oneOf", "items",
-	    NULL };
 	char sub[1024];
 	int rc;
 
@@ -253,28 +296,30 @@ pol_walk_schema(const json_t *s, const char *at, int depth, int max_depth,
 	/* In draft-07 a "$ref" makes its siblings inert. */
 	if (json_object_get(s, "$ref") != NULL)
 		return 0;
-	for (size_t i = 0; single[i] != NULL; i++) {
-		const json_t *v = json_object_get(s, single[i]);
+	for (size_t i = 0; one_schema[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, one_schema[i]);
 
 		if (!json_is_object(v))
 			continue;
-		pol_pointer(sub, sizeof(sub), at, single[i]);
+		pol_pointer(sub, sizeof(sub), at, one_schema[i]);
 		if ((rc = pol_walk_schema(v, sub, depth + 1, max_depth, visit, ctx)) != 0)
 			return rc;
 	}
-	for (size_t i = 0; multi[i] != NULL; i++) {
-		const json_t *v = json_object_get(s, multi[i]);
+	for (size_t i = 0; schemas_by_key[i] != NULL; i++) {
+		const json_t *v = json_object_get(s, schemas_by_key[i]);
 
-		if (v == NULL || (strcmp(multi[i], "items") == 0 && !json_is_array(v)))
+		if (v == NULL || (strcmp(schemas_by_key[i], "items") == 0 &&
+		    !json_is_array(v)))
 			continue;
-		pol_pointer(sub, sizeof(sub), at, multi[i]);
+		pol_pointer(sub, sizeof(sub), at, schemas_by_key[i]);
 		if ((rc = walk_members(v, sub, depth + 1, max_depth, visit, ctx)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-/* pol_walk_schema visitor: the checks of ref_target_ok and definitions. */
+/* pol_walk_schema visitor: a local "$ref" names a schema, and no
+ * "definitions" block sits inside a schema. */
 static int
 check_schema_refs(void *ctx, const json_t *s, const char *at)
 {
@@ -282,7 +327,7 @@ check_schema_refs(void *ctx, const json_t *s, const char *at)
 	const json_t *ref = json_object_get(s, "$ref");
 	char sub[1024];
 
-	if (json_is_string(ref) && !ref_target_ok(json_string_value(ref))) {
+	if (json_is_string(ref) && !ref_names_schema(json_string_value(ref))) {
 		pol_pointer(sub, sizeof(sub), at, "$ref");
 		return pol_fail(c, sub, "\"$ref\": \"%s\" does not name a schema: in "
 		    "a policy \"#\" is the whole file; refer to \"#/definitions/NAME\"",

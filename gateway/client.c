@@ -464,6 +464,7 @@ send_record(struct cg_client *c, const unsigned char *rec)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 	close_stored_fds(rec + 2 * sizeof(uint32_t), nfds);
 	c->out.nfds -= nfds;
+	c->fds_backoff_ms = 0;
 	return 1;
 }
 
@@ -511,7 +512,6 @@ client_flush(struct cg_client *c)
 			set_want_write(c, false);
 			return;
 		}
-		c->fds_backoff_ms = 0;
 		if (r < 0) {
 			/* The client went away without reading its replies:
 			 * client_close drops the queue and closes its fds. */

@@ -161,11 +161,10 @@ audit_decision(struct cg_client *c, const struct cg_frame *f,
 		    "says on_failure: allow)" : "denying every request");
 	}
 	free(text);
-	/* backends' connections are not clients: their answers' errors are
-	 * recorded elsewhere */
+	/* c is a client (a backend's frames go to backend_dispatch); its
+	 * backends' errors are decision "error" and do not count */
 	if ((d->decision == CG_DECISION_DENY || d->decision == CG_DECISION_NOTFOUND) &&
-	    c->backend == NULL && !audit_failed(c->gw->audit) &&
-	    !denial_allowed(c, end_ns))
+	    !audit_failed(c->gw->audit) && !denial_allowed(c, end_ns))
 		client_kill(c, "too-many-denials");
 }
 

@@ -342,6 +342,20 @@ add_custom_checked(scmp_filter_ctx ctx, int nr)
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, 0));
 }
 
+/* Whether profile (strict or runtime) already allows nr with its
+ * arguments checked: a policy that names it keeps the checks (strict stays
+ * read-only, fd 3 gives no pidfd, runtime's socket pairs stay connected). */
+static bool
+profile_checks(enum cg_sandbox_profile profile, int nr)
+{
+	return nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
+	    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
+	    nr == SCMP_SYS(fcntl) || nr == SCMP_SYS(getsockopt) ||
+	    nr == SCMP_SYS(setsockopt) || nr == SCMP_SYS(openat) ||
+	    nr == SCMP_SYS(open) || (profile == CG_PROFILE_RUNTIME &&
+	    (nr == SCMP_SYS(socketpair) || is_mode_checked(nr)));
+}
+
 /* Syscalls a policy adds by name; the argument-checked ones keep checks. */
 static int
 add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
@@ -352,23 +366,16 @@ add_extra(scmp_filter_ctx ctx, const struct cg_sandbox_config *cfg,
 
 	for (size_t i = 0; i < cfg->n_syscalls; i++) {
 		int nr = cfg->syscalls[i], rc;
-		bool checked = nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
-		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
-		    nr == SCMP_SYS(fcntl);
 
-		if (nr == SCMP_SYS(mmap))
-			continue;       /* in every filter, with its checks */
-
-		if (checked && cfg->profile != CG_PROFILE_CUSTOM)
+		if (nr == SCMP_SYS(mmap) || (cfg->profile != CG_PROFILE_CUSTOM &&
+		    profile_checks(cfg->profile, nr)))
 			continue;       /* already present, with their checks */
-		if (checked)
+		if (nr == SCMP_SYS(ioctl) || nr == SCMP_SYS(clone) ||
+		    nr == SCMP_SYS(prctl) || nr == SCMP_SYS(prlimit64) ||
+		    nr == SCMP_SYS(fcntl))
 			rc = add_custom_checked(ctx, nr);
 		else if (is_mode_checked(nr))
-			rc = cfg->profile == CG_PROFILE_RUNTIME || mode_checks++ ?
-			    0 : add_mode_checks(ctx);   /* once, for all four */
-		else if (cfg->profile != CG_PROFILE_CUSTOM &&
-		    (nr == SCMP_SYS(openat) || nr == SCMP_SYS(open)))
-			continue;       /* strict stays read-only; runtime has them */
+			rc = mode_checks++ ? 0 : add_mode_checks(ctx);  /* once, for all four */
 		else if (nr == SCMP_SYS(socket) || nr == SCMP_SYS(socketpair))
 			rc = allow_arg_in(ctx, nr, 0, families, CG_ARRAY_LEN(families));
 		else

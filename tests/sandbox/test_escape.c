@@ -508,8 +508,26 @@ Test(escape, memory_rlimit_data_does_not_count) {
 	cr_assert_eq(setrlimit(RLIMIT_STACK, &saved), 0);
 }
 
-/* No pidfd of the gateway through its connection. */
-Test(escape, gateway_pidfd) { expect_killed("peer-pidfd", NULL, "getsockopt"); }
+/* No pidfd of the gateway through its connection, also when the policy
+ * names getsockopt among its extra syscalls (the profile's checked form
+ * stays). */
+Test(escape, gateway_pidfd) {
+	static const char *const sections[] = {
+		"{\"profile\":\"strict\",\"syscalls\":[\"getsockopt\"]}",
+		"{\"profile\":\"runtime\",\"syscalls\":[\"getsockopt\",\"setsockopt\"]}",
+	};
+	struct harness_result r;
+	const struct cg_sandbox_event *ev;
+
+	expect_killed("peer-pidfd", NULL, "getsockopt");
+	for (size_t i = 0; i < 2; i++) {
+		run_probe(sections[i], "probe", "peer-pidfd", NULL, &r);
+		ev = violation(&r);
+		cr_expect(!printed(&r, "peer-pidfd", "ALLOWED"), "%s: %s", sections[i], r.out);
+		cr_expect(ev != NULL && strcmp(ev->name, "getsockopt") == 0,
+		    "%s: no getsockopt violation (out=%s)", sections[i], r.out);
+	}
+}
 
 /* A custom list that names mmap does not lift its check. */
 Test(escape, custom_mmap_keeps_its_check, .init = setup, .fini = teardown) {
